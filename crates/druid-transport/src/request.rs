@@ -1,0 +1,373 @@
+//! A request as data: method, encoded path, query, headers and body.
+//!
+//! Building a [`Request`] does no I/O, so the shape of every call can be
+//! checked without a server.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Everything but RFC 3986's unreserved characters is encoded, in path
+/// segments and in query keys and values alike: Druid ids hold `:`, `/`,
+/// spaces and `+`, and Jetty decodes them all.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment.
+///
+/// Everything but letters, digits and `-._~` is encoded, `/` included, and
+/// the dot segments `.` and `..` are encoded too, so that no URL parser
+/// resolves them away.
+pub fn encode_segment(segment: &str) -> String {
+    match segment {
+        "." => "%2E".to_owned(),
+        ".." => "%2E%2E".to_owned(),
+        _ => utf8_percent_encode(segment, COMPONENT).to_string(),
+    }
+}
+
+/// Percent-encodes a query key or value.
+pub fn encode_query_component(value: &str) -> String {
+    utf8_percent_encode(value, COMPONENT).to_string()
+}
+
+/// Checks and encodes a path parameter: it must not be empty, since an empty
+/// segment would silently address a different endpoint.
+///
+/// `name` is the parameter's name in the caller's terms, for the error.
+pub fn path_param(name: &str, value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "the path parameter `{name}` is empty; pass a non-empty value"
+        )));
+    }
+    Ok(encode_segment(value))
+}
+
+/// Checks and encodes an interval for a path, in Druid's `_` form.
+///
+/// Accepts `2016-06-27/2016-06-28` (the usual ISO-8601 form, as in request
+/// bodies) or `2016-06-27_2016-06-28` (the path form) and returns the
+/// encoded path form.
+pub fn interval_path_param(name: &str, value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "the interval `{name}` is empty; pass one like 2024-01-01/2024-01-02"
+        )));
+    }
+    let path_form = value.replace('/', "_");
+    if !path_form.contains('_') {
+        return Err(Error::invalid_input(format!(
+            "the interval `{name}` ({value:?}) has no start/end separator; \
+             pass one like 2024-01-01/2024-01-02"
+        )));
+    }
+    Ok(encode_segment(&path_form))
+}
+
+/// The body of a request.
+#[derive(Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// A JSON document, sent as `application/json`.
+    Json(Bytes),
+    /// Text, sent as `text/plain; charset=utf-8`.
+    Text(String),
+}
+
+impl Body {
+    /// The body's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Json(bytes) => bytes,
+            Body::Text(text) => text.as_bytes(),
+        }
+    }
+
+    /// The `Content-Type` this body is sent with.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Text(_) => Some("text/plain; charset=utf-8"),
+        }
+    }
+
+    /// The body parsed as JSON, for tests and logs.
+    pub fn json_value(&self) -> Option<serde_json::Value> {
+        match self {
+            Body::Json(bytes) => serde_json::from_slice(bytes).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(bytes) => write!(f, "Json({})", String::from_utf8_lossy(bytes)),
+            Body::Text(text) => write!(f, "Text({text:?})"),
+        }
+    }
+}
+
+/// One HTTP request to one Druid service, relative to the service's base URL.
+///
+/// ```
+/// use druid_transport::Request;
+/// let request = Request::get("/druid/indexer/v1/tasks")
+///     .query("state", "running")
+///     .flag("full");
+/// assert_eq!(request.path_and_query(), "/druid/indexer/v1/tasks?state=running&full");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    method: Method,
+    path: String,
+    query: Vec<(String, Option<String>)>,
+    headers: HeaderMap,
+    body: Body,
+    operation: Cow<'static, str>,
+}
+
+impl Request {
+    /// A request with the given method and an already encoded path starting
+    /// with `/`. Use [`encode_segment`] or [`path_param`] for the variable parts.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            operation: Cow::Borrowed("raw"),
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    /// A `POST` request.
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Names the operation, for error messages (e.g. `overlord.task_status`).
+    pub fn operation(mut self, operation: impl Into<Cow<'static, str>>) -> Self {
+        self.operation = operation.into();
+        self
+    }
+
+    /// Adds a query parameter `key=value`.
+    pub fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.query.push((key.into(), Some(value.to_string())));
+        self
+    }
+
+    /// Adds a query parameter when `value` is `Some`.
+    pub fn query_opt<V: ToString>(self, key: &str, value: Option<V>) -> Self {
+        match value {
+            Some(value) => self.query(key, value),
+            None => self,
+        }
+    }
+
+    /// Adds a presence-only flag such as `?full`. Druid tests only that the
+    /// key exists, so `?full=false` would still mean "full"; this sends the
+    /// bare key.
+    pub fn flag(mut self, key: impl Into<String>) -> Self {
+        self.query.push((key.into(), None));
+        self
+    }
+
+    /// Adds the flag when `on` is true.
+    pub fn flag_if(self, key: &str, on: bool) -> Self {
+        if on { self.flag(key) } else { self }
+    }
+
+    /// Sets a header. An invalid name or value is an [`Error::InvalidInput`].
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
+        let name = HeaderName::try_from(name)
+            .map_err(|_| Error::invalid_input(format!("{name:?} is not a valid header name")))?;
+        let value = HeaderValue::try_from(value).map_err(|_| {
+            Error::invalid_input(format!(
+                "the value of header {name} is not valid header text"
+            ))
+        })?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid_input(format!("the request body cannot be written as JSON: {e}"))
+        })?;
+        self.body = Body::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Sets a JSON body from bytes that already hold JSON.
+    pub fn json_bytes(mut self, bytes: impl Into<Bytes>) -> Self {
+        self.body = Body::Json(bytes.into());
+        self
+    }
+
+    /// Sets a text body.
+    pub fn text(mut self, body: impl Into<String>) -> Self {
+        self.body = Body::Text(body.into());
+        self
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The encoded path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query parameters in order; `None` values are presence-only flags.
+    pub fn query_pairs(&self) -> &[(String, Option<String>)] {
+        &self.query
+    }
+
+    /// The extra headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The operation name.
+    pub fn operation_name(&self) -> &str {
+        &self.operation
+    }
+
+    /// The encoded query string, without `?`; empty when there is none.
+    pub fn query_string(&self) -> String {
+        let mut out = String::new();
+        for (key, value) in &self.query {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(&encode_query_component(key));
+            if let Some(value) = value {
+                out.push('=');
+                out.push_str(&encode_query_component(value));
+            }
+        }
+        out
+    }
+
+    /// The encoded path and query, as sent on the wire.
+    pub fn path_and_query(&self) -> String {
+        let query = self.query_string();
+        if query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, query)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_encode_everything_reserved() {
+        assert_eq!(encode_segment("wiki pedia"), "wiki%20pedia");
+        assert_eq!(
+            encode_segment("index_wiki_2024-01-01T00:00:00.000Z"),
+            "index_wiki_2024-01-01T00%3A00%3A00.000Z"
+        );
+        assert_eq!(encode_segment("a/b?c#d%e+f&g"), "a%2Fb%3Fc%23d%25e%2Bf%26g");
+        assert_eq!(encode_segment("é"), "%C3%A9");
+        assert_eq!(encode_segment("."), "%2E");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("a.b"), "a.b");
+    }
+
+    #[test]
+    fn empty_path_params_are_refused() {
+        let err = path_param("task_id", "").unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)));
+        assert!(err.to_string().contains("task_id"));
+    }
+
+    #[test]
+    fn intervals_use_underscore_form() {
+        assert_eq!(
+            interval_path_param("interval", "2016-06-27/2016-06-28").unwrap(),
+            "2016-06-27_2016-06-28"
+        );
+        assert_eq!(
+            interval_path_param(
+                "interval",
+                "2016-06-27T00:00:00.000Z_2016-06-28T00:00:00.000Z"
+            )
+            .unwrap(),
+            "2016-06-27T00%3A00%3A00.000Z_2016-06-28T00%3A00%3A00.000Z"
+        );
+        assert!(interval_path_param("interval", "2016").is_err());
+        assert!(interval_path_param("interval", "").is_err());
+    }
+
+    #[test]
+    fn query_string_encodes_and_keeps_flags_bare() {
+        let r = Request::get("/x")
+            .query("interval", "2024-01-01/2024-01-02")
+            .flag("full")
+            .query_opt("max", Some(3))
+            .query_opt::<u32>("none", None)
+            .flag_if("simple", false)
+            .query("name", "a b&c=d");
+        assert_eq!(
+            r.path_and_query(),
+            "/x?interval=2024-01-01%2F2024-01-02&full&max=3&name=a%20b%26c%3Dd"
+        );
+    }
+
+    #[test]
+    fn bodies_and_headers() {
+        let r = Request::post("/druid/v2/sql")
+            .json(&serde_json::json!({"query": "SELECT 1"}))
+            .unwrap()
+            .header("X-Druid-Author", "me")
+            .unwrap();
+        assert_eq!(r.body().content_type(), Some("application/json"));
+        assert_eq!(r.body().json_value().unwrap()["query"], "SELECT 1");
+        assert_eq!(r.headers()["x-druid-author"], "me");
+        assert!(Request::get("/").header("bad name", "x").is_err());
+        assert!(Request::get("/").header("x", "line\nbreak").is_err());
+        assert_eq!(Request::get("/").text("hi").body().as_bytes(), b"hi");
+    }
+}

@@ -1,0 +1,66 @@
+//! `cargo xtask codegen`: the files derived from the endpoint spec.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use druid_api_codegen::{Spec, endpoints_markdown, load_checked, pretty_service};
+
+/// Every derived file and its expected content.
+pub(crate) fn derived_files(root: &Path, spec: &Spec) -> Vec<(PathBuf, String)> {
+    let mut files = vec![(root.join("api-spec/ENDPOINTS.md"), endpoints_markdown(spec))];
+    for service in &spec.services {
+        let path = root
+            .join("crates/druid-api/tests/expanded")
+            .join(format!("{}.rs", service.module));
+        files.push((path, pretty_service(spec, service)));
+    }
+    files
+}
+
+pub(crate) fn load_spec(root: &Path) -> Result<Spec, String> {
+    load_checked(&root.join("api-spec")).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!(
+            "the spec has {} problem(s):\n  {}",
+            list.len(),
+            list.join("\n  ")
+        )
+    })
+}
+
+pub(crate) fn run(check: bool) -> Result<(), String> {
+    let root = crate::root();
+    let spec = load_spec(&root)?;
+    let mut stale = Vec::new();
+    for (path, content) in derived_files(&root, &spec) {
+        let current = fs::read_to_string(&path).unwrap_or_default();
+        if current == content {
+            continue;
+        }
+        let shown = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        if check {
+            stale.push(shown);
+        } else {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            fs::write(&path, content).map_err(|e| format!("cannot write {shown}: {e}"))?;
+            println!("wrote {shown}");
+        }
+    }
+    if !stale.is_empty() {
+        return Err(format!(
+            "these generated files are stale: {}\nrun `cargo xtask codegen` and commit the result",
+            stale.join(", ")
+        ));
+    }
+    if check {
+        println!("codegen: all derived files are up to date");
+    }
+    Ok(())
+}
