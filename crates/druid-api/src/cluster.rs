@@ -341,7 +341,7 @@ impl Cluster {
         let server = self.server_at(endpoint)?;
         if !server.has(server_type) {
             return Err(Error::not_found(format!(
-                "the server at {endpoint} is not a {server_type}; it is: {}",
+                "the server at {endpoint} does not play the {server_type} role; its roles: {}",
                 server
                     .types()
                     .map(ToString::to_string)

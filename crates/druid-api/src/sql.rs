@@ -137,6 +137,12 @@ impl IntoFuture for SqlRequest {
 
 type CsvTable = Vec<Vec<String>>;
 
+/// Druid ends a complete line-format or CSV result with an empty line: the
+/// last row's newline, then one more. A stream cut short lacks it.
+fn is_complete_lines(text: &str) -> bool {
+    text == "\n" || text.ends_with("\n\n")
+}
+
 /// One column, from the header rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -222,7 +228,7 @@ impl SqlResponse {
             ResultFormat::Object | ResultFormat::Array => self.response.json::<Vec<Value>>(),
             ResultFormat::ObjectLines | ResultFormat::ArrayLines => {
                 let text = self.response.text()?;
-                if !text.is_empty() && !text.ends_with('\n') {
+                if !is_complete_lines(&text) {
                     return Err(self.truncated(self.format.as_str()));
                 }
                 text.lines()
@@ -274,7 +280,7 @@ impl SqlResponse {
             )));
         }
         let text = self.response.text()?;
-        if !text.is_empty() && !text.ends_with('\n') {
+        if !is_complete_lines(&text) {
             return Err(self.truncated("csv"));
         }
         let mut reader = csv::ReaderBuilder::new()

@@ -25,15 +25,11 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes one path segment.
 ///
-/// Everything but letters, digits and `-._~` is encoded, `/` included, and
-/// the dot segments `.` and `..` are encoded too, so that no URL parser
-/// resolves them away.
+/// Everything but letters, digits and `-._~` is encoded, `/` included.
+/// The dot segments `.` and `..` cannot be encoded away (URL parsers treat
+/// `%2E%2E` as `..` too); [`path_param`] refuses them.
 pub fn encode_segment(segment: &str) -> String {
-    match segment {
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        _ => utf8_percent_encode(segment, COMPONENT).to_string(),
-    }
+    utf8_percent_encode(segment, COMPONENT).to_string()
 }
 
 /// Percent-encodes a query key or value.
@@ -41,14 +37,20 @@ pub fn encode_query_component(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
 }
 
-/// Checks and encodes a path parameter: it must not be empty, since an empty
-/// segment would silently address a different endpoint.
+/// Checks and encodes a path parameter: it must not be empty, `.` or `..`,
+/// since those would silently address a different endpoint.
 ///
 /// `name` is the parameter's name in the caller's terms, for the error.
 pub fn path_param(name: &str, value: &str) -> Result<String> {
     if value.is_empty() {
         return Err(Error::invalid_input(format!(
             "the path parameter `{name}` is empty; pass a non-empty value"
+        )));
+    }
+    if value == "." || value == ".." {
+        return Err(Error::invalid_input(format!(
+            "the path parameter `{name}` is {value:?}, which a URL reads as a folder step, \
+             so no endpoint can be addressed with it"
         )));
     }
     Ok(encode_segment(value))
@@ -311,8 +313,6 @@ mod tests {
         );
         assert_eq!(encode_segment("a/b?c#d%e+f&g"), "a%2Fb%3Fc%23d%25e%2Bf%26g");
         assert_eq!(encode_segment("é"), "%C3%A9");
-        assert_eq!(encode_segment("."), "%2E");
-        assert_eq!(encode_segment(".."), "%2E%2E");
         assert_eq!(encode_segment("a.b"), "a.b");
     }
 
@@ -321,6 +321,9 @@ mod tests {
         let err = path_param("task_id", "").unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)));
         assert!(err.to_string().contains("task_id"));
+        assert!(path_param("task_id", "..").is_err());
+        assert!(path_param("task_id", ".").is_err());
+        assert_eq!(path_param("task_id", "...").unwrap(), "...");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+druid_api_macros::generate_clients!("specs/many_problems");
+
+fn main() {}

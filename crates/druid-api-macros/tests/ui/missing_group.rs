@@ -1,0 +1,3 @@
+druid_api_macros::generate_clients!("specs/missing_group");
+
+fn main() {}

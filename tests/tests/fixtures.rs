@@ -1,0 +1,451 @@
+//! The documented example responses of Druid's API (../shared/druid-api/fixtures)
+//! decode through the generated methods into the models they belong to.
+//!
+//! Each fixture is served by the mock transport to the method for its
+//! endpoint, and the decoded value is checked against the document.
+
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use druid_api::models::{ResultFormat, RunnerState, TaskState};
+use druid_api::{
+    BrokerClient, Client, CoordinatorClient, HistoricalClient, MiddleManagerClient, MockResponse,
+    OverlordClient, Service,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = druid_tests::shared_api_dir().join("fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A service whose every answer is the fixture, with `status`.
+fn serving(name: &str, status: u16) -> Service {
+    let body = fixture(name);
+    let client = Client::builder()
+        .url("http://druid.test:8081")
+        .mock(move |_| MockResponse::new(status, body.clone()))
+        .build()
+        .unwrap();
+    client.service().clone()
+}
+
+fn coordinator(name: &str) -> CoordinatorClient {
+    CoordinatorClient::new(serving(name, 200))
+}
+
+fn overlord(name: &str) -> OverlordClient {
+    OverlordClient::new(serving(name, 200))
+}
+
+#[tokio::test]
+async fn status_endpoints() {
+    let status = Client::new(serving("all__GET__status.json", 200))
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(status.version, "26.0.0");
+    assert!(
+        status
+            .modules
+            .iter()
+            .any(|m| m.artifact.as_deref() == Some("druid-datasketches"))
+    );
+    assert!(status.memory.unwrap().max_memory.unwrap() > 0);
+    assert!(
+        Client::new(serving("all__GET__status_health.json", 200))
+            .is_healthy()
+            .await
+            .unwrap()
+    );
+    let discovered = Client::new(serving("all__GET__status_selfDiscovered_status.json", 200))
+        .self_discovered_status()
+        .await
+        .unwrap();
+    assert!(discovered.self_discovered);
+    let broker = BrokerClient::new(serving("broker__GET__druid_broker_v1_loadstatus.json", 200));
+    assert!(broker.load_status().await.unwrap().inventory_initialized);
+    let historical = HistoricalClient::new(serving(
+        "historical__GET__druid_historical_v1_loadstatus.json",
+        200,
+    ));
+    assert!(historical.load_status().await.unwrap().cache_initialized);
+}
+
+#[tokio::test]
+async fn leadership() {
+    let leader = coordinator("coordinator__GET__druid_coordinator_v1_leader.txt")
+        .leader()
+        .await
+        .unwrap();
+    assert!(leader.trim().starts_with("http://"), "{leader}");
+    assert!(
+        coordinator("coordinator__GET__druid_coordinator_v1_isLeader.json")
+            .is_leader()
+            .await
+            .unwrap()
+            .leader
+    );
+    assert!(
+        overlord("overlord__GET__druid_indexer_v1_isLeader.json")
+            .is_leader()
+            .await
+            .unwrap()
+            .leader
+    );
+    // A follower answers 404 {"leader": false}: an answer, not an error.
+    let follower = OverlordClient::new(
+        Client::builder()
+            .url("http://druid.test:8090")
+            .mock(|_| MockResponse::new(404, r#"{"leader":false}"#))
+            .build()
+            .unwrap()
+            .service()
+            .clone(),
+    );
+    assert!(!follower.is_leader().await.unwrap().leader);
+}
+
+#[tokio::test]
+async fn task_lists_and_status() {
+    for name in [
+        "overlord__GET__druid_indexer_v1_tasks.json",
+        "overlord__GET__druid_indexer_v1_completeTasks.json",
+        "overlord__GET__druid_indexer_v1_runningTasks.json",
+        "overlord__GET__druid_indexer_v1_waitingTasks.json",
+        "overlord__GET__druid_indexer_v1_pendingTasks.json",
+    ] {
+        let tasks = overlord(name).tasks().await.unwrap();
+        assert!(!tasks.is_empty(), "{name}");
+        for task in &tasks {
+            assert!(!task.id.is_empty(), "{name}");
+            assert!(
+                matches!(
+                    task.status_code,
+                    TaskState::Running | TaskState::Success | TaskState::Failed
+                ),
+                "{name}"
+            );
+        }
+    }
+    let tasks = overlord("overlord__GET__druid_indexer_v1_tasks.json")
+        .tasks()
+        .await
+        .unwrap();
+    assert_eq!(
+        tasks[0].id,
+        "query-223549f8-b993-4483-b028-1b0d54713cad-worker0_0"
+    );
+    assert_eq!(tasks[0].task_type.as_deref(), Some("query_worker"));
+    assert_eq!(tasks[0].runner_status_code, Some(RunnerState::None));
+    assert_eq!(tasks[0].duration, Some(17897));
+    assert_eq!(tasks[0].location.as_ref().unwrap().port, Some(8101));
+
+    let status = overlord("overlord__GET__druid_indexer_v1_task_taskId_status.json")
+        .task_status("query-223549f8-b993-4483-b028-1b0d54713cad")
+        .await
+        .unwrap();
+    let inner = status.status.unwrap();
+    assert_eq!(inner.status_code, TaskState::Running);
+    assert!(!inner.status_code.is_complete());
+    assert_eq!(inner.data_source.as_deref(), Some("wikipedia_api"));
+    let msq = overlord("overlord__GET__druid_indexer_v1_task_taskId_status__msq.json")
+        .task_status("x")
+        .await
+        .unwrap();
+    assert_eq!(
+        msq.status.unwrap().task_type.as_deref(),
+        Some("query_controller")
+    );
+
+    let payload = overlord("overlord__GET__druid_indexer_v1_task_taskId.json")
+        .task("x")
+        .await
+        .unwrap();
+    assert_eq!(
+        payload.payload["spec"]["dataSchema"]["dataSource"],
+        "wikipedia_short"
+    );
+
+    let statuses = overlord("overlord__POST__druid_indexer_v1_taskStatus.json")
+        .task_statuses(&["a", "b"])
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.values().all(|s| s.status == TaskState::Success));
+}
+
+#[tokio::test]
+async fn task_actions_and_reports() {
+    let submitted = overlord("overlord__POST__druid_indexer_v1_task.json")
+        .submit_task(&serde_json::json!({"type": "index_parallel"}))
+        .await
+        .unwrap();
+    assert!(!submitted.task.is_empty());
+    let shut = overlord("overlord__POST__druid_indexer_v1_task_taskId_shutdown.json")
+        .shutdown_task("x")
+        .await
+        .unwrap();
+    assert_eq!(shut.task, "query-577a83dd-a14e-4380-bd01-c942b781236b");
+    let all =
+        overlord("overlord__POST__druid_indexer_v1_datasources_datasource_shutdownAllTasks.json")
+            .shutdown_all_tasks("wikipedia_api")
+            .await
+            .unwrap();
+    assert_eq!(all.data_source, "wikipedia_api");
+    let deleted = overlord("overlord__DELETE__druid_indexer_v1_pendingSegments_datasource.json")
+        .delete_pending_segments("wiki")
+        .await
+        .unwrap();
+    assert_eq!(deleted.num_deleted, 2);
+
+    let reports = overlord("overlord__GET__druid_indexer_v1_task_taskId_reports.json")
+        .task_reports("x")
+        .await
+        .unwrap();
+    assert!(reports.ingestion_stats().is_some());
+    let msq = overlord("overlord__GET__druid_indexer_v1_task_taskId_reports__msq.json")
+        .task_reports("x")
+        .await
+        .unwrap();
+    let status = msq.msq_status().expect("an MSQ status");
+    assert!(matches!(
+        status.status,
+        TaskState::Running | TaskState::Success | TaskState::Failed
+    ));
+    let compaction =
+        overlord("overlord__GET__druid_indexer_v1_task_taskId_reports__compaction.json")
+            .task_reports("x")
+            .await
+            .unwrap();
+    assert!(
+        compaction
+            .0
+            .keys()
+            .any(|k| k.starts_with("ingestionStatsAndErrors"))
+    );
+}
+
+#[tokio::test]
+async fn workers_and_worker_config() {
+    let workers = overlord("overlord__GET__druid_indexer_v1_workers.json")
+        .workers()
+        .await
+        .unwrap();
+    assert_eq!(workers[0].worker.host, "localhost:8091");
+    assert_eq!(workers[0].worker.capacity, Some(2));
+    assert_eq!(workers[0].curr_capacity_used, Some(0));
+    let config = overlord("overlord__GET__druid_indexer_v1_worker.json")
+        .worker_config()
+        .await
+        .unwrap();
+    assert!(config.unwrap().get("selectStrategy").is_some());
+    let history = overlord("overlord__GET__druid_indexer_v1_worker_history.json")
+        .worker_config_history()
+        .await
+        .unwrap();
+    assert_eq!(history[0].key, "worker.config");
+    assert_eq!(history[0].payload_json().unwrap()["type"], "default");
+    let mm = MiddleManagerClient::new(serving(
+        "middlemanager__GET__druid_worker_v1_enabled.json",
+        200,
+    ));
+    assert!(mm.enabled().await.unwrap()["localhost:8091"]);
+    let mm = MiddleManagerClient::new(serving(
+        "middlemanager__POST__druid_worker_v1_disable.json",
+        200,
+    ));
+    assert_eq!(mm.disable().await.unwrap()["localhost:8091"], "disabled");
+    let mm = MiddleManagerClient::new(serving(
+        "middlemanager__GET__druid_worker_v1_tasks.json",
+        200,
+    ));
+    assert!(mm.worker_tasks().await.is_ok());
+}
+
+#[tokio::test]
+async fn supervisors() {
+    let ids = overlord("overlord__GET__druid_indexer_v1_supervisor.json")
+        .supervisors()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["wikipedia_stream", "social_media"]);
+    let states = overlord("overlord__GET__druid_indexer_v1_supervisor__state.json")
+        .supervisor_states()
+        .await
+        .unwrap();
+    assert_eq!(
+        states[0].detailed_state.as_deref(),
+        Some("UNABLE_TO_CONNECT_TO_STREAM")
+    );
+    assert_eq!(states[1].healthy, Some(true));
+    let full = overlord("overlord__GET__druid_indexer_v1_supervisor__full.json")
+        .supervisors_full()
+        .await
+        .unwrap();
+    assert!(!full.is_empty());
+    // Unhealthy is a 503 with a body: an answer.
+    let health = OverlordClient::new(serving(
+        "overlord__GET__druid_indexer_v1_supervisor_supervisorId_health.json",
+        503,
+    ))
+    .supervisor_health("s")
+    .await
+    .unwrap();
+    assert!(!health.healthy);
+    let history = overlord("overlord__GET__druid_indexer_v1_supervisor_supervisorId_history.json")
+        .supervisor_history("wikipedia_stream")
+        .await
+        .unwrap();
+    assert_eq!(history[0].spec["type"], "kafka");
+    let all = overlord("overlord__GET__druid_indexer_v1_supervisor_history.json")
+        .supervisors_history()
+        .await
+        .unwrap();
+    assert!(!all.is_empty());
+    for (name, call) in [
+        (
+            "overlord__POST__druid_indexer_v1_supervisor_supervisorId_reset.json",
+            "reset",
+        ),
+        (
+            "overlord__POST__druid_indexer_v1_supervisor_supervisorId_terminate.json",
+            "terminate",
+        ),
+    ] {
+        let o = overlord(name);
+        let id = if call == "reset" {
+            o.reset_supervisor("s").await
+        } else {
+            o.terminate_supervisor("s").await
+        };
+        assert!(!id.unwrap().id.is_empty(), "{name}");
+    }
+    let spec = overlord("overlord__GET__druid_indexer_v1_supervisor_supervisorId.json")
+        .supervisor("s")
+        .await
+        .unwrap();
+    assert!(spec.get("spec").is_some() || spec.get("dataSchema").is_some());
+}
+
+#[tokio::test]
+async fn coordinator_configuration_and_rules() {
+    let config = coordinator("coordinator__GET__druid_coordinator_v1_config.json")
+        .dynamic_config()
+        .await
+        .unwrap();
+    assert_eq!(config.max_segments_to_move, Some(100));
+    assert_eq!(config.pause_coordination, Some(false));
+    assert_eq!(
+        config.extra["replicantLifetime"], 15,
+        "unknown fields are kept"
+    );
+    let rules = coordinator("coordinator__GET__druid_coordinator_v1_rules_dataSource__full.json")
+        .rules("wikipedia")
+        .full(true)
+        .await
+        .unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[0].rule_type, "dropByInterval");
+    assert_eq!(
+        rules[1].tiered_replicants.as_ref().unwrap()["_default_tier"],
+        2
+    );
+    let history = coordinator("coordinator__GET__druid_coordinator_v1_rules_history.json")
+        .rules_history()
+        .await
+        .unwrap();
+    assert_eq!(history[0].key, "social_media");
+    assert_eq!(
+        history[0].audit_info.as_ref().unwrap().author.as_deref(),
+        Some("console")
+    );
+    assert_eq!(
+        history[0].payload_json().unwrap()[0]["type"],
+        "dropByInterval"
+    );
+}
+
+#[tokio::test]
+async fn compaction() {
+    let status = coordinator("coordinator__GET__druid_coordinator_v1_compaction_status.json")
+        .compaction_status()
+        .await
+        .unwrap();
+    assert_eq!(status.latest_status[0].data_source, "wikipedia_api");
+    assert_eq!(status.latest_status[0].bytes_skipped, Some(64133616));
+    let one =
+        coordinator("coordinator__GET__druid_coordinator_v1_config_compaction_dataSource.json")
+            .compaction_config("wikipedia_hour")
+            .await
+            .unwrap();
+    assert_eq!(one.data_source, "wikipedia_hour");
+    assert_eq!(one.skip_offset_from_latest.as_deref(), Some("PT0S"));
+    let progress = coordinator("coordinator__GET__druid_coordinator_v1_compaction_progress.json")
+        .compaction_progress("wikipedia_hour")
+        .await
+        .unwrap();
+    assert_eq!(progress.remaining_segment_size, 7615837);
+    let history = coordinator(
+        "coordinator__GET__druid_coordinator_v1_config_compaction_dataSource_history.json",
+    )
+    .compaction_config_history("wikipedia_hour")
+    .await
+    .unwrap();
+    assert!(!history.is_empty());
+}
+
+#[tokio::test]
+async fn lookups() {
+    let lookup = coordinator("coordinator__GET__druid_coordinator_v1_lookups_config_tier_id.json")
+        .lookup("__default", "id")
+        .await
+        .unwrap();
+    assert_eq!(lookup.version, "v1");
+    assert_eq!(lookup.lookup_extractor_factory["map"]["AHF77"], "Home");
+}
+
+#[tokio::test]
+async fn sql() {
+    let task = Client::new(serving("broker__POST__druid_v2_sql_task.json", 200))
+        .sql("REPLACE INTO t OVERWRITE ALL SELECT 1")
+        .submit_task()
+        .await
+        .unwrap();
+    assert_eq!(task.task_id, "query-431c4a18-9dde-4ec8-ab82-ec7fd17d5a4e");
+    assert_eq!(task.state, "RUNNING");
+
+    let response = Client::new(serving(
+        "broker__POST__druid_v2_sql__header_types.json",
+        200,
+    ))
+    .sql("SELECT * FROM wikipedia")
+    .header(true)
+    .types_header(true)
+    .sql_types_header(true)
+    .await
+    .unwrap();
+    assert_eq!(response.format(), &ResultFormat::Object);
+    let columns = response.columns().unwrap().unwrap();
+    assert_eq!(columns[0].name, "__time");
+    assert_eq!(columns[0].druid_type.as_deref(), Some("LONG"));
+    assert_eq!(columns[0].sql_type.as_deref(), Some("TIMESTAMP"));
+    let rows: Vec<serde_json::Value> = response.rows().unwrap();
+    assert!(
+        rows.iter().all(|r| r.get("channel").is_some()),
+        "the header row is not a data row"
+    );
+}
+
+/// Fixtures the README flags as invalid JSON are rejected with a decode
+/// error that says where, never a panic.
+#[tokio::test]
+async fn invalid_documented_json_is_a_decode_error() {
+    let err = coordinator("coordinator__GET__druid_coordinator_v1_rules.json")
+        .all_rules()
+        .await
+        .unwrap_err();
+    let druid_api::Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(decode.snippet.contains("_default"));
+    assert!(decode.operation.ends_with("all_rules"));
+}
