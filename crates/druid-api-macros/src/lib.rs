@@ -16,7 +16,7 @@ use syn::{LitStr, parse_macro_input};
 /// The path is relative to the file that invokes the macro (like
 /// `include_str!`), falling back to the crate root:
 ///
-/// ```ignore
+/// ```text
 /// druid_api_macros::generate_clients!("../api-spec");
 /// ```
 ///

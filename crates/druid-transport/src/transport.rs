@@ -533,6 +533,15 @@ impl Transport {
                 })
             }
             Backend::Http(client) => {
+                #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+                if url.scheme() == "https" {
+                    return Err(Error::Tls {
+                        url: sanitize(url),
+                        source: "druid-transport was built without TLS; enable its `rustls` (default) \
+                                 or `native-tls` feature"
+                            .into(),
+                    });
+                }
                 let mut builder = client.request(method.clone(), url.clone()).headers(headers);
                 if !body.is_empty() {
                     builder = builder.body(body);
@@ -1143,5 +1152,24 @@ mod tests {
         assert_eq!(decode.path, "status.duration");
         assert!(decode.snippet.contains("long"));
         assert!(decode.expected.contains("Status"));
+    }
+}
+
+#[cfg(all(test, not(any(feature = "rustls", feature = "native-tls"))))]
+mod no_tls_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn https_without_a_tls_backend_is_a_tls_error() {
+        let transport = Transport::builder().build().unwrap();
+        let err = transport
+            .service(Url::parse("https://localhost:1").unwrap())
+            .get_text("/status")
+            .await
+            .unwrap_err();
+        assert!(err.is_tls(), "{err:?}");
+        assert!(std::error::Error::source(&err).unwrap().to_string().contains("rustls"));
+        let err = Transport::builder().ca_cert_pem("x").build().unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
     }
 }
