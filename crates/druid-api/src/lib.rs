@@ -79,6 +79,7 @@ mod client;
 mod cluster;
 pub mod models;
 mod sql;
+mod wait;
 
 pub use client::{ClientBuilder, connect};
 pub use cluster::{AnyClient, Cluster};

@@ -104,6 +104,16 @@ pub enum Error {
         /// Why it was not followed.
         reason: String,
     },
+    /// A Druid task (ingestion, MSQ query, kill, ...) ended without success.
+    #[error("task {task_id} ended {state}: {message}")]
+    TaskFailed {
+        /// The task ID.
+        task_id: String,
+        /// How it ended (`FAILED`, or an unknown state).
+        state: String,
+        /// The task's error message, as Druid reports it.
+        message: String,
+    },
     /// A wait for a condition in the cluster ran out of time.
     #[error("gave up waiting for {what} after {waited:?}; last seen: {last_seen}")]
     WaitTimeout {

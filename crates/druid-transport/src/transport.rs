@@ -537,9 +537,10 @@ impl Transport {
                 if url.scheme() == "https" {
                     return Err(Error::Tls {
                         url: sanitize(url),
-                        source: "druid-transport was built without TLS; enable its `rustls` (default) \
+                        source:
+                            "druid-transport was built without TLS; enable its `rustls` (default) \
                                  or `native-tls` feature"
-                            .into(),
+                                .into(),
                     });
                 }
                 let mut builder = client.request(method.clone(), url.clone()).headers(headers);
@@ -1168,7 +1169,12 @@ mod no_tls_tests {
             .await
             .unwrap_err();
         assert!(err.is_tls(), "{err:?}");
-        assert!(std::error::Error::source(&err).unwrap().to_string().contains("rustls"));
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .contains("rustls")
+        );
         let err = Transport::builder().ca_cert_pem("x").build().unwrap_err();
         assert!(matches!(err, Error::Config { .. }), "{err:?}");
     }
