@@ -2,6 +2,7 @@
 //!
 //! - [`fake`]: an in-process HTTP(S) server for transport edge cases;
 //! - [`tls`]: throw-away CAs and certificates;
+//! - [`proxy`]: a TCP port forwarder, to play Docker's port map;
 //! - [`live`]: access to the real Druid cluster that `cargo xtask druid up`
 //!   starts, for the tests that prove the API against Druid itself.
 //!
@@ -13,6 +14,7 @@
 
 pub mod fake;
 pub mod live;
+pub mod proxy;
 pub mod tls;
 
 /// The folder of the shared reference data (`../shared/druid-api`), beside

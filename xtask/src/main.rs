@@ -2,10 +2,17 @@
 //!
 //! - `codegen [--check]`: regenerates (or checks) the files derived from
 //!   `api-spec/`: `api-spec/ENDPOINTS.md` and the expansion snapshots.
+//! - `druid up|down|status|logs`: a local multi-process Druid cluster for the
+//!   integration tests (see `druid/mod.rs`).
+//! - `spec check`: the spec's coverage of Druid's REST API.
+//! - `ci`: everything CI runs, the real cluster included.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod ci;
 mod codegen;
+mod druid;
+mod spec_check;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +34,28 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run a local multi-process Druid cluster (up, down, status, logs).
+    Druid {
+        #[command(subcommand)]
+        command: druid::DruidCommand,
+    },
+    /// Work with the endpoint spec.
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
+    /// Run everything CI runs: checks, tests, a real cluster and the live tests.
+    Ci,
+}
+
+#[derive(Debug, Subcommand)]
+enum SpecCommand {
+    /// Compare api-spec/ with Druid's endpoint table and print the coverage.
+    Check {
+        /// The endpoint table (default: ../shared/druid-api/endpoints.tsv).
+        #[arg(long)]
+        table: Option<PathBuf>,
+    },
 }
 
 /// The workspace root (the parent of xtask/).
@@ -39,6 +68,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Codegen { check } => codegen::run(check),
+        Command::Druid { command } => druid::run(command),
+        Command::Spec {
+            command: SpecCommand::Check { table },
+        } => spec_check::run(table),
+        Command::Ci => ci::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

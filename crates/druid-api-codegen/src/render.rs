@@ -54,6 +54,7 @@ fn answer(endpoint: &Endpoint) -> Answer {
         ResponseSpec::Typed {
             json,
             optional: false,
+            ..
         } => {
             let t = ty(json);
             Answer {
@@ -67,14 +68,28 @@ fn answer(endpoint: &Endpoint) -> Answer {
         ResponseSpec::Typed {
             json,
             optional: true,
+            none_on_text,
         } => {
             let t = ty(json);
+            let (decode, doc) = if *none_on_text {
+                (
+                    quote! { #send.json_or_text_opt::<#t>() },
+                    format!(
+                        "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`; an empty answer, or a plain-text message instead of JSON, is `None`"
+                    ),
+                )
+            } else {
+                (
+                    quote! { #send.json_opt::<#t>() },
+                    format!(
+                        "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`; an empty answer is `None`"
+                    ),
+                )
+            };
             Answer {
                 ty: quote!(::core::option::Option<#t>),
-                decode: quote! { #send.json_opt::<#t>() },
-                doc: format!(
-                    "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`; an empty answer is `None`"
-                ),
+                decode,
+                doc,
             }
         }
         ResponseSpec::Kind(kind) => match kind.as_str() {

@@ -215,13 +215,18 @@ pub enum ResponseSpec {
     /// whole response) or `"ready"` (true on success, false on 503).
     Kind(String),
     /// `{ json = "Type" }`, or `{ json = "Type", optional = true }` for
-    /// `Option<Type>` that is `None` on 204 or an empty body.
+    /// `Option<Type>` that is `None` on 204 or an empty body; with
+    /// `none_on_text = true` also on a plain-text message where JSON was
+    /// expected (how some releases say "nothing here").
     Typed {
         /// The Rust type of the body.
         json: String,
         /// Whether an empty answer is `None`.
         #[serde(default)]
         optional: bool,
+        /// Whether a plain-text answer is `None` too (needs `optional`).
+        #[serde(default)]
+        none_on_text: bool,
     },
 }
 

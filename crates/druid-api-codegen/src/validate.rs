@@ -485,6 +485,13 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
                 None,
             );
         }
+        ResponseSpec::Typed {
+            optional: false,
+            none_on_text: true,
+            ..
+        } => {
+            c.at(e, "`none_on_text` needs `optional = true`".to_owned(), None);
+        }
         _ => {}
     }
     for status in &e.also_ok {

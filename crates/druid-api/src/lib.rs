@@ -81,6 +81,8 @@ pub mod models;
 mod sql;
 mod wait;
 
+pub use wait::ETERNITY;
+
 pub use client::{ClientBuilder, connect};
 pub use cluster::{AnyClient, Cluster};
 pub use druid_discovery::{ClusterModel, Role, Server, ServerRow, ServerType};

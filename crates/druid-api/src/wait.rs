@@ -14,6 +14,9 @@ use crate::query::Client;
 use crate::sql::SqlRequest;
 use crate::{CoordinatorClient, OverlordClient};
 
+/// Druid's interval for all time (`Intervals.ETERNITY`).
+pub const ETERNITY: &str = "-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z";
+
 /// Polls `check` until it yields a value or `limit` passes.
 ///
 /// `check` returns `Ok(Ok(value))` when done, `Ok(Err(state))` with a
@@ -96,8 +99,8 @@ impl OverlordClient {
 }
 
 impl CoordinatorClient {
-    /// Waits until every used segment of a datasource is loaded on the
-    /// Historicals (`loadstatus` at 100 %).
+    /// Waits until every used segment of a datasource, of any time, is
+    /// loaded on the Historicals (`loadstatus` at 100 %).
     pub async fn wait_for_datasource_loaded(
         &self,
         datasource: &str,
@@ -107,7 +110,11 @@ impl CoordinatorClient {
             &format!("datasource {datasource} to be loaded"),
             limit,
             || async {
-                match self.datasource_load_status(datasource, true).await? {
+                let status = self
+                    .datasource_load_status(datasource, true)
+                    .interval(ETERNITY)
+                    .await?;
+                match status {
                     Some(map) => match map.get(datasource) {
                         Some(percent) if *percent >= 100.0 => Ok(Ok(())),
                         Some(percent) => Ok(Err(format!("{percent:.1} % loaded"))),

@@ -824,6 +824,19 @@ impl Response {
         }
     }
 
+    /// Like [`Response::json_opt`], and a plain-text message where JSON was
+    /// expected is `None` too: some Druid releases answer "nothing here" with
+    /// a sentence (and a JSON content type).
+    pub fn json_or_text_opt<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
+        match first {
+            Some(b'{' | b'[' | b'"') => self.json_opt(),
+            Some(c) if c.is_ascii_digit() || *c == b'-' => self.json_opt(),
+            Some(_) if serde_json::from_slice::<serde_json::Value>(&self.body).is_err() => Ok(None),
+            _ => self.json_opt(),
+        }
+    }
+
     /// The body as UTF-8 text.
     pub fn text(&self) -> Result<String> {
         String::from_utf8(self.body.to_vec())

@@ -285,9 +285,16 @@ impl TaskReports {
         self.0.get(report_type).and_then(|r| r.get("payload"))
     }
 
-    /// The `ingestionStatsAndErrors` payload of a classic task.
-    pub fn ingestion_stats(&self) -> Option<&Value> {
-        self.payload("ingestionStatsAndErrors")
+    /// The `ingestionStatsAndErrors` report of a classic task (for
+    /// compaction, the first of `ingestionStatsAndErrors_0`, `_1`, ...).
+    pub fn ingestion_stats(&self) -> Option<IngestionStats> {
+        let payload = self.payload("ingestionStatsAndErrors").or_else(|| {
+            self.0
+                .iter()
+                .find(|(key, _)| key.starts_with("ingestionStatsAndErrors"))
+                .and_then(|(_, report)| report.get("payload"))
+        })?;
+        serde_json::from_value(payload.clone()).ok()
     }
 
     /// The `multiStageQuery` status of an MSQ controller.
@@ -302,6 +309,40 @@ impl TaskReports {
             .get("results")?
             .get("results")?
             .as_array()
+    }
+}
+
+/// The `ingestionStatsAndErrors` report of a classic (native) task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct IngestionStats {
+    /// `NOT_STARTED`, `DETERMINE_PARTITIONS`, `BUILD_SEGMENTS` or `COMPLETED`.
+    #[serde(default)]
+    pub ingestion_state: Option<String>,
+    /// Row counts per phase (`determinePartitions`, `buildSegments`):
+    /// processed, processedBytes, processedWithError, thrownAway, unparseable.
+    #[serde(default)]
+    pub row_stats: Option<Value>,
+    /// Samples of unparseable rows per phase.
+    #[serde(default)]
+    pub unparseable_events: Option<Value>,
+    /// Why the task failed.
+    #[serde(default)]
+    pub error_msg: Option<String>,
+    /// Whether the task saw its segments become queryable.
+    #[serde(default)]
+    pub segment_availability_confirmed: Option<bool>,
+}
+
+impl IngestionStats {
+    /// The `processed` count of the `buildSegments` phase.
+    pub fn rows_processed(&self) -> Option<i64> {
+        self.row_stats
+            .as_ref()?
+            .get("buildSegments")?
+            .get("processed")?
+            .as_i64()
     }
 }
 

@@ -513,7 +513,7 @@ pub mod coordinator {
 
         /// Returns the percentage of a datasource's segments that are loaded.
         ///
-        /// Druid answers 204 (here `None`) when no used segment of the datasource matches the interval. `force_metadata_refresh = true` reads the metadata store first, which is exact but costly.
+        /// When no used segment of the datasource matches the interval, Druid answers 204 (Druid 27: 200 with a text message); both are `None` here. The default interval is the last two weeks only. `force_metadata_refresh = true` reads the metadata store first, which is exact but costly.
         ///
         /// Sends `GET /druid/coordinator/v1/datasources/{dataSource}/loadstatus` to the Coordinator.
         ///
@@ -530,7 +530,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, f64>`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, f64>`; an empty answer, or a plain-text message instead of JSON, is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/loadstatus")]
@@ -979,6 +979,8 @@ pub mod coordinator {
 
         /// Returns a served datasource's size per tier and its segment totals.
         ///
+        /// Druid answers 204 (here `None`) for a datasource no Historical serves.
+        ///
         /// Sends `GET /druid/coordinator/v1/datasources/{dataSource}` to the Coordinator.
         ///
         /// # Parameters
@@ -987,14 +989,16 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceSummary`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceSummary`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}")]
         pub async fn datasource(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::DataSourceSummary> {
+        ) -> ::druid_transport::Result<
+            ::core::option::Option<models::DataSourceSummary>,
+        > {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1008,10 +1012,12 @@ pub mod coordinator {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::DataSourceSummary>()
+            service.send(&request, &[]).await?.json_opt::<models::DataSourceSummary>()
         }
 
         /// Returns a served datasource's full metadata, segments included.
+        ///
+        /// Druid answers 204 (here `None`) for a datasource no Historical serves.
         ///
         /// Sends `GET /druid/coordinator/v1/datasources/{dataSource}?full` to the Coordinator.
         ///
@@ -1021,14 +1027,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}?full")]
         pub async fn datasource_full(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
+        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1043,7 +1049,7 @@ pub mod coordinator {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
         }
 
         /// Returns the intervals of a datasource's served segments, newest first.
@@ -3289,7 +3295,7 @@ pub mod coordinator {
             service
                 .send(&request, &[])
                 .await?
-                .json_opt::<std::collections::BTreeMap<String, f64>>()
+                .json_or_text_opt::<std::collections::BTreeMap<String, f64>>()
         }
     }
     impl<'a> ::core::future::IntoFuture for DatasourceLoadStatusBuilder<'a> {

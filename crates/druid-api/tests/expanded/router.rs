@@ -452,6 +452,8 @@ pub mod router {
 
         /// Returns `{"enabled": true}` when the management proxy is on; the path is a 404 otherwise.
         ///
+        /// Newer than Druid 27, which answers 400 `Unsupported proxy destination`.
+        ///
         /// Sends `GET /proxy/enabled` to the Router.
         ///
         /// # Errors

@@ -1,0 +1,219 @@
+//! `cargo xtask ci`: everything CI runs, in order, with timings.
+//!
+//! Static checks and offline tests first, then a real Druid cluster, the
+//! live tests and the main example against it, and the cluster's stop, which
+//! also happens when a step fails.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::druid::{self, UpOptions};
+
+/// One timed step.
+struct Step {
+    name: &'static str,
+    took: Duration,
+    ok: bool,
+}
+
+/// The runner: keeps the timings and prints them at the end.
+struct Ci {
+    steps: Vec<Step>,
+    started: Instant,
+}
+
+impl Ci {
+    fn run(
+        &mut self,
+        name: &'static str,
+        step: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), String> {
+        println!("\n==> {name}");
+        let started = Instant::now();
+        let result = step();
+        let took = started.elapsed();
+        self.steps.push(Step {
+            name,
+            took,
+            ok: result.is_ok(),
+        });
+        match &result {
+            Ok(()) => println!("<== {name}: ok in {:.1} s", took.as_secs_f64()),
+            Err(e) => println!("<== {name}: FAILED after {:.1} s: {e}", took.as_secs_f64()),
+        }
+        result
+    }
+
+    fn summary(&self) {
+        println!(
+            "\nci summary ({:.1} s in all):",
+            self.started.elapsed().as_secs_f64()
+        );
+        for step in &self.steps {
+            println!(
+                "  {:<28} {:>7.1} s  {}",
+                step.name,
+                step.took.as_secs_f64(),
+                if step.ok { "ok" } else { "FAILED" }
+            );
+        }
+    }
+}
+
+/// Runs a command in the workspace root, streaming its output.
+fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.args(args).current_dir(root);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo {}: {e}", args.join(" ")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// Runs the live tests and checks that they all ran: a live test that was
+/// skipped or filtered out would be a silent pass.
+fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command
+        .args([
+            "test",
+            "-p",
+            "druid-tests",
+            "--test",
+            "live",
+            "--",
+            "--include-ignored",
+        ])
+        .current_dir(root);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run the live tests: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() {
+        return Err("live tests failed".to_owned());
+    }
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .ok_or("the live tests printed no result line")?;
+    let count = |word: &str| -> usize {
+        summary
+            .split(';')
+            .find(|part| part.trim().ends_with(word))
+            .and_then(|part| part.split_whitespace().rev().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (passed, ignored, filtered) = (count("passed"), count("ignored"), count("filtered out"));
+    if passed == 0 || ignored > 0 || filtered > 0 {
+        return Err(format!(
+            "every live test must run: {passed} passed, {ignored} ignored, {filtered} filtered out"
+        ));
+    }
+    println!("all {passed} live tests ran against the cluster and passed");
+    Ok(())
+}
+
+/// Runs CI.
+pub(crate) fn run() -> Result<(), String> {
+    let root = crate::root();
+    let mut ci = Ci {
+        steps: Vec::new(),
+        started: Instant::now(),
+    };
+    let result = run_steps(&mut ci, &root);
+    ci.summary();
+    result
+}
+
+fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
+    ci.run("format", || {
+        cargo(root, &["fmt", "--all", "--", "--check"], &[])
+    })?;
+    ci.run("clippy", || {
+        cargo(
+            root,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    })?;
+    ci.run("codegen check", || crate::codegen::run(true))?;
+    ci.run("docs", || {
+        cargo(
+            root,
+            &["doc", "--workspace", "--no-deps"],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    })?;
+    ci.run("offline tests", || {
+        cargo(root, &["test", "--workspace"], &[])
+    })?;
+    ci.run("no-TLS build", || {
+        cargo(
+            root,
+            &["test", "-p", "druid-transport", "--no-default-features"],
+            &[],
+        )
+    })?;
+    ci.run("package", || {
+        cargo(
+            root,
+            &[
+                "package",
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--exclude",
+                "druid-tests",
+                "--allow-dirty",
+            ],
+            &[],
+        )
+    })?;
+
+    let options = UpOptions::default();
+    let mut cluster = None;
+    let up = ci.run("druid up", || {
+        cluster = Some(druid::up(&options)?);
+        Ok(())
+    });
+    let live = match (&up, &cluster) {
+        (Ok(()), Some(info)) => {
+            let env: Vec<(String, String)> = info.env.clone();
+            let tests = ci.run("live tests", || live_tests(root, &env));
+            let pairs: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let example = ci.run("quickstart example", || {
+                cargo(
+                    root,
+                    &["run", "-p", "druid-api", "--example", "quickstart"],
+                    &pairs,
+                )
+            });
+            tests.and(example)
+        }
+        _ => Err("the cluster did not start".to_owned()),
+    };
+    let down = ci.run("druid down", || druid::down(&options.state_dir));
+    up.and(live).and(down)
+}
