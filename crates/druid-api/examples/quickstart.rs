@@ -96,7 +96,7 @@ PARTITIONED BY DAY"#
     // The Coordinator's view of the new datasource.
     let coordinator = cluster.coordinator()?;
     let summary = coordinator.datasource(TABLE).await?;
-    if let Some(segments) = summary.segments {
+    if let Some(segments) = summary.and_then(|s| s.segments) {
         println!(
             "\n{TABLE}: {} segments, {} bytes, {} .. {}",
             segments.count.unwrap_or_default(),
