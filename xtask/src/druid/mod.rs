@@ -206,7 +206,7 @@ impl UpArgs {
 /// The state directory argument shared by every subcommand.
 #[derive(Debug, Args)]
 pub(crate) struct StateArgs {
-    /// State directory [default: <repo root>/.druid].
+    /// State directory (default: `<repo root>/.druid`).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 }
