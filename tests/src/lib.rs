@@ -3,6 +3,7 @@
 //! - [`fake`]: an in-process HTTP(S) server for transport edge cases;
 //! - [`tls`]: throw-away CAs and certificates;
 //! - [`proxy`]: a TCP port forwarder, to play Docker's port map;
+//! - [`mock`]: offline clients that record what they would send;
 //! - [`live`]: access to the real Druid cluster that `cargo xtask druid up`
 //!   starts, for the tests that prove the API against Druid itself.
 //!
@@ -14,8 +15,10 @@
 
 pub mod fake;
 pub mod live;
+pub mod mock;
 pub mod proxy;
 pub mod tls;
+pub mod walk;
 
 /// The folder of the shared reference data (`../shared/druid-api`), beside
 /// the checkout.

@@ -20,9 +20,22 @@ pub fn url() -> String {
     }
 }
 
-/// A client for the live cluster's Router.
+/// The admin credentials of a secure cluster (`DRUID_USER`,
+/// `DRUID_PASSWORD`), if it has them.
+pub fn credentials() -> Option<(String, String)> {
+    let user = std::env::var("DRUID_USER").ok().filter(|u| !u.is_empty())?;
+    let password = std::env::var("DRUID_PASSWORD").unwrap_or_default();
+    Some((user, password))
+}
+
+/// A client for the live cluster's Router, with the admin credentials when
+/// the cluster is secure.
 pub fn client() -> Client {
-    druid_api::connect(&url()).expect("DRUID_URL is a valid URL")
+    let mut builder = Client::builder().url(url());
+    if let Some((user, password)) = credentials() {
+        builder = builder.basic_auth(user, password);
+    }
+    builder.build().expect("DRUID_URL is a valid URL")
 }
 
 /// The Druid version the cluster was started with (`DRUID_VERSION`), if known.
@@ -64,4 +77,57 @@ where
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The limit on waiting for a task.
+pub const TASK_LIMIT: Duration = Duration::from_secs(240);
+/// The limit on waiting for segments to load and become queryable.
+pub const LOAD_LIMIT: Duration = Duration::from_secs(180);
+
+/// The rows of [`replace_statement`]: `(ts, page, added)`, four of them,
+/// two days, `added` summing to 48.
+pub const ROWS: &str = "ts,page,added\\n2024-01-01T00:00:00Z,Rust,10\\n2024-01-01T01:00:00Z,Druid,32\\n2024-01-02T00:00:00Z,Rust,5\\n2024-01-02T05:00:00Z,Java,1\\n";
+
+/// `REPLACE INTO <table>` with the four [`ROWS`], through `EXTERN(inline)`.
+pub fn replace_statement(table: &str) -> String {
+    let quoted = table.replace('"', "\"\"");
+    format!(
+        r#"REPLACE INTO "{quoted}" OVERWRITE ALL
+SELECT TIME_PARSE("ts") AS __time, "page", "added"
+FROM TABLE(EXTERN(
+  '{{"type":"inline","data":"{ROWS}"}}',
+  '{{"type":"csv","findColumnsFromHeader":true}}',
+  '[{{"name":"ts","type":"string"}},{{"name":"page","type":"string"}},{{"name":"added","type":"long"}}]'
+))
+PARTITIONED BY DAY"#
+    )
+}
+
+/// Ingests `table` with MSQ, waits until SQL sees the four rows, and
+/// returns the controller task's ID.
+///
+/// # Panics
+///
+/// When the ingestion fails or times out: the calling test fails.
+pub async fn ingest_with_sql(table: &str) -> String {
+    let client = client();
+    let overlord = client
+        .cluster()
+        .await
+        .expect("the cluster is discoverable")
+        .overlord()
+        .expect("the cluster has an Overlord");
+    let (task, status) = client
+        .sql(replace_statement(table))
+        .context("maxNumTasks", 2)
+        .run_task(&overlord, TASK_LIMIT)
+        .await
+        .expect("the MSQ ingestion succeeds");
+    assert_eq!(status.status_code, druid_api::models::TaskState::Success);
+    let rows = client
+        .wait_until_queryable(table, 4, LOAD_LIMIT)
+        .await
+        .expect("the ingested table becomes queryable");
+    assert_eq!(rows, 4);
+    task.task_id
 }

@@ -449,3 +449,142 @@ async fn invalid_documented_json_is_a_decode_error() {
     assert!(decode.snippet.contains("_default"));
     assert!(decode.operation.ends_with("all_rules"));
 }
+
+/// Endpoints newer than the test cluster (Druid 34 and 37) are proven here
+/// against their documented answers, and their requests against the
+/// documented paths.
+#[tokio::test]
+async fn newer_overlord_data_management_and_compaction() {
+    let o = overlord("overlord__DELETE__druid_indexer_v1_datasources_datasource.json");
+    assert_eq!(
+        o.mark_datasource_unused("wiki")
+            .await
+            .unwrap()
+            .num_changed_segments,
+        Some(24)
+    );
+    let o = overlord("overlord__POST__druid_indexer_v1_datasources_datasource.json");
+    assert_eq!(
+        o.mark_datasource_used("wiki")
+            .await
+            .unwrap()
+            .num_changed_segments,
+        Some(1)
+    );
+    let o = overlord("overlord__POST__druid_indexer_v1_datasources_datasource_markUnused.json");
+    let changed = o
+        .mark_segments_unused(
+            "wiki",
+            &druid_api::models::SegmentFilter::interval("2024-01-01/2024-02-01"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.num_changed_segments, Some(2));
+    let o = overlord("overlord__POST__druid_indexer_v1_datasources_datasource_markUsed.json");
+    assert!(
+        o.mark_segments_used(
+            "wiki",
+            &druid_api::models::SegmentFilter::segment_ids(["s1"])
+        )
+        .await
+        .unwrap()
+        .is_some()
+    );
+    for (name, unused) in [
+        (
+            "overlord__DELETE__druid_indexer_v1_datasources_datasource_segments_segmentId.json",
+            true,
+        ),
+        (
+            "overlord__POST__druid_indexer_v1_datasources_datasource_segments_segmentId.json",
+            false,
+        ),
+    ] {
+        let o = overlord(name);
+        let answer = if unused {
+            o.mark_segment_unused("wiki", "seg").await
+        } else {
+            o.mark_segment_used("wiki", "seg").await
+        };
+        let answer = answer.unwrap();
+        assert_eq!(answer.segment_state_changed, Some(true), "{name}");
+        assert_eq!(answer.num_changed_segments, Some(1), "{name}");
+    }
+
+    let cluster = overlord("overlord__GET__druid_indexer_v1_compaction_config_cluster.json")
+        .cluster_compaction_config()
+        .await
+        .unwrap();
+    assert_eq!(cluster.compaction_task_slot_ratio, Some(0.5));
+    assert_eq!(cluster.max_compaction_task_slots, Some(1500));
+    assert_eq!(cluster.engine.as_deref(), Some("msq"));
+    assert_eq!(
+        cluster.compaction_policy.unwrap()["type"],
+        "newestSegmentFirst"
+    );
+    let all = overlord("overlord__GET__druid_indexer_v1_compaction_config_datasources.json")
+        .datasource_compaction_configs()
+        .await
+        .unwrap();
+    assert_eq!(all.compaction_configs[0].data_source, "wikipedia_hour");
+    let one =
+        overlord("overlord__GET__druid_indexer_v1_compaction_config_datasources_dataSource.json")
+            .datasource_compaction_config("wikipedia_hour")
+            .await
+            .unwrap();
+    assert_eq!(one.task_priority, Some(25));
+    let statuses = overlord("overlord__GET__druid_indexer_v1_compaction_status_datasources.json")
+        .datasource_compaction_statuses()
+        .await
+        .unwrap();
+    assert!(!statuses.latest_status.is_empty());
+    let status =
+        overlord("overlord__GET__druid_indexer_v1_compaction_status_datasources_dataSource.json")
+            .datasource_compaction_status("wikipedia_hour")
+            .await
+            .unwrap();
+    assert_eq!(status.latest_status[0].segment_count_compacted, Some(1));
+}
+
+#[tokio::test]
+async fn newer_coordinator_status_and_broker_config() {
+    let clones = coordinator("coordinator__GET__druid_coordinator_v1_config_cloneStatus.json")
+        .clone_status()
+        .await
+        .unwrap();
+    assert_eq!(clones.clone_status[0].target_server, "localhost:8083");
+    assert_eq!(clones.clone_status[0].state.as_deref(), Some("IN_PROGRESS"));
+    let synced = coordinator("coordinator__GET__druid_coordinator_v1_config_syncedBrokers.json")
+        .synced_brokers()
+        .await
+        .unwrap();
+    assert_eq!(synced.synced_brokers[0].port, 8082);
+    assert_eq!(
+        synced.synced_brokers[0].last_sync_timestamp_millis,
+        Some(1745756337472)
+    );
+    let config = coordinator("coordinator__GET__druid_coordinator_v1_broker_config.json")
+        .broker_dynamic_config()
+        .await
+        .unwrap();
+    assert_eq!(config.query_blocklist[0].rule_name, "block-expensive-scans");
+    assert_eq!(
+        config.query_blocklist[0].query_types.as_deref(),
+        Some(&["scan".to_owned()][..])
+    );
+    assert_eq!(config.query_context["timeout"], 300000);
+    assert_eq!(
+        config.per_segment_timeout_config["large_table"].per_segment_timeout_ms,
+        10000
+    );
+    let history = coordinator("coordinator__GET__druid_coordinator_v1_broker_config_history.json")
+        .broker_dynamic_config_history()
+        .await
+        .unwrap();
+    assert_eq!(history[0].key, "broker.config");
+    assert_eq!(
+        history[0].payload_json().unwrap()["queryBlocklist"][0]["ruleName"],
+        "block-expensive-scans"
+    );
+}

@@ -19,15 +19,11 @@ use druid_api::models::{
     TaskState,
 };
 use druid_api::{Error, ServerType};
-use druid_tests::live::{client, eventually, unique, version};
+use druid_tests::live::{
+    LOAD_LIMIT, TASK_LIMIT, client, eventually, ingest_with_sql, unique, version,
+};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
-
-const TASK_LIMIT: Duration = Duration::from_secs(240);
-const LOAD_LIMIT: Duration = Duration::from_secs(180);
-
-/// The rows every query test expects: `(ts, page, added)`.
-const ROWS: &str = "ts,page,added\\n2024-01-01T00:00:00Z,Rust,10\\n2024-01-01T01:00:00Z,Druid,32\\n2024-01-02T00:00:00Z,Rust,5\\n2024-01-02T05:00:00Z,Java,1\\n";
 
 /// The shared datasource and the MSQ task that ingested it.
 struct Wiki {
@@ -36,42 +32,6 @@ struct Wiki {
 }
 
 static WIKI: OnceCell<Wiki> = OnceCell::const_new();
-
-/// `REPLACE INTO <table>` with the four rows, through EXTERN(inline).
-fn replace_statement(table: &str) -> String {
-    let quoted = table.replace('"', "\"\"");
-    format!(
-        r#"REPLACE INTO "{quoted}" OVERWRITE ALL
-SELECT TIME_PARSE("ts") AS __time, "page", "added"
-FROM TABLE(EXTERN(
-  '{{"type":"inline","data":"{ROWS}"}}',
-  '{{"type":"csv","findColumnsFromHeader":true}}',
-  '[{{"name":"ts","type":"string"}},{{"name":"page","type":"string"}},{{"name":"added","type":"long"}}]'
-))
-PARTITIONED BY DAY"#
-    )
-}
-
-/// Ingests `table` with MSQ and waits until SQL sees the four rows.
-async fn ingest_with_sql(table: &str) -> String {
-    let client = client();
-    let overlord = client.cluster().await.unwrap().overlord().unwrap();
-    let (task, status) = client
-        .sql(replace_statement(table))
-        .context("maxNumTasks", 2)
-        .run_task(&overlord, TASK_LIMIT)
-        .await
-        .unwrap();
-    assert_eq!(status.status_code, TaskState::Success);
-    assert_eq!(
-        client
-            .wait_until_queryable(table, 4, LOAD_LIMIT)
-            .await
-            .unwrap(),
-        4
-    );
-    task.task_id
-}
 
 async fn wiki() -> &'static Wiki {
     WIKI.get_or_init(|| async {
@@ -224,6 +184,22 @@ async fn every_service_is_healthy_and_reports_its_version() {
     assert!(historical.load_status().await.unwrap().cache_initialized);
     assert!(historical.is_ready().await.unwrap());
     let router = cluster.router().unwrap();
+    // The Router's management proxy reaches the leaders with the typed clients.
+    let proxied = router.coordinator_proxy().unwrap();
+    assert!(proxied.is_leader().await.unwrap().leader);
+    assert_eq!(
+        proxied.properties().await.unwrap()["druid.service"],
+        "druid/coordinator"
+    );
+    assert!(
+        !router
+            .overlord_proxy()
+            .unwrap()
+            .workers()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         router.properties().await.unwrap()["druid.service"],
         "druid/router"
@@ -735,7 +711,8 @@ async fn lookups_initialised_created_read_and_deleted() {
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
 async fn overlord_task_lists_workers_and_supervisors() {
     let wiki = wiki().await;
-    let overlord = client().cluster().await.unwrap().overlord().unwrap();
+    let cluster = client().cluster().await.unwrap();
+    let overlord = cluster.overlord().unwrap();
     let complete = overlord
         .tasks()
         .state(TaskListState::Complete.as_str())
@@ -777,10 +754,21 @@ async fn overlord_task_lists_workers_and_supervisors() {
     assert!(overlord.supervisor_states().await.unwrap().is_empty());
     let workers = overlord.workers().await.unwrap();
     assert_eq!(workers.len(), 1);
-    assert_eq!(workers[0].worker.host, "localhost:8091");
+    // The Overlord names the worker as sys.servers does (its TLS port when TLS is on).
+    let worker = cluster
+        .model()
+        .of_type(&ServerType::Indexer)
+        .chain(cluster.model().of_type(&ServerType::MiddleManager))
+        .next()
+        .unwrap();
+    assert_eq!(workers[0].worker.host, worker.server);
     assert!(workers[0].worker.capacity.unwrap() >= 2);
     let leader = overlord.leader().await.unwrap();
-    assert!(leader.starts_with("http://localhost:"), "{leader}");
+    // The leader's URL as the cluster names it: its TLS port when TLS is on.
+    assert!(
+        leader.starts_with("http://localhost:") || leader.starts_with("https://localhost:"),
+        "{leader}"
+    );
 }
 
 #[tokio::test]
@@ -931,11 +919,13 @@ async fn everything_works_through_a_docker_style_port_map() {
     let router_port = direct.router().unwrap().base_url().port().unwrap();
     let router_forward = forwards.iter().find(|f| f.target() == router_port).unwrap();
     let port_map: Vec<[u16; 2]> = forwards.iter().map(|f| [f.port(), f.target()]).collect();
-    let mapped = druid_api::Client::builder()
+    let mut builder = druid_api::Client::builder()
         .url(format!("http://127.0.0.1:{}", router_forward.port()))
-        .mapper(druid_api::DockerMapper::new("127.0.0.1", port_map))
-        .build()
-        .unwrap();
+        .mapper(druid_api::DockerMapper::new("127.0.0.1", port_map));
+    if let Some((user, password)) = druid_tests::live::credentials() {
+        builder = builder.basic_auth(user, password);
+    }
+    let mapped = builder.build().unwrap();
 
     let cluster = mapped.cluster().await.unwrap();
     assert_eq!(cluster.services().len(), direct.services().len());
@@ -1040,4 +1030,73 @@ async fn names_that_need_encoding() {
         .await
         .unwrap();
     assert_eq!(dropped.num_changed_segments, Some(2));
+}
+
+#[tokio::test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn tls_private_ca_and_basic_auth_end_to_end() {
+    let (Ok(tls_url), Ok(ca), Some((user, password))) = (
+        std::env::var("DRUID_TLS_URL"),
+        std::env::var("DRUID_CA_CERT"),
+        druid_tests::live::credentials(),
+    ) else {
+        panic!(
+            "this test needs the secure cluster (`cargo xtask druid up --secure`): DRUID_TLS_URL, DRUID_CA_CERT and DRUID_USER are not all set"
+        );
+    };
+    let client = druid_api::Client::builder()
+        .url(tls_url.clone())
+        .ca_cert_file(ca.clone())
+        .basic_auth(user.clone(), password.clone())
+        .prefer_tls(true)
+        .build()
+        .unwrap();
+    let rows: Vec<Value> = client.sql(r#"SELECT 1 AS "one""#).rows().await.unwrap();
+    assert_eq!(rows, [json!({"one": 1})]);
+    // With TLS preferred, discovery hands out every service on its TLS port.
+    let cluster = client.cluster().await.unwrap();
+    for server in cluster.services() {
+        assert!(server.tls_port.is_some(), "{server:?}");
+        for server_type in server.types() {
+            let any = cluster.service_as(&server.server, server_type).unwrap();
+            assert_eq!(any.service().base_url().scheme(), "https", "{server_type}");
+            assert_eq!(any.service().base_url().port(), server.tls_port);
+            assert!(any.is_healthy().await.unwrap(), "{server_type} over TLS");
+        }
+    }
+    assert!(
+        !cluster
+            .overlord()
+            .unwrap()
+            .workers()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        cluster
+            .coordinator()
+            .unwrap()
+            .is_leader()
+            .await
+            .unwrap()
+            .leader
+    );
+    // Without the private CA, the handshake is refused as a TLS error.
+    let untrusted = druid_api::Client::builder()
+        .url(tls_url.clone())
+        .basic_auth(user.clone(), password.clone())
+        .build()
+        .unwrap();
+    assert!(untrusted.status().await.unwrap_err().is_tls());
+    // A wrong password is Druid's typed 401, and the password shows nowhere.
+    let wrong = druid_api::Client::builder()
+        .url(tls_url)
+        .ca_cert_file(ca)
+        .basic_auth(user, "not-the-password")
+        .build()
+        .unwrap();
+    let err = wrong.status().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
+    assert!(!format!("{err} {err:?} {wrong:?}").contains("not-the-password"));
 }

@@ -6,43 +6,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
-use std::sync::{Arc, Mutex};
-
 use druid_api::models::{DataSourceCompactionConfig, Rule, SegmentFilter, SqlQuery};
-use druid_api::{
-    BrokerClient, Client, CoordinatorClient, Error, MockRequest, MockResponse, OverlordClient,
-    RouterClient, Service,
-};
-
-/// A service that answers `status`/`body` and records every request.
-fn recording(status: u16, body: &'static str) -> (Service, Arc<Mutex<Vec<MockRequest>>>) {
-    let seen: Arc<Mutex<Vec<MockRequest>>> = Arc::default();
-    let log = seen.clone();
-    let client = Client::builder()
-        .url("http://druid.test:8081")
-        .mock(move |r| {
-            log.lock().unwrap().push(r.clone());
-            MockResponse::new(status, body)
-        })
-        .build()
-        .unwrap();
-    (client.service().clone(), seen)
-}
-
-fn last(seen: &Arc<Mutex<Vec<MockRequest>>>) -> MockRequest {
-    seen.lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("a request was sent")
-}
-
-fn target(request: &MockRequest) -> String {
-    match request.url.query() {
-        Some(q) => format!("{}?{q}", request.url.path()),
-        None => request.url.path().to_owned(),
-    }
-}
+use druid_api::{BrokerClient, Client, CoordinatorClient, Error, OverlordClient, RouterClient};
+use druid_tests::mock::{last, recording, target};
 
 #[tokio::test]
 async fn path_parameters_are_encoded_per_segment() {
@@ -471,5 +437,88 @@ fn every_endpoint_is_in_the_catalog_once_per_client() {
         overlord
             .iter()
             .any(|e| e.id == "task_status" && e.path == "/druid/indexer/v1/task/{taskId}/status")
+    );
+}
+
+#[tokio::test]
+async fn router_management_proxy_clients_prefix_their_paths() {
+    let (service, seen) = recording(200, r#"{"leader":true}"#);
+    let router = RouterClient::new(service);
+    let coordinator = router.coordinator_proxy().unwrap();
+    assert!(coordinator.is_leader().await.unwrap().leader);
+    assert_eq!(
+        target(&last(&seen)),
+        "/proxy/coordinator/druid/coordinator/v1/isLeader"
+    );
+    let overlord = router.overlord_proxy().unwrap();
+    assert!(overlord.is_leader().await.unwrap().leader);
+    assert_eq!(
+        target(&last(&seen)),
+        "/proxy/overlord/druid/indexer/v1/isLeader"
+    );
+    // The status endpoints are ambiguous on the Router; through the proxy they reach the leader.
+    overlord.status().await.unwrap_err();
+    assert_eq!(target(&last(&seen)), "/proxy/overlord/status");
+}
+
+#[tokio::test]
+async fn newer_endpoints_send_their_documented_requests() {
+    let (service, seen) = recording(200, "");
+    let overlord = OverlordClient::new(service.clone());
+    let mut config = druid_api::models::ClusterCompactionConfig::default();
+    config.compaction_task_slot_ratio = Some(0.5);
+    config.engine = Some("msq".to_owned());
+    overlord
+        .set_cluster_compaction_config(&config)
+        .author("ci")
+        .await
+        .unwrap();
+    let r = last(&seen);
+    assert_eq!(
+        (r.method.as_str(), target(&r).as_str()),
+        ("POST", "/druid/indexer/v1/compaction/config/cluster")
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
+        serde_json::json!({"compactionTaskSlotRatio": 0.5, "engine": "msq"})
+    );
+    overlord
+        .set_datasource_compaction_config(
+            "wiki pedia",
+            &DataSourceCompactionConfig::new("wiki pedia"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        target(&last(&seen)),
+        "/druid/indexer/v1/compaction/config/datasources/wiki%20pedia"
+    );
+    overlord
+        .delete_datasource_compaction_config("wiki")
+        .await
+        .unwrap();
+    assert_eq!(last(&seen).method, "DELETE");
+    let coordinator = CoordinatorClient::new(service);
+    let mut broker = druid_api::models::BrokerDynamicConfig::default();
+    broker
+        .query_blocklist
+        .push(druid_api::models::QueryBlocklistRule::new("no-scans"));
+    coordinator
+        .set_broker_dynamic_config(&broker)
+        .await
+        .unwrap();
+    let r = last(&seen);
+    assert_eq!(target(&r), "/druid/coordinator/v1/broker/config");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["queryBlocklist"][0]["ruleName"],
+        "no-scans"
+    );
+    coordinator
+        .clone_status_of("localhost:8083")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        target(&last(&seen)),
+        "/druid/coordinator/v1/config/cloneStatus?targetServer=localhost%3A8083"
     );
 }

@@ -17,6 +17,14 @@ pub(crate) fn derived_files(root: &Path, spec: &Spec) -> Vec<(PathBuf, String)> 
     files
 }
 
+/// The derived files that can fail to render (the live walk).
+fn fallible_files(root: &Path, spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
+    Ok(vec![(
+        root.join(crate::walk::WALKS_FILE),
+        crate::walk::render(root, spec)?,
+    )])
+}
+
 pub(crate) fn load_spec(root: &Path) -> Result<Spec, String> {
     load_checked(&root.join("api-spec")).map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -32,7 +40,9 @@ pub(crate) fn run(check: bool) -> Result<(), String> {
     let root = crate::root();
     let spec = load_spec(&root)?;
     let mut stale = Vec::new();
-    for (path, content) in derived_files(&root, &spec) {
+    let mut files = derived_files(&root, &spec);
+    files.extend(fallible_files(&root, &spec)?);
+    for (path, content) in files {
         let current = fs::read_to_string(&path).unwrap_or_default();
         if current == content {
             continue;

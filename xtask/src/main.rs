@@ -13,6 +13,7 @@ mod ci;
 mod codegen;
 mod druid;
 mod spec_check;
+mod walk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

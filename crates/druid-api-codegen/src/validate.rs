@@ -220,12 +220,27 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<SpecError>> {
                     None,
                 );
             }
-            let key = format!("{} {}", endpoint.method, endpoint.path_with_fixed_query());
+            // Variants of one path differ in their fixed or required query parameters.
+            let required: Vec<&str> = endpoint
+                .query
+                .iter()
+                .filter(|q| q.required)
+                .map(|q| q.name.as_str())
+                .collect();
+            let key = format!(
+                "{} {} {}",
+                endpoint.method,
+                endpoint.path_with_fixed_query(),
+                required.join("&")
+            );
             if !keys.insert(key.clone()) {
                 c.at(
                     endpoint,
-                    format!("`{key}` is specified twice in this file"),
-                    Some("variants of one path need different `fixed_query`".to_owned()),
+                    format!("`{}` is specified twice in this file", key.trim_end()),
+                    Some(
+                        "variants of one path need different `fixed_query` or required query parameters"
+                            .to_owned(),
+                    ),
                 );
             }
             check_endpoint(&mut c, endpoint);

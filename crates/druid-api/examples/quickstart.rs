@@ -6,7 +6,8 @@
 //! ```
 //!
 //! It talks to `DRUID_URL` (default `http://localhost:8888`, the Router of
-//! `cargo xtask druid up`).
+//! `cargo xtask druid up`), with Basic auth when `DRUID_USER` and
+//! `DRUID_PASSWORD` are set (the `--secure` cluster).
 
 #![allow(clippy::print_stdout)]
 
@@ -26,7 +27,11 @@ struct Edit {
 async fn main() -> druid_api::Result<()> {
     let started = Instant::now();
     let url = std::env::var("DRUID_URL").unwrap_or_else(|_| "http://localhost:8888".to_owned());
-    let client = druid_api::connect(&url)?;
+    let mut builder = druid_api::Client::builder().url(url.clone());
+    if let Ok(user) = std::env::var("DRUID_USER") {
+        builder = builder.basic_auth(user, std::env::var("DRUID_PASSWORD").unwrap_or_default());
+    }
+    let client = builder.build()?;
     println!(
         "connected to {url}: healthy = {}",
         client.is_healthy().await?

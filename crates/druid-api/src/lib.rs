@@ -78,7 +78,9 @@ pub mod catalog;
 mod client;
 mod cluster;
 pub mod models;
+mod router_proxy;
 mod sql;
+mod statements;
 mod wait;
 
 pub use wait::ETERNITY;
@@ -92,5 +94,6 @@ pub use druid_transport::{
     ServiceMapper, Transport, choose_port, service_url,
 };
 pub use sql::{Column, SqlRequest, SqlResponse};
+pub use statements::{AsyncResults, AsyncStatement};
 
 druid_api_macros::generate_clients!("../api-spec");

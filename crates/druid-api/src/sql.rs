@@ -87,6 +87,11 @@ impl SqlRequest {
         &self.body
     }
 
+    /// The client the statement goes through.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     fn check(&self) -> Result<()> {
         if self.body.query.trim().is_empty() {
             return Err(Error::invalid_input(

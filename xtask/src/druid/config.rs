@@ -35,14 +35,19 @@ pub(crate) struct ConfParams<'a> {
 }
 
 /// `druid.extensions.loadList`: MSQ while it is an extension (before 35), the security
-/// extensions for the secure profile.
+/// extensions and the catalog for the secure profile (the one CI runs, so that the
+/// basic-security and catalog APIs are proven against a real cluster).
 pub(crate) fn load_list(major: u32, secure: bool) -> String {
     let mut load = Vec::new();
     if major < 35 {
         load.push("druid-multi-stage-query");
     }
     if secure {
-        load.extend(["druid-basic-security", "simple-client-sslcontext"]);
+        load.extend([
+            "druid-basic-security",
+            "simple-client-sslcontext",
+            "druid-catalog",
+        ]);
     }
     let quoted: Vec<String> = load.iter().map(|e| format!("\"{e}\"")).collect();
     format!("[{}]", quoted.join(","))
@@ -119,6 +124,9 @@ druid.coordinator.asOverlord.overlordService=druid/overlord
 druid.indexer.queue.startDelay=PT5S
 druid.indexer.runner.type=httpRemote
 druid.indexer.storage.type=metadata
+# how often the Coordinator pushes lookups to the nodes, ms (default 120000): new lookups
+# would take up to two minutes to load
+druid.manager.lookups.period=5000
 ";
 
 const BROKER: &str = "${PROCESSING}
@@ -512,11 +520,11 @@ mod tests {
         assert_eq!(load_list(35, false), "[]");
         assert_eq!(
             load_list(27, true),
-            r#"["druid-multi-stage-query","druid-basic-security","simple-client-sslcontext"]"#
+            r#"["druid-multi-stage-query","druid-basic-security","simple-client-sslcontext","druid-catalog"]"#
         );
         assert_eq!(
             load_list(36, true),
-            r#"["druid-basic-security","simple-client-sslcontext"]"#
+            r#"["druid-basic-security","simple-client-sslcontext","druid-catalog"]"#
         );
     }
 

@@ -95,11 +95,13 @@ impl Artifacts {
                 extension("druid-multi-stage-query", version),
                 extension("druid-basic-security", version),
                 extension("simple-client-sslcontext", "0.23.0"),
+                extension("druid-catalog", version),
             ]
         } else {
             vec![
                 extension("druid-basic-security", version),
                 extension("simple-client-sslcontext", version),
+                extension("druid-catalog", version),
             ]
         };
         Ok(Artifacts {
@@ -455,7 +457,7 @@ mod tests {
         assert_eq!(
             a.stamp(),
             "druid=27.0.0 indexing-hadoop=28.0.0 extensions=druid-multi-stage-query:27.0.0 \
-             druid-basic-security:27.0.0 simple-client-sslcontext:0.23.0"
+             druid-basic-security:27.0.0 simple-client-sslcontext:0.23.0 druid-catalog:27.0.0"
         );
     }
 

@@ -488,3 +488,147 @@ impl LookupSpec {
         Self::new(version, serde_json::json!({ "type": "map", "map": map }))
     }
 }
+
+/// `GET /druid/coordinator/v1/config/cloneStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CloneStatusList {
+    /// One entry per cloning Historical.
+    #[serde(default)]
+    pub clone_status: Vec<CloneStatus>,
+}
+
+/// The progress of one Historical that clones another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CloneStatus {
+    /// The Historical being cloned, `host:port`.
+    pub source_server: String,
+    /// The Historical that clones it, `host:port`.
+    pub target_server: String,
+    /// `IN_PROGRESS`, `SOURCE_SERVER_MISSING`, ...
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Segments still to load.
+    #[serde(default)]
+    pub segment_loads_remaining: Option<i64>,
+    /// Segments still to drop.
+    #[serde(default)]
+    pub segment_drops_remaining: Option<i64>,
+    /// Bytes still to load.
+    #[serde(default)]
+    pub bytes_to_load: Option<i64>,
+}
+
+/// `GET /druid/coordinator/v1/config/syncedBrokers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SyncedBrokers {
+    /// The Brokers with the latest configuration.
+    #[serde(default)]
+    pub synced_brokers: Vec<SyncedBroker>,
+}
+
+/// One Broker that received the dynamic configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SyncedBroker {
+    /// The Broker's host.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// When it last synced, milliseconds since the epoch.
+    #[serde(default)]
+    pub last_sync_timestamp_millis: Option<i64>,
+}
+
+/// The cluster-wide compaction settings of the Overlord's compaction API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ClusterCompactionConfig {
+    /// Share of task slots compaction may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compaction_task_slot_ratio: Option<f64>,
+    /// Upper bound of compaction task slots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_compaction_task_slots: Option<i64>,
+    /// How intervals are chosen, e.g. `{"type": "newestSegmentFirst"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compaction_policy: Option<Value>,
+    /// Whether compaction runs as supervisors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_supervisors: Option<bool>,
+    /// `native` or `msq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The Broker dynamic configuration (Druid 37+).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BrokerDynamicConfig {
+    /// Rules that block matching queries (they fail with 403).
+    #[serde(default)]
+    pub query_blocklist: Vec<QueryBlocklistRule>,
+    /// Context values added to every query.
+    #[serde(default)]
+    pub query_context: serde_json::Map<String, Value>,
+    /// Per-datasource per-segment timeouts.
+    #[serde(default)]
+    pub per_segment_timeout_config: BTreeMap<String, PerSegmentTimeout>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A rule of the Broker's query blocklist; a query matching every given
+/// criterion is blocked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct QueryBlocklistRule {
+    /// The rule's name, quoted in the error of a blocked query.
+    pub rule_name: String,
+    /// Datasources the rule applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_sources: Option<Vec<String>>,
+    /// Query types the rule applies to (`scan`, `groupBy`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_types: Option<Vec<String>>,
+    /// Context values a query must have to match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_matches: Option<serde_json::Map<String, Value>>,
+}
+
+impl QueryBlocklistRule {
+    /// A rule with a name and no criteria yet.
+    pub fn new(rule_name: impl Into<String>) -> Self {
+        QueryBlocklistRule {
+            rule_name: rule_name.into(),
+            data_sources: None,
+            query_types: None,
+            context_matches: None,
+        }
+    }
+}
+
+/// The per-segment timeout of one datasource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PerSegmentTimeout {
+    /// The timeout, milliseconds.
+    pub per_segment_timeout_ms: i64,
+    /// Only report, do not cancel.
+    #[serde(default)]
+    pub monitor_only: bool,
+}

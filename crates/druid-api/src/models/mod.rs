@@ -64,9 +64,13 @@ macro_rules! string_enum {
 mod common;
 mod coordinator;
 mod overlord;
+mod security;
 mod sql;
+mod statements;
 
 pub use common::*;
 pub use coordinator::*;
 pub use overlord::*;
+pub use security::*;
 pub use sql::*;
+pub use statements::*;

@@ -336,13 +336,14 @@ pub struct IngestionStats {
 }
 
 impl IngestionStats {
-    /// The `processed` count of the `buildSegments` phase.
+    /// The `processed` count of the `buildSegments` phase (for a parallel
+    /// task's supervisor, the count under `totals`).
     pub fn rows_processed(&self) -> Option<i64> {
-        self.row_stats
-            .as_ref()?
-            .get("buildSegments")?
-            .get("processed")?
-            .as_i64()
+        let stats = self.row_stats.as_ref()?;
+        let build = stats
+            .get("buildSegments")
+            .or_else(|| stats.get("totals")?.get("buildSegments"))?;
+        build.get("processed")?.as_i64()
     }
 }
 

@@ -21,11 +21,15 @@ pub mod coordinator {
     /// - [`properties`](CoordinatorClient::properties): `GET /status/properties`
     /// - [`self_discovered_status`](CoordinatorClient::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](CoordinatorClient::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](CoordinatorClient::status_ready): `GET /status/ready`
     ///
     /// ## Leadership and metadata
     ///
     /// - [`leader`](CoordinatorClient::leader): `GET /druid/coordinator/v1/leader`
     /// - [`is_leader`](CoordinatorClient::is_leader): `GET /druid/coordinator/v1/isLeader`
+    /// - [`clone_status`](CoordinatorClient::clone_status): `GET /druid/coordinator/v1/config/cloneStatus`
+    /// - [`clone_status_of`](CoordinatorClient::clone_status_of): `GET /druid/coordinator/v1/config/cloneStatus`
+    /// - [`synced_brokers`](CoordinatorClient::synced_brokers): `GET /druid/coordinator/v1/config/syncedBrokers`
     /// - [`load_status`](CoordinatorClient::load_status): `GET /druid/coordinator/v1/loadstatus`
     /// - [`load_status_simple`](CoordinatorClient::load_status_simple): `GET /druid/coordinator/v1/loadstatus?simple`
     /// - [`load_status_full`](CoordinatorClient::load_status_full): `GET /druid/coordinator/v1/loadstatus?full`
@@ -42,6 +46,8 @@ pub mod coordinator {
     /// - [`metadata_segment_ids_in`](CoordinatorClient::metadata_segment_ids_in): `POST /druid/coordinator/v1/metadata/datasources/{dataSource}/segments`
     /// - [`metadata_segments_in`](CoordinatorClient::metadata_segments_in): `POST /druid/coordinator/v1/metadata/datasources/{dataSource}/segments?full`
     /// - [`metadata_segment`](CoordinatorClient::metadata_segment): `GET /druid/coordinator/v1/metadata/datasources/{dataSource}/segments/{segmentId}`
+    /// - [`datasource_information`](CoordinatorClient::datasource_information): `POST /druid/coordinator/v1/metadata/dataSourceInformation`
+    /// - [`bootstrap_segments`](CoordinatorClient::bootstrap_segments): `POST /druid/coordinator/v1/metadata/bootstrapSegments`
     /// - [`datasources`](CoordinatorClient::datasources): `GET /druid/coordinator/v1/datasources`
     /// - [`datasources_simple`](CoordinatorClient::datasources_simple): `GET /druid/coordinator/v1/datasources?simple`
     /// - [`datasources_full`](CoordinatorClient::datasources_full): `GET /druid/coordinator/v1/datasources?full`
@@ -88,6 +94,12 @@ pub mod coordinator {
     /// - [`set_dynamic_config`](CoordinatorClient::set_dynamic_config): `POST /druid/coordinator/v1/config`
     /// - [`dynamic_config_history`](CoordinatorClient::dynamic_config_history): `GET /druid/coordinator/v1/config/history`
     ///
+    /// ## Broker dynamic configuration
+    ///
+    /// - [`broker_dynamic_config`](CoordinatorClient::broker_dynamic_config): `GET /druid/coordinator/v1/broker/config`
+    /// - [`set_broker_dynamic_config`](CoordinatorClient::set_broker_dynamic_config): `POST /druid/coordinator/v1/broker/config`
+    /// - [`broker_dynamic_config_history`](CoordinatorClient::broker_dynamic_config_history): `GET /druid/coordinator/v1/broker/config/history`
+    ///
     /// ## Automatic compaction (Coordinator)
     ///
     /// - [`set_compaction_config`](CoordinatorClient::set_compaction_config): `POST /druid/coordinator/v1/config/compaction`
@@ -117,6 +129,46 @@ pub mod coordinator {
     /// - [`lookup_node_status`](CoordinatorClient::lookup_node_status): `GET /druid/coordinator/v1/lookups/nodeStatus`
     /// - [`tier_lookup_node_status`](CoordinatorClient::tier_lookup_node_status): `GET /druid/coordinator/v1/lookups/nodeStatus/{tier}`
     /// - [`node_lookup_status`](CoordinatorClient::node_lookup_status): `GET /druid/coordinator/v1/lookups/nodeStatus/{tier}/{hostAndPort}`
+    ///
+    /// ## Basic security (users, roles, permissions)
+    ///
+    /// Needs the `druid-basic-security` extension.
+    ///
+    /// - [`authentication_load_status`](CoordinatorClient::authentication_load_status): `GET /druid-ext/basic-security/authentication/loadStatus`
+    /// - [`authentication_users`](CoordinatorClient::authentication_users): `GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users`
+    /// - [`authentication_user`](CoordinatorClient::authentication_user): `GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}`
+    /// - [`create_authentication_user`](CoordinatorClient::create_authentication_user): `POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}`
+    /// - [`delete_authentication_user`](CoordinatorClient::delete_authentication_user): `DELETE /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}`
+    /// - [`set_user_password`](CoordinatorClient::set_user_password): `POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}/credentials`
+    /// - [`authorization_load_status`](CoordinatorClient::authorization_load_status): `GET /druid-ext/basic-security/authorization/loadStatus`
+    /// - [`authorization_users`](CoordinatorClient::authorization_users): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users`
+    /// - [`authorization_user`](CoordinatorClient::authorization_user): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}`
+    /// - [`authorization_user_full`](CoordinatorClient::authorization_user_full): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}?full`
+    /// - [`create_authorization_user`](CoordinatorClient::create_authorization_user): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}`
+    /// - [`delete_authorization_user`](CoordinatorClient::delete_authorization_user): `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}`
+    /// - [`group_mappings`](CoordinatorClient::group_mappings): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings`
+    /// - [`group_mapping`](CoordinatorClient::group_mapping): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}`
+    /// - [`create_group_mapping`](CoordinatorClient::create_group_mapping): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}`
+    /// - [`delete_group_mapping`](CoordinatorClient::delete_group_mapping): `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}`
+    /// - [`roles`](CoordinatorClient::roles): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles`
+    /// - [`role`](CoordinatorClient::role): `GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}`
+    /// - [`create_role`](CoordinatorClient::create_role): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}`
+    /// - [`delete_role`](CoordinatorClient::delete_role): `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}`
+    /// - [`set_role_permissions`](CoordinatorClient::set_role_permissions): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}/permissions`
+    /// - [`assign_role`](CoordinatorClient::assign_role): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}`
+    /// - [`unassign_role`](CoordinatorClient::unassign_role): `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}`
+    /// - [`assign_group_mapping_role`](CoordinatorClient::assign_group_mapping_role): `POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}`
+    /// - [`unassign_group_mapping_role`](CoordinatorClient::unassign_group_mapping_role): `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}`
+    ///
+    /// ## Catalog
+    ///
+    /// Needs the `druid-catalog` extension.
+    ///
+    /// - [`catalog_tables`](CoordinatorClient::catalog_tables): `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables`
+    /// - [`catalog_tables_metadata`](CoordinatorClient::catalog_tables_metadata): `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables?format=metadata`
+    /// - [`catalog_table`](CoordinatorClient::catalog_table): `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}`
+    /// - [`set_catalog_table`](CoordinatorClient::set_catalog_table): `POST /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}`
+    /// - [`delete_catalog_table`](CoordinatorClient::delete_catalog_table): `DELETE /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}`
     #[derive(Clone, Debug)]
     pub struct CoordinatorClient {
         service: ::druid_transport::Service,
@@ -277,6 +329,45 @@ pub mod coordinator {
             }
         }
 
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("coordinator.status_ready");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
         /// Returns the base URL of the lead Coordinator, as text.
         ///
         /// Any Coordinator answers, without redirecting. The URL is as the cluster sees it; map it with the client's mapper before use.
@@ -329,6 +420,98 @@ pub mod coordinator {
             };
             let service = &self.service;
             service.send(&request, &[404u16]).await?.json::<models::LeaderStatus>()
+        }
+
+        /// Returns the progress of every Historical that clones another.
+        ///
+        /// Sends `GET /druid/coordinator/v1/config/cloneStatus` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CloneStatusList`; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-historical-cloning-status).
+        #[doc(alias = "GET /druid/coordinator/v1/config/cloneStatus")]
+        pub async fn clone_status(
+            &self,
+        ) -> ::druid_transport::Result<models::CloneStatusList> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/coordinator/v1/config/cloneStatus",
+                    )
+                    .operation("coordinator.clone_status");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::CloneStatusList>()
+        }
+
+        /// Returns the cloning progress of one target Historical.
+        ///
+        /// A server that clones nothing is a 404.
+        ///
+        /// Sends `GET /druid/coordinator/v1/config/cloneStatus` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `target_server`: the cloning Historical, `host:port` (query `targetServer`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CloneStatus`; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-historical-cloning-status).
+        #[doc(alias = "GET /druid/coordinator/v1/config/cloneStatus")]
+        pub async fn clone_status_of(
+            &self,
+            target_server: &str,
+        ) -> ::druid_transport::Result<models::CloneStatus> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/coordinator/v1/config/cloneStatus",
+                    )
+                    .operation("coordinator.clone_status_of");
+                request = request.query("targetServer", target_server);
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::CloneStatus>()
+        }
+
+        /// Returns the Brokers that have the latest dynamic configuration, and when they got it.
+        ///
+        /// Sends `GET /druid/coordinator/v1/config/syncedBrokers` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SyncedBrokers`; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-broker-dynamic-configuration-view).
+        #[doc(alias = "GET /druid/coordinator/v1/config/syncedBrokers")]
+        pub async fn synced_brokers(
+            &self,
+        ) -> ::druid_transport::Result<models::SyncedBrokers> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/coordinator/v1/config/syncedBrokers",
+                    )
+                    .operation("coordinator.synced_brokers");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SyncedBrokers>()
         }
 
         /// Returns the percentage of each datasource's segments that are loaded.
@@ -894,6 +1077,66 @@ pub mod coordinator {
                 base,
                 include_unused: ::core::option::Option::None,
             }
+        }
+
+        /// Returns the schema of the given datasources, as the Coordinator keeps it for the Brokers.
+        ///
+        /// Filled only with centralized datasource schema (`druid.centralizedDatasourceSchema.enabled`); an empty list otherwise.
+        ///
+        /// Sends `POST /druid/coordinator/v1/metadata/dataSourceInformation` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the datasource names.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
+        #[doc(alias = "POST /druid/coordinator/v1/metadata/dataSourceInformation")]
+        pub async fn datasource_information(
+            &self,
+            body: &[&str],
+        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/coordinator/v1/metadata/dataSourceInformation",
+                    )
+                    .operation("coordinator.datasource_information");
+                let request = request.json(body)?;
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        }
+
+        /// Returns the broadcast segments every data server loads at start-up.
+        ///
+        /// Sends `POST /druid/coordinator/v1/metadata/bootstrapSegments` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
+        #[doc(alias = "POST /druid/coordinator/v1/metadata/bootstrapSegments")]
+        pub async fn bootstrap_segments(
+            &self,
+        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/coordinator/v1/metadata/bootstrapSegments",
+                    )
+                    .operation("coordinator.bootstrap_segments");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
         }
 
         /// Returns the names of the datasources that Historicals serve.
@@ -2256,6 +2499,119 @@ pub mod coordinator {
             }
         }
 
+        /// Returns the Broker dynamic configuration: query blocklist, default query context, per-segment timeouts.
+        ///
+        /// Sends `GET /druid/coordinator/v1/broker/config` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::BrokerDynamicConfig`; the transport errors otherwise.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-broker-dynamic-configuration).
+        #[doc(alias = "GET /druid/coordinator/v1/broker/config")]
+        pub async fn broker_dynamic_config(
+            &self,
+        ) -> ::druid_transport::Result<models::BrokerDynamicConfig> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/coordinator/v1/broker/config",
+                    )
+                    .operation("coordinator.broker_dynamic_config");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::BrokerDynamicConfig>()
+        }
+
+        /// Replaces the Broker dynamic configuration.
+        ///
+        /// Brokers pick it up within about a minute. Queries the blocklist matches then fail with 403.
+        ///
+        /// Sends `POST /druid/coordinator/v1/broker/config` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the whole configuration.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetBrokerDynamicConfigBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetBrokerDynamicConfigBuilder::author), [`comment`](SetBrokerDynamicConfigBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-broker-dynamic-configuration).
+        #[doc(alias = "POST /druid/coordinator/v1/broker/config")]
+        pub fn set_broker_dynamic_config(
+            &self,
+            body: &models::BrokerDynamicConfig,
+        ) -> SetBrokerDynamicConfigBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/coordinator/v1/broker/config",
+                    )
+                    .operation("coordinator.set_broker_dynamic_config");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetBrokerDynamicConfigBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the audit history of the Broker dynamic configuration.
+        ///
+        /// Sends `GET /druid/coordinator/v1/broker/config/history` to the Coordinator.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`BrokerDynamicConfigHistoryBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](BrokerDynamicConfigHistoryBuilder::interval): the period to list, `start/end` (query `interval`)
+        /// - [`count`](BrokerDynamicConfigHistoryBuilder::count): the number of latest entries to list (query `count`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-broker-dynamic-configuration-history).
+        #[doc(alias = "GET /druid/coordinator/v1/broker/config/history")]
+        pub fn broker_dynamic_config_history(
+            &self,
+        ) -> BrokerDynamicConfigHistoryBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/coordinator/v1/broker/config/history",
+                    )
+                    .operation("coordinator.broker_dynamic_config_history");
+                Ok(request)
+            })();
+            BrokerDynamicConfigHistoryBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+                count: ::core::option::Option::None,
+            }
+        }
+
         /// Creates or replaces the auto-compaction configuration of a datasource.
         ///
         /// Druid accepts configurations for datasources that do not exist (yet).
@@ -3193,6 +3549,1448 @@ pub mod coordinator {
             let service = &self.service;
             service.send(&request, &[]).await?.json::<::serde_json::Value>()
         }
+
+        /// Returns, per basic authenticator, whether the Coordinator has loaded its user cache.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authentication/loadStatus` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, bool>`; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#cache-load-status).
+        #[doc(alias = "GET /druid-ext/basic-security/authentication/loadStatus")]
+        pub async fn authentication_load_status(
+            &self,
+        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, bool>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid-ext/basic-security/authentication/loadStatus",
+                    )
+                    .operation("coordinator.authentication_load_status");
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<std::collections::BTreeMap<String, bool>>()
+        }
+
+        /// Returns the names of the users of an authenticator.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authenticator`: the authenticator's name (in `druid.auth.authenticatorChain`), e.g. `basic`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users"
+        )]
+        pub async fn authentication_users(
+            &self,
+            authenticator: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authentication/db/{}/users",
+                            ::druid_transport::path_param("authenticator", authenticator)
+                            ?
+                        ),
+                    )
+                    .operation("coordinator.authentication_users");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns an authenticator's user: the name and the salted password hash, if a password is set.
+        ///
+        /// An unknown user is a 400 (`User [x] does not exist.`).
+        ///
+        /// Sends `GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authenticator`: the authenticator's name, e.g. `basic`.
+        /// - `user`: the user name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthenticatorUser`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}"
+        )]
+        pub async fn authentication_user(
+            &self,
+            authenticator: &str,
+            user: &str,
+        ) -> ::druid_transport::Result<models::AuthenticatorUser> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
+                            ::druid_transport::path_param("authenticator", authenticator)
+                            ?, ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.authentication_user");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::AuthenticatorUser>()
+        }
+
+        /// Creates a user, without a password, in an authenticator.
+        ///
+        /// The user cannot log in before [`set_user_password`](Self::set_user_password), and needs a user of the same name in the authorizer too ([`create_authorization_user`](Self::create_authorization_user)): without one every request is a 401. An existing name is a 400.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authenticator`: the authenticator's name, e.g. `basic`.
+        /// - `user`: the new user's name; a name with `:` cannot log in with Basic auth.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`CreateAuthenticationUserBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](CreateAuthenticationUserBuilder::author), [`comment`](CreateAuthenticationUserBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}"
+        )]
+        pub fn create_authentication_user(
+            &self,
+            authenticator: &str,
+            user: &str,
+        ) -> CreateAuthenticationUserBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
+                            ::druid_transport::path_param("authenticator", authenticator)
+                            ?, ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.create_authentication_user");
+                Ok(request)
+            })();
+            CreateAuthenticationUserBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Deletes a user and its credentials from an authenticator.
+        ///
+        /// The authorizer's user of the same name stays: delete it with [`delete_authorization_user`](Self::delete_authorization_user).
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authenticator`: the authenticator's name, e.g. `basic`.
+        /// - `user`: the user name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DeleteAuthenticationUserBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](DeleteAuthenticationUserBuilder::author), [`comment`](DeleteAuthenticationUserBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}"
+        )]
+        pub fn delete_authentication_user(
+            &self,
+            authenticator: &str,
+            user: &str,
+        ) -> DeleteAuthenticationUserBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
+                            ::druid_transport::path_param("authenticator", authenticator)
+                            ?, ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.delete_authentication_user");
+                Ok(request)
+            })();
+            DeleteAuthenticationUserBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Sets (or replaces) the password a user logs in with.
+        ///
+        /// Druid stores a salted PBKDF2 hash; the other services learn of the change within seconds (cache notifications). Druid 27 accepts a password with `:` but never lets it log in (401).
+        ///
+        /// Sends `POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}/credentials` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authenticator`: the authenticator's name, e.g. `basic`.
+        /// - `user`: the user name.
+        /// - `body`: the new password (`CredentialsUpdate::new(password)`).
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetUserPasswordBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetUserPasswordBuilder::author), [`comment`](SetUserPasswordBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}/credentials"
+        )]
+        pub fn set_user_password(
+            &self,
+            authenticator: &str,
+            user: &str,
+            body: &models::CredentialsUpdate,
+        ) -> SetUserPasswordBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authentication/db/{}/users/{}/credentials",
+                            ::druid_transport::path_param("authenticator", authenticator)
+                            ?, ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.set_user_password");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetUserPasswordBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns, per basic authorizer, whether the Coordinator has loaded its role cache.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/loadStatus` to the Coordinator.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, bool>`; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#cache-load-status-1).
+        #[doc(alias = "GET /druid-ext/basic-security/authorization/loadStatus")]
+        pub async fn authorization_load_status(
+            &self,
+        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, bool>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid-ext/basic-security/authorization/loadStatus",
+                    )
+                    .operation("coordinator.authorization_load_status");
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<std::collections::BTreeMap<String, bool>>()
+        }
+
+        /// Returns the names of the users of an authorizer.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name (in `druid.auth.authorizers`), e.g. `basic`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/users"
+        )]
+        pub async fn authorization_users(
+            &self,
+            authorizer: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users",
+                            ::druid_transport::path_param("authorizer", authorizer) ?
+                        ),
+                    )
+                    .operation("coordinator.authorization_users");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns an authorizer's user with the names of its roles.
+        ///
+        /// An unknown user is a 400 (`User [x] does not exist.`).
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the user name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerUser`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}"
+        )]
+        pub async fn authorization_user(
+            &self,
+            authorizer: &str,
+            user: &str,
+        ) -> ::druid_transport::Result<models::AuthorizerUser> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.authorization_user");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::AuthorizerUser>()
+        }
+
+        /// Returns an authorizer's user with its roles and their permissions.
+        ///
+        /// Without `simplify_permissions` Druid uses its deprecated permission format (`resourceAction` + `resourceNamePattern`); [`models::Permission`] reads both.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}?full` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the user name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`AuthorizationUserFullBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`simplify_permissions`](AuthorizationUserFullBuilder::simplify_permissions): permissions in the format `set_role_permissions` takes (query `simplifyPermissions`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerUserFull`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}?full"
+        )]
+        pub fn authorization_user_full(
+            &self,
+            authorizer: &str,
+            user: &str,
+        ) -> AuthorizationUserFullBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.authorization_user_full");
+                request = request.flag("full");
+                Ok(request)
+            })();
+            AuthorizationUserFullBuilder {
+                client: self,
+                base,
+                simplify_permissions: false,
+            }
+        }
+
+        /// Creates a user, without roles, in an authorizer.
+        ///
+        /// The name must match the authenticator's user; an existing name is a 400.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the new user's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`CreateAuthorizationUserBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](CreateAuthorizationUserBuilder::author), [`comment`](CreateAuthorizationUserBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}"
+        )]
+        pub fn create_authorization_user(
+            &self,
+            authorizer: &str,
+            user: &str,
+        ) -> CreateAuthorizationUserBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.create_authorization_user");
+                Ok(request)
+            })();
+            CreateAuthorizationUserBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Deletes a user and its role assignments from an authorizer.
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the user name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DeleteAuthorizationUserBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](DeleteAuthorizationUserBuilder::author), [`comment`](DeleteAuthorizationUserBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}"
+        )]
+        pub fn delete_authorization_user(
+            &self,
+            authorizer: &str,
+            user: &str,
+        ) -> DeleteAuthorizationUserBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?
+                        ),
+                    )
+                    .operation("coordinator.delete_authorization_user");
+                Ok(request)
+            })();
+            DeleteAuthorizationUserBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the names of the LDAP group mappings of an authorizer.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings"
+        )]
+        pub async fn group_mappings(
+            &self,
+            authorizer: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings",
+                            ::druid_transport::path_param("authorizer", authorizer) ?
+                        ),
+                    )
+                    .operation("coordinator.group_mappings");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns a group mapping: its LDAP group pattern and the names of its roles.
+        ///
+        /// An unknown mapping is a 400 (`Group mapping [x] does not exist.`).
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `group_mapping`: the group mapping's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::GroupMapping`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}"
+        )]
+        pub async fn group_mapping(
+            &self,
+            authorizer: &str,
+            group_mapping: &str,
+        ) -> ::druid_transport::Result<models::GroupMapping> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("group_mapping", group_mapping)
+                            ?
+                        ),
+                    )
+                    .operation("coordinator.group_mapping");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::GroupMapping>()
+        }
+
+        /// Creates a group mapping that gives roles to the LDAP groups matching a pattern.
+        ///
+        /// The name in the path wins over the body's `name`. Druid does not check that the roles exist, and an existing mapping is a 400: delete it first to change its pattern. Only an LDAP role provider uses the mappings, but the metadata authorizer stores them too.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `group_mapping`: the new group mapping's name.
+        /// - `body`: the mapping (`GroupMapping::new(name, group_pattern, roles)`).
+        ///
+        /// # Options
+        ///
+        /// Returns a [`CreateGroupMappingBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](CreateGroupMappingBuilder::author), [`comment`](CreateGroupMappingBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}"
+        )]
+        pub fn create_group_mapping(
+            &self,
+            authorizer: &str,
+            group_mapping: &str,
+            body: &models::GroupMapping,
+        ) -> CreateGroupMappingBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("group_mapping", group_mapping)
+                            ?
+                        ),
+                    )
+                    .operation("coordinator.create_group_mapping");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            CreateGroupMappingBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Deletes a group mapping.
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `group_mapping`: the group mapping's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DeleteGroupMappingBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](DeleteGroupMappingBuilder::author), [`comment`](DeleteGroupMappingBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}"
+        )]
+        pub fn delete_group_mapping(
+            &self,
+            authorizer: &str,
+            group_mapping: &str,
+        ) -> DeleteGroupMappingBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("group_mapping", group_mapping)
+                            ?
+                        ),
+                    )
+                    .operation("coordinator.delete_group_mapping");
+                Ok(request)
+            })();
+            DeleteGroupMappingBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the names of the roles of an authorizer.
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles"
+        )]
+        pub async fn roles(
+            &self,
+            authorizer: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/roles",
+                            ::druid_transport::path_param("authorizer", authorizer) ?
+                        ),
+                    )
+                    .operation("coordinator.roles");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns a role with its permissions, and with `full` the users and group mappings that have it.
+        ///
+        /// Without `simplify_permissions` Druid uses its deprecated permission format (`resourceAction` + `resourceNamePattern`); [`models::Permission`] reads both. An unknown role is a 400 (`Role [x] does not exist.`).
+        ///
+        /// Sends `GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`RoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`full`](RoleBuilder::full): add the users (and, in the default format, the group mappings) that have the role (query `full`) (a presence flag: `true` sends the bare key)
+        /// - [`simplify_permissions`](RoleBuilder::simplify_permissions): permissions in the format `set_role_permissions` takes (query `simplifyPermissions`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerRole`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
+        #[doc(
+            alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
+        )]
+        pub fn role(&self, authorizer: &str, role: &str) -> RoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.role");
+                Ok(request)
+            })();
+            RoleBuilder {
+                client: self,
+                base,
+                full: false,
+                simplify_permissions: false,
+            }
+        }
+
+        /// Creates a role without permissions.
+        ///
+        /// An existing name is a 400.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `role`: the new role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`CreateRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](CreateRoleBuilder::author), [`comment`](CreateRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
+        )]
+        pub fn create_role(
+            &self,
+            authorizer: &str,
+            role: &str,
+        ) -> CreateRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.create_role");
+                Ok(request)
+            })();
+            CreateRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Deletes a role and removes it from every user and group mapping.
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DeleteRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](DeleteRoleBuilder::author), [`comment`](DeleteRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
+        )]
+        pub fn delete_role(
+            &self,
+            authorizer: &str,
+            role: &str,
+        ) -> DeleteRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.delete_role");
+                Ok(request)
+            })();
+            DeleteRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Replaces every permission of a role.
+        ///
+        /// Resource names are regular expressions matched against whole names (`wiki.*`). Druid does not check resource types: an unknown type is stored and never matches. An empty list removes every permission.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}/permissions` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `role`: the role's name.
+        /// - `body`: the new permissions, e.g. `[Permission::read(Resource::datasource("wiki.*"))]`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetRolePermissionsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetRolePermissionsBuilder::author), [`comment`](SetRolePermissionsBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#permissions).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}/permissions"
+        )]
+        pub fn set_role_permissions(
+            &self,
+            authorizer: &str,
+            role: &str,
+            body: &[models::Permission],
+        ) -> SetRolePermissionsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/roles/{}/permissions",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.set_role_permissions");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetRolePermissionsBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Gives a role to a user.
+        ///
+        /// A user that has the role already, or an unknown user or role, is a 400.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the user name.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`AssignRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](AssignRoleBuilder::author), [`comment`](AssignRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}"
+        )]
+        pub fn assign_role(
+            &self,
+            authorizer: &str,
+            user: &str,
+            role: &str,
+        ) -> AssignRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.assign_role");
+                Ok(request)
+            })();
+            AssignRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Takes a role away from a user.
+        ///
+        /// A user without the role is a 400.
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `user`: the user name.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`UnassignRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](UnassignRoleBuilder::author), [`comment`](UnassignRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}"
+        )]
+        pub fn unassign_role(
+            &self,
+            authorizer: &str,
+            user: &str,
+            role: &str,
+        ) -> UnassignRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/users/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("user", user) ?,
+                            ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.unassign_role");
+                Ok(request)
+            })();
+            UnassignRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Gives a role to a group mapping.
+        ///
+        /// A mapping that has the role already, or an unknown mapping or role, is a 400.
+        ///
+        /// Sends `POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `group_mapping`: the group mapping's name.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`AssignGroupMappingRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](AssignGroupMappingRoleBuilder::author), [`comment`](AssignGroupMappingRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
+        #[doc(
+            alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}"
+        )]
+        pub fn assign_group_mapping_role(
+            &self,
+            authorizer: &str,
+            group_mapping: &str,
+            role: &str,
+        ) -> AssignGroupMappingRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("group_mapping", group_mapping)
+                            ?, ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.assign_group_mapping_role");
+                Ok(request)
+            })();
+            AssignGroupMappingRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Takes a role away from a group mapping.
+        ///
+        /// A mapping without the role is a 400.
+        ///
+        /// Sends `DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `authorizer`: the authorizer's name, e.g. `basic`.
+        /// - `group_mapping`: the group mapping's name.
+        /// - `role`: the role's name.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`UnassignGroupMappingRoleBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](UnassignGroupMappingRoleBuilder::author), [`comment`](UnassignGroupMappingRoleBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
+        #[doc(
+            alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}"
+        )]
+        pub fn unassign_group_mapping_role(
+            &self,
+            authorizer: &str,
+            group_mapping: &str,
+            role: &str,
+        ) -> UnassignGroupMappingRoleBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}/roles/{}",
+                            ::druid_transport::path_param("authorizer", authorizer) ?,
+                            ::druid_transport::path_param("group_mapping", group_mapping)
+                            ?, ::druid_transport::path_param("role", role) ?
+                        ),
+                    )
+                    .operation("coordinator.unassign_group_mapping_role");
+                Ok(request)
+            })();
+            UnassignGroupMappingRoleBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the names of the tables a schema of the catalog defines (that the caller may read).
+        ///
+        /// Datasource definitions live in the `druid` schema; an unknown schema is a 404.
+        ///
+        /// Sends `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `schema`: the SQL schema, e.g. `druid`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-list-of-table-names-in-schema).
+        #[doc(alias = "GET /druid/coordinator/v1/catalog/schemas/{schema}/tables")]
+        pub async fn catalog_tables(
+            &self,
+            schema: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/coordinator/v1/catalog/schemas/{}/tables",
+                            ::druid_transport::path_param("schema", schema) ?
+                        ),
+                    )
+                    .operation("coordinator.catalog_tables");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns every table definition of a schema with its metadata and spec.
+        ///
+        /// Each entry is `{id: {schema, name}, creationTime, updateTime, state, spec}`, as [`catalog_table`](Self::catalog_table) answers.
+        ///
+        /// Sends `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables?format=metadata` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `schema`: the SQL schema, e.g. `druid`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-list-of-table-names-in-schema).
+        #[doc(
+            alias = "GET /druid/coordinator/v1/catalog/schemas/{schema}/tables?format=metadata"
+        )]
+        pub async fn catalog_tables_metadata(
+            &self,
+            schema: &str,
+        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/coordinator/v1/catalog/schemas/{}/tables",
+                            ::druid_transport::path_param("schema", schema) ?
+                        ),
+                    )
+                    .operation("coordinator.catalog_tables_metadata");
+                request = request.query("format", "metadata");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        }
+
+        /// Returns a table definition: its ID, creation and update times (the version), state and spec.
+        ///
+        /// An undefined table is a 404, even when the datasource exists.
+        ///
+        /// Sends `GET /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `schema`: the SQL schema, e.g. `druid`.
+        /// - `name`: the table (datasource) name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-a-table).
+        #[doc(
+            alias = "GET /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
+        )]
+        pub async fn catalog_table(
+            &self,
+            schema: &str,
+            name: &str,
+        ) -> ::druid_transport::Result<::serde_json::Value> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
+                            ::druid_transport::path_param("schema", schema) ?,
+                            ::druid_transport::path_param("name", name) ?
+                        ),
+                    )
+                    .operation("coordinator.catalog_table");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        }
+
+        /// Creates or updates a table definition and returns its new version, `{"version": n}`.
+        ///
+        /// Without options this only creates: an existing table is a 400 (`Already exists`). `overwrite` replaces an existing definition; `version` updates only the definition of that version (optimistic locking). The datasource itself is neither created nor changed.
+        ///
+        /// Sends `POST /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `schema`: the SQL schema, e.g. `druid`.
+        /// - `name`: the table (datasource) name.
+        /// - `body`: the table spec, e.g. `{"type": "datasource", "properties": {"segmentGranularity": "P1D"}, "columns": [{"name": "__time", "dataType": "long"}]}`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetCatalogTableBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`version`](SetCatalogTableBuilder::version): update only if the current definition has this version (its `updateTime`) (query `version`)
+        /// - [`overwrite`](SetCatalogTableBuilder::overwrite): replace an existing definition (query `overwrite`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#create-or-update-a-table).
+        #[doc(
+            alias = "POST /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
+        )]
+        pub fn set_catalog_table(
+            &self,
+            schema: &str,
+            name: &str,
+            body: &(impl ::serde::Serialize + ?Sized),
+        ) -> SetCatalogTableBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
+                            ::druid_transport::path_param("schema", schema) ?,
+                            ::druid_transport::path_param("name", name) ?
+                        ),
+                    )
+                    .operation("coordinator.set_catalog_table");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetCatalogTableBuilder {
+                client: self,
+                base,
+                version: ::core::option::Option::None,
+                overwrite: ::core::option::Option::None,
+            }
+        }
+
+        /// Deletes a table definition; the datasource and its data stay.
+        ///
+        /// An undefined table is a 404.
+        ///
+        /// Sends `DELETE /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}` to the Coordinator.
+        ///
+        /// # Parameters
+        ///
+        /// - `schema`: the SQL schema, e.g. `druid`.
+        /// - `name`: the table (datasource) name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#delete-a-table).
+        #[doc(
+            alias = "DELETE /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
+        )]
+        pub async fn delete_catalog_table(
+            &self,
+            schema: &str,
+            name: &str,
+        ) -> ::druid_transport::Result<()> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
+                            ::druid_transport::path_param("schema", schema) ?,
+                            ::druid_transport::path_param("name", name) ?
+                        ),
+                    )
+                    .operation("coordinator.delete_catalog_table");
+                request
+            };
+            let service = &self.service;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
     }
 
     /// The options of [`CoordinatorClient::load_status_full`]: set them, then `.await` the builder or call [`send`](LoadStatusFullBuilder::send).
@@ -4052,6 +5850,130 @@ pub mod coordinator {
         }
     }
 
+    /// The options of [`CoordinatorClient::set_broker_dynamic_config`]: set them, then `.await` the builder or call [`send`](SetBrokerDynamicConfigBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetBrokerDynamicConfigBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetBrokerDynamicConfigBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetBrokerDynamicConfigBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::broker_dynamic_config_history`]: set them, then `.await` the builder or call [`send`](BrokerDynamicConfigHistoryBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct BrokerDynamicConfigHistoryBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+        count: ::core::option::Option<i64>,
+    }
+    impl<'a> BrokerDynamicConfigHistoryBuilder<'a> {
+        /// the period to list, `start/end` (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// the number of latest entries to list (query `count`)
+        pub fn count(mut self, value: i64) -> Self {
+            self.count = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            request = request.query_opt("count", self.count);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for BrokerDynamicConfigHistoryBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
     /// The options of [`CoordinatorClient::set_compaction_config`]: set them, then `.await` the builder or call [`send`](SetCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
@@ -4865,6 +6787,1100 @@ pub mod coordinator {
         }
     }
     impl<'a> ::core::future::IntoFuture for LookupNodeStatusBuilder<'a> {
+        type Output = ::druid_transport::Result<::serde_json::Value>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::create_authentication_user`]: set them, then `.await` the builder or call [`send`](CreateAuthenticationUserBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct CreateAuthenticationUserBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> CreateAuthenticationUserBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for CreateAuthenticationUserBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::delete_authentication_user`]: set them, then `.await` the builder or call [`send`](DeleteAuthenticationUserBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DeleteAuthenticationUserBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> DeleteAuthenticationUserBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DeleteAuthenticationUserBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::set_user_password`]: set them, then `.await` the builder or call [`send`](SetUserPasswordBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetUserPasswordBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetUserPasswordBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetUserPasswordBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::authorization_user_full`]: set them, then `.await` the builder or call [`send`](AuthorizationUserFullBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct AuthorizationUserFullBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        simplify_permissions: bool,
+    }
+    impl<'a> AuthorizationUserFullBuilder<'a> {
+        /// permissions in the format `set_role_permissions` takes (query `simplifyPermissions`)
+        pub fn simplify_permissions(mut self, value: bool) -> Self {
+            self.simplify_permissions = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("simplifyPermissions", self.simplify_permissions);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(
+            self,
+        ) -> ::druid_transport::Result<models::AuthorizerUserFull> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::AuthorizerUserFull>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for AuthorizationUserFullBuilder<'a> {
+        type Output = ::druid_transport::Result<models::AuthorizerUserFull>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::create_authorization_user`]: set them, then `.await` the builder or call [`send`](CreateAuthorizationUserBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct CreateAuthorizationUserBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> CreateAuthorizationUserBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for CreateAuthorizationUserBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::delete_authorization_user`]: set them, then `.await` the builder or call [`send`](DeleteAuthorizationUserBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DeleteAuthorizationUserBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> DeleteAuthorizationUserBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DeleteAuthorizationUserBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::create_group_mapping`]: set them, then `.await` the builder or call [`send`](CreateGroupMappingBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct CreateGroupMappingBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> CreateGroupMappingBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for CreateGroupMappingBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::delete_group_mapping`]: set them, then `.await` the builder or call [`send`](DeleteGroupMappingBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DeleteGroupMappingBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> DeleteGroupMappingBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DeleteGroupMappingBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::role`]: set them, then `.await` the builder or call [`send`](RoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct RoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        full: bool,
+        simplify_permissions: bool,
+    }
+    impl<'a> RoleBuilder<'a> {
+        /// add the users (and, in the default format, the group mappings) that have the role (query `full`)
+        pub fn full(mut self, value: bool) -> Self {
+            self.full = value;
+            self
+        }
+
+        /// permissions in the format `set_role_permissions` takes (query `simplifyPermissions`)
+        pub fn simplify_permissions(mut self, value: bool) -> Self {
+            self.simplify_permissions = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("full", self.full);
+            request = request.flag_if("simplifyPermissions", self.simplify_permissions);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<models::AuthorizerRole> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::AuthorizerRole>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for RoleBuilder<'a> {
+        type Output = ::druid_transport::Result<models::AuthorizerRole>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::create_role`]: set them, then `.await` the builder or call [`send`](CreateRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct CreateRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> CreateRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for CreateRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::delete_role`]: set them, then `.await` the builder or call [`send`](DeleteRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DeleteRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> DeleteRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DeleteRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::set_role_permissions`]: set them, then `.await` the builder or call [`send`](SetRolePermissionsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetRolePermissionsBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetRolePermissionsBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetRolePermissionsBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::assign_role`]: set them, then `.await` the builder or call [`send`](AssignRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct AssignRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> AssignRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for AssignRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::unassign_role`]: set them, then `.await` the builder or call [`send`](UnassignRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct UnassignRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> UnassignRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for UnassignRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::assign_group_mapping_role`]: set them, then `.await` the builder or call [`send`](AssignGroupMappingRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct AssignGroupMappingRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> AssignGroupMappingRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for AssignGroupMappingRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::unassign_group_mapping_role`]: set them, then `.await` the builder or call [`send`](UnassignGroupMappingRoleBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct UnassignGroupMappingRoleBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> UnassignGroupMappingRoleBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for UnassignGroupMappingRoleBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`CoordinatorClient::set_catalog_table`]: set them, then `.await` the builder or call [`send`](SetCatalogTableBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetCatalogTableBuilder<'a> {
+        client: &'a CoordinatorClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        version: ::core::option::Option<i64>,
+        overwrite: ::core::option::Option<bool>,
+    }
+    impl<'a> SetCatalogTableBuilder<'a> {
+        /// update only if the current definition has this version (its `updateTime`) (query `version`)
+        pub fn version(mut self, value: i64) -> Self {
+            self.version = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// replace an existing definition (query `overwrite`)
+        pub fn overwrite(mut self, value: bool) -> Self {
+            self.overwrite = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("version", self.version);
+            request = request.query_opt("overwrite", self.overwrite);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetCatalogTableBuilder<'a> {
         type Output = ::druid_transport::Result<::serde_json::Value>;
         type IntoFuture = ::core::pin::Pin<
             ::std::boxed::Box<

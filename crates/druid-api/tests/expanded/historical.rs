@@ -21,11 +21,20 @@ pub mod historical {
     /// - [`properties`](HistoricalClient::properties): `GET /status/properties`
     /// - [`self_discovered_status`](HistoricalClient::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](HistoricalClient::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](HistoricalClient::status_ready): `GET /status/ready`
     ///
     /// ## Historical status
     ///
     /// - [`load_status`](HistoricalClient::load_status): `GET /druid/historical/v1/loadstatus`
     /// - [`is_ready`](HistoricalClient::is_ready): `GET /druid/historical/v1/readiness`
+    ///
+    /// ## Lookup introspection
+    ///
+    /// - [`loaded_lookups`](HistoricalClient::loaded_lookups): `GET /druid/listen/v1/lookups`
+    /// - [`loaded_lookup`](HistoricalClient::loaded_lookup): `GET /druid/listen/v1/lookups/{lookupName}`
+    /// - [`introspect_lookup`](HistoricalClient::introspect_lookup): `GET /druid/v1/lookups/introspect/{lookupName}`
+    /// - [`introspect_lookup_keys`](HistoricalClient::introspect_lookup_keys): `GET /druid/v1/lookups/introspect/{lookupName}/keys`
+    /// - [`introspect_lookup_values`](HistoricalClient::introspect_lookup_values): `GET /druid/v1/lookups/introspect/{lookupName}/values`
     #[derive(Clone, Debug)]
     pub struct HistoricalClient {
         service: ::druid_transport::Service,
@@ -186,6 +195,45 @@ pub mod historical {
             }
         }
 
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the Historical.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("historical.status_ready");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
         /// Returns whether the Historical has loaded the segments of its local cache.
         ///
         /// Sends `GET /druid/historical/v1/loadstatus` to the Historical.
@@ -243,6 +291,181 @@ pub mod historical {
                     Err(response.into_api_error())
                 }
             }
+        }
+
+        /// Returns the lookups this service has loaded, is loading and is dropping.
+        ///
+        /// The lookup manager's state: `current` (loaded, by name), `toLoad` and `toDrop`. The docs show only the `current` map; Druid sends all three. Internal API: the Coordinator uses it to sync lookups.
+        ///
+        /// Sends `GET /druid/listen/v1/lookups` to the Historical.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LoadedLookups`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
+        #[doc(alias = "GET /druid/listen/v1/lookups")]
+        pub async fn loaded_lookups(
+            &self,
+        ) -> ::druid_transport::Result<models::LoadedLookups> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/listen/v1/lookups",
+                    )
+                    .operation("historical.loaded_lookups");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::LoadedLookups>()
+        }
+
+        /// Returns the spec of one lookup this service has loaded.
+        ///
+        /// 404 until the service has loaded the lookup (the Coordinator pushes it within `druid.manager.lookups.period`).
+        ///
+        /// Sends `GET /druid/listen/v1/lookups/{lookupName}` to the Historical.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LookupSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
+        #[doc(alias = "GET /druid/listen/v1/lookups/{lookupName}")]
+        pub async fn loaded_lookup(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<models::LookupSpec> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/listen/v1/lookups/{}",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("historical.loaded_lookup");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::LookupSpec>()
+        }
+
+        /// Returns the whole key-to-value map of a loaded lookup.
+        ///
+        /// Only lookup types with an introspection handler answer (`map`, the globally cached lookups); others answer 404. A lookup the service has not loaded is 404 (Druid 27: 405). The Router forwards this path to a Broker. Can be large.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}` to the Historical.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}")]
+        pub async fn introspect_lookup(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("historical.introspect_lookup");
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<std::collections::BTreeMap<String, String>>()
+        }
+
+        /// Returns the keys of a loaded lookup.
+        ///
+        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/keys` to the Historical.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/keys")]
+        pub async fn introspect_lookup_keys(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}/keys",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("historical.introspect_lookup_keys");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns the values of a loaded lookup.
+        ///
+        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/values` to the Historical.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/values")]
+        pub async fn introspect_lookup_values(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}/values",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("historical.introspect_lookup_values");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
         }
     }
 }

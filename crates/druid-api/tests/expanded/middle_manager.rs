@@ -21,6 +21,7 @@ pub mod middle_manager {
     /// - [`properties`](MiddleManagerClient::properties): `GET /status/properties`
     /// - [`self_discovered_status`](MiddleManagerClient::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](MiddleManagerClient::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](MiddleManagerClient::status_ready): `GET /status/ready`
     ///
     /// ## Worker
     ///
@@ -175,6 +176,45 @@ pub mod middle_manager {
                         "/status/selfDiscovered",
                     )
                     .operation("middle_manager.is_self_discovered");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the MiddleManager.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("middle_manager.status_ready");
                 request
             };
             let service = &self.service;

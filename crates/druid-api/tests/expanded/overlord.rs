@@ -21,6 +21,7 @@ pub mod overlord {
     /// - [`properties`](OverlordClient::properties): `GET /status/properties`
     /// - [`self_discovered_status`](OverlordClient::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](OverlordClient::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](OverlordClient::status_ready): `GET /status/ready`
     ///
     /// ## Leadership and workers
     ///
@@ -76,6 +77,37 @@ pub mod overlord {
     /// - [`terminate_all_supervisors`](OverlordClient::terminate_all_supervisors): `POST /druid/indexer/v1/supervisor/terminateAll`
     /// - [`handoff_task_groups`](OverlordClient::handoff_task_groups): `POST /druid/indexer/v1/supervisor/{supervisorId}/taskGroups/handoff`
     /// - [`shutdown_supervisor`](OverlordClient::shutdown_supervisor): `POST /druid/indexer/v1/supervisor/{supervisorId}/shutdown` (deprecated)
+    /// - [`reset_supervisor_to_latest_and_backfill`](OverlordClient::reset_supervisor_to_latest_and_backfill): `POST /druid/indexer/v1/supervisor/{supervisorId}/resetToLatestAndBackfill`
+    /// - [`simulate_autoscaler`](OverlordClient::simulate_autoscaler): `POST /druid/indexer/v1/supervisor/{supervisorId}/autoscaler/simulate`
+    ///
+    /// ## Data management (Overlord)
+    ///
+    /// - [`mark_datasource_unused`](OverlordClient::mark_datasource_unused): `DELETE /druid/indexer/v1/datasources/{dataSource}`
+    /// - [`mark_datasource_used`](OverlordClient::mark_datasource_used): `POST /druid/indexer/v1/datasources/{dataSource}`
+    /// - [`mark_segments_unused`](OverlordClient::mark_segments_unused): `POST /druid/indexer/v1/datasources/{dataSource}/markUnused`
+    /// - [`mark_segments_used`](OverlordClient::mark_segments_used): `POST /druid/indexer/v1/datasources/{dataSource}/markUsed`
+    /// - [`mark_segment_unused`](OverlordClient::mark_segment_unused): `DELETE /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}`
+    /// - [`mark_segment_used`](OverlordClient::mark_segment_used): `POST /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}`
+    ///
+    /// ## Automatic compaction (Overlord)
+    ///
+    /// - [`set_cluster_compaction_config`](OverlordClient::set_cluster_compaction_config): `POST /druid/indexer/v1/compaction/config/cluster`
+    /// - [`cluster_compaction_config`](OverlordClient::cluster_compaction_config): `GET /druid/indexer/v1/compaction/config/cluster`
+    /// - [`datasource_compaction_configs`](OverlordClient::datasource_compaction_configs): `GET /druid/indexer/v1/compaction/config/datasources`
+    /// - [`datasource_compaction_config`](OverlordClient::datasource_compaction_config): `GET /druid/indexer/v1/compaction/config/datasources/{dataSource}`
+    /// - [`set_datasource_compaction_config`](OverlordClient::set_datasource_compaction_config): `POST /druid/indexer/v1/compaction/config/datasources/{dataSource}`
+    /// - [`delete_datasource_compaction_config`](OverlordClient::delete_datasource_compaction_config): `DELETE /druid/indexer/v1/compaction/config/datasources/{dataSource}`
+    /// - [`datasource_compaction_config_history`](OverlordClient::datasource_compaction_config_history): `GET /druid/indexer/v1/compaction/config/datasources/{dataSource}/history`
+    /// - [`datasource_compaction_statuses`](OverlordClient::datasource_compaction_statuses): `GET /druid/indexer/v1/compaction/status/datasources`
+    /// - [`datasource_compaction_status`](OverlordClient::datasource_compaction_status): `GET /druid/indexer/v1/compaction/status/datasources/{dataSource}`
+    ///
+    /// ## Kubernetes task runner
+    ///
+    /// Needs the `druid-kubernetes-overlord-extensions` extension.
+    ///
+    /// - [`k8s_execution_config`](OverlordClient::k8s_execution_config): `GET /druid/indexer/v1/k8s/taskrunner/executionconfig`
+    /// - [`set_k8s_execution_config`](OverlordClient::set_k8s_execution_config): `POST /druid/indexer/v1/k8s/taskrunner/executionconfig`
+    /// - [`k8s_execution_config_history`](OverlordClient::k8s_execution_config_history): `GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history`
     #[derive(Clone, Debug)]
     pub struct OverlordClient {
         service: ::druid_transport::Service,
@@ -221,6 +253,45 @@ pub mod overlord {
                         "/status/selfDiscovered",
                     )
                     .operation("overlord.is_self_discovered");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the Overlord.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("overlord.status_ready");
                 request
             };
             let service = &self.service;
@@ -1830,6 +1901,859 @@ pub mod overlord {
             let service = &self.service;
             service.send(&request, &[]).await?.json::<models::IdResponse>()
         }
+
+        /// Moves a running supervisor to the latest offsets and backfills the skipped range with extra tasks.
+        ///
+        /// Needs `useEarliestSequenceNumber = false` and concurrent locks. Newer than the Druid 37 docs.
+        ///
+        /// Sends `POST /druid/indexer/v1/supervisor/{supervisorId}/resetToLatestAndBackfill` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_id`: the supervisor ID.
+        /// - `body`: `{}`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`ResetSupervisorToLatestAndBackfillBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`backfill_task_count`](ResetSupervisorToLatestAndBackfillBuilder::backfill_task_count): how many backfill tasks to run (query `backfillTaskCount`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 38.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api).
+        #[doc(
+            alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/resetToLatestAndBackfill"
+        )]
+        pub fn reset_supervisor_to_latest_and_backfill(
+            &self,
+            supervisor_id: &str,
+            body: &(impl ::serde::Serialize + ?Sized),
+        ) -> ResetSupervisorToLatestAndBackfillBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/supervisor/{}/resetToLatestAndBackfill",
+                            ::druid_transport::path_param("supervisor_id", supervisor_id)
+                            ?
+                        ),
+                    )
+                    .operation("overlord.reset_supervisor_to_latest_and_backfill");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            ResetSupervisorToLatestAndBackfillBuilder {
+                client: self,
+                base,
+                backfill_task_count: ::core::option::Option::None,
+            }
+        }
+
+        /// Simulates the supervisor's autoscaler on the given input and returns its decisions.
+        ///
+        /// Newer than the Druid 37 docs.
+        ///
+        /// Sends `POST /druid/indexer/v1/supervisor/{supervisorId}/autoscaler/simulate` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_id`: the supervisor ID.
+        /// - `body`: the simulation input.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 38.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api).
+        #[doc(
+            alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/autoscaler/simulate"
+        )]
+        pub async fn simulate_autoscaler(
+            &self,
+            supervisor_id: &str,
+            body: &(impl ::serde::Serialize + ?Sized),
+        ) -> ::druid_transport::Result<::serde_json::Value> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/supervisor/{}/autoscaler/simulate",
+                            ::druid_transport::path_param("supervisor_id", supervisor_id)
+                            ?
+                        ),
+                    )
+                    .operation("overlord.simulate_autoscaler");
+                let request = request.json(body)?;
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        }
+
+        /// Marks every segment of a datasource unused, which drops it from the Historicals.
+        ///
+        /// A soft delete: the segments stay in deep storage until a kill task removes them. Druid answers success with `numChangedSegments` 0 for an unknown datasource.
+        ///
+        /// Sends `DELETE /druid/indexer/v1/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-all-segments-unused).
+        #[doc(alias = "DELETE /druid/indexer/v1/datasources/{dataSource}")]
+        pub async fn mark_datasource_unused(
+            &self,
+            datasource: &str,
+        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.mark_datasource_unused");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        }
+
+        /// Marks every non-overshadowed segment of a datasource used again.
+        ///
+        /// Sends `POST /druid/indexer/v1/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-all-non-overshadowed-segments-used).
+        #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}")]
+        pub async fn mark_datasource_used(
+            &self,
+            datasource: &str,
+        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.mark_datasource_used");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        }
+
+        /// Marks the segments of a datasource in an interval, or with the given IDs, unused.
+        ///
+        /// Only segments wholly inside the interval change. Druid answers 204 (here `None`) for an invalid datasource name.
+        ///
+        /// Sends `POST /druid/indexer/v1/datasources/{dataSource}/markUnused` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        /// - `body`: an interval (with optional versions) or a list of segment IDs, exactly one.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-group-of-segments-unused).
+        #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}/markUnused")]
+        pub async fn mark_segments_unused(
+            &self,
+            datasource: &str,
+            body: &models::SegmentFilter,
+        ) -> ::druid_transport::Result<
+            ::core::option::Option<models::SegmentUpdateResponse>,
+        > {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}/markUnused",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.mark_segments_unused");
+                let request = request.json(body)?;
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json_opt::<models::SegmentUpdateResponse>()
+        }
+
+        /// Marks the segments of a datasource in an interval, or with the given IDs, used.
+        ///
+        /// Overshadowed segments stay unused. Druid answers 204 (here `None`) for an invalid datasource name.
+        ///
+        /// Sends `POST /druid/indexer/v1/datasources/{dataSource}/markUsed` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        /// - `body`: an interval (with optional versions) or a list of segment IDs, exactly one.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-group-of-segments-used).
+        #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}/markUsed")]
+        pub async fn mark_segments_used(
+            &self,
+            datasource: &str,
+            body: &models::SegmentFilter,
+        ) -> ::druid_transport::Result<
+            ::core::option::Option<models::SegmentUpdateResponse>,
+        > {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}/markUsed",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.mark_segments_used");
+                let request = request.json(body)?;
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json_opt::<models::SegmentUpdateResponse>()
+        }
+
+        /// Marks one segment unused.
+        ///
+        /// Druid answers success for an unknown segment; `segment_state_changed` tells.
+        ///
+        /// Sends `DELETE /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        /// - `segment_id`: the segment ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-single-segment-unused).
+        #[doc(
+            alias = "DELETE /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}"
+        )]
+        pub async fn mark_segment_unused(
+            &self,
+            datasource: &str,
+            segment_id: &str,
+        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}/segments/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?,
+                            ::druid_transport::path_param("segment_id", segment_id) ?
+                        ),
+                    )
+                    .operation("overlord.mark_segment_unused");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        }
+
+        /// Marks one segment used.
+        ///
+        /// Sends `POST /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        /// - `segment_id`: the segment ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-single-segment-as-used).
+        #[doc(
+            alias = "POST /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}"
+        )]
+        pub async fn mark_segment_used(
+            &self,
+            datasource: &str,
+            segment_id: &str,
+        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/datasources/{}/segments/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?,
+                            ::druid_transport::path_param("segment_id", segment_id) ?
+                        ),
+                    )
+                    .operation("overlord.mark_segment_used");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        }
+
+        /// Replaces the cluster-wide compaction settings: task slots, policy, engine, supervisors.
+        ///
+        /// Sends `POST /druid/indexer/v1/compaction/config/cluster` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the settings; fields left out take Druid's defaults.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetClusterCompactionConfigBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetClusterCompactionConfigBuilder::author), [`comment`](SetClusterCompactionConfigBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#update-cluster-level-compaction-config).
+        #[doc(alias = "POST /druid/indexer/v1/compaction/config/cluster")]
+        pub fn set_cluster_compaction_config(
+            &self,
+            body: &models::ClusterCompactionConfig,
+        ) -> SetClusterCompactionConfigBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/indexer/v1/compaction/config/cluster",
+                    )
+                    .operation("overlord.set_cluster_compaction_config");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetClusterCompactionConfigBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the cluster-wide compaction settings.
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/config/cluster` to the Overlord.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ClusterCompactionConfig`; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-cluster-level-compaction-config).
+        #[doc(alias = "GET /druid/indexer/v1/compaction/config/cluster")]
+        pub async fn cluster_compaction_config(
+            &self,
+        ) -> ::druid_transport::Result<models::ClusterCompactionConfig> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/indexer/v1/compaction/config/cluster",
+                    )
+                    .operation("overlord.cluster_compaction_config");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::ClusterCompactionConfig>()
+        }
+
+        /// Returns the compaction configuration of every datasource that has one.
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/config/datasources` to the Overlord.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionConfigs`; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-all-automatic-compaction-configurations).
+        #[doc(alias = "GET /druid/indexer/v1/compaction/config/datasources")]
+        pub async fn datasource_compaction_configs(
+            &self,
+        ) -> ::druid_transport::Result<models::CompactionConfigs> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/indexer/v1/compaction/config/datasources",
+                    )
+                    .operation("overlord.datasource_compaction_configs");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::CompactionConfigs>()
+        }
+
+        /// Returns the compaction configuration of one datasource.
+        ///
+        /// A datasource without a configuration is a 404.
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/config/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceCompactionConfig`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-automatic-compaction-configuration).
+        #[doc(
+            alias = "GET /druid/indexer/v1/compaction/config/datasources/{dataSource}"
+        )]
+        pub async fn datasource_compaction_config(
+            &self,
+            datasource: &str,
+        ) -> ::druid_transport::Result<models::DataSourceCompactionConfig> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.datasource_compaction_config");
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<models::DataSourceCompactionConfig>()
+        }
+
+        /// Creates or replaces the compaction configuration of one datasource.
+        ///
+        /// With `useSupervisors` on, this writes a compaction supervisor.
+        ///
+        /// Sends `POST /druid/indexer/v1/compaction/config/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource; it must match the body's `data_source`.
+        /// - `body`: the configuration.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetDatasourceCompactionConfigBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetDatasourceCompactionConfigBuilder::author), [`comment`](SetDatasourceCompactionConfigBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#create-or-update-automatic-compaction-configuration).
+        #[doc(
+            alias = "POST /druid/indexer/v1/compaction/config/datasources/{dataSource}"
+        )]
+        pub fn set_datasource_compaction_config(
+            &self,
+            datasource: &str,
+            body: &models::DataSourceCompactionConfig,
+        ) -> SetDatasourceCompactionConfigBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        ::std::format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.set_datasource_compaction_config");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetDatasourceCompactionConfigBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Removes the compaction configuration of one datasource.
+        ///
+        /// A datasource without a configuration is a 404.
+        ///
+        /// Sends `DELETE /druid/indexer/v1/compaction/config/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DeleteDatasourceCompactionConfigBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](DeleteDatasourceCompactionConfigBuilder::author), [`comment`](DeleteDatasourceCompactionConfigBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#remove-automatic-compaction-configuration).
+        #[doc(
+            alias = "DELETE /druid/indexer/v1/compaction/config/datasources/{dataSource}"
+        )]
+        pub fn delete_datasource_compaction_config(
+            &self,
+            datasource: &str,
+        ) -> DeleteDatasourceCompactionConfigBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.delete_datasource_compaction_config");
+                Ok(request)
+            })();
+            DeleteDatasourceCompactionConfigBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the history of one datasource's compaction configuration.
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/config/datasources/{dataSource}/history` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DatasourceCompactionConfigHistoryBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](DatasourceCompactionConfigHistoryBuilder::interval): the period to list, `start/end` (query `interval`)
+        /// - [`count`](DatasourceCompactionConfigHistoryBuilder::count): the number of latest entries to list (query `count`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api).
+        #[doc(
+            alias = "GET /druid/indexer/v1/compaction/config/datasources/{dataSource}/history"
+        )]
+        pub fn datasource_compaction_config_history(
+            &self,
+            datasource: &str,
+        ) -> DatasourceCompactionConfigHistoryBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{}/history",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.datasource_compaction_config_history");
+                Ok(request)
+            })();
+            DatasourceCompactionConfigHistoryBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+                count: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the compaction status of every datasource the caller may read.
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/status/datasources` to the Overlord.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionStatus`; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-compaction-status-for-all-datasources).
+        #[doc(alias = "GET /druid/indexer/v1/compaction/status/datasources")]
+        pub async fn datasource_compaction_statuses(
+            &self,
+        ) -> ::druid_transport::Result<models::CompactionStatus> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/indexer/v1/compaction/status/datasources",
+                    )
+                    .operation("overlord.datasource_compaction_statuses");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::CompactionStatus>()
+        }
+
+        /// Returns the compaction status of one datasource (zero or one entry).
+        ///
+        /// Sends `GET /druid/indexer/v1/compaction/status/datasources/{dataSource}` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionStatus`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-compaction-status-for-a-datasource).
+        #[doc(
+            alias = "GET /druid/indexer/v1/compaction/status/datasources/{dataSource}"
+        )]
+        pub async fn datasource_compaction_status(
+            &self,
+            datasource: &str,
+        ) -> ::druid_transport::Result<models::CompactionStatus> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/indexer/v1/compaction/status/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("overlord.datasource_compaction_status");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::CompactionStatus>()
+        }
+
+        /// Returns the Kubernetes task runner's execution configuration (pod template selection).
+        ///
+        /// Druid answers no content (here `None`) while the configuration was never set.
+        ///
+        /// Sends `GET /druid/indexer/v1/k8s/taskrunner/executionconfig` to the Overlord.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; the transport errors otherwise.
+        ///
+        /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
+        ///
+        /// Since Druid 31.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration).
+        #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig")]
+        pub async fn k8s_execution_config(
+            &self,
+        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/indexer/v1/k8s/taskrunner/executionconfig",
+                    )
+                    .operation("overlord.k8s_execution_config");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
+        }
+
+        /// Replaces the Kubernetes task runner's execution configuration.
+        ///
+        /// Since Druid 36 a `capacity` field overrides `druid.indexer.runner.capacity`.
+        ///
+        /// Sends `POST /druid/indexer/v1/k8s/taskrunner/executionconfig` to the Overlord.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the configuration, e.g. `{"type": "default", "podTemplateSelectStrategy": {"type": "taskType"}}`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SetK8sExecutionConfigBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`author`](SetK8sExecutionConfigBuilder::author), [`comment`](SetK8sExecutionConfigBuilder::comment): recorded in the audit history (`X-Druid-Author`, `X-Druid-Comment`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        ///
+        /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
+        ///
+        /// Since Druid 31.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#update-dynamic-configuration).
+        #[doc(alias = "POST /druid/indexer/v1/k8s/taskrunner/executionconfig")]
+        pub fn set_k8s_execution_config(
+            &self,
+            body: &(impl ::serde::Serialize + ?Sized),
+        ) -> SetK8sExecutionConfigBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/indexer/v1/k8s/taskrunner/executionconfig",
+                    )
+                    .operation("overlord.set_k8s_execution_config");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            SetK8sExecutionConfigBuilder {
+                client: self,
+                base,
+                author: ::core::option::Option::None,
+                comment: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the audit history of the Kubernetes task runner's execution configuration.
+        ///
+        /// Each entry's `payload` is the configuration as a JSON string.
+        ///
+        /// Sends `GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history` to the Overlord.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`K8sExecutionConfigHistoryBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](K8sExecutionConfigHistoryBuilder::interval): the period to list, `start/end` (default: the last week) (query `interval`)
+        /// - [`count`](K8sExecutionConfigHistoryBuilder::count): the number of latest entries to list (query `count`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        ///
+        /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
+        ///
+        /// Since Druid 31.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration-history).
+        #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history")]
+        pub fn k8s_execution_config_history(
+            &self,
+        ) -> K8sExecutionConfigHistoryBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/indexer/v1/k8s/taskrunner/executionconfig/history",
+                    )
+                    .operation("overlord.k8s_execution_config_history");
+                Ok(request)
+            })();
+            K8sExecutionConfigHistoryBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+                count: ::core::option::Option::None,
+            }
+        }
     }
 
     /// The options of [`OverlordClient::set_worker_config`]: set them, then `.await` the builder or call [`send`](SetWorkerConfigBuilder::send).
@@ -2492,6 +3416,436 @@ pub mod overlord {
     }
     impl<'a> ::core::future::IntoFuture for SubmitSupervisorBuilder<'a> {
         type Output = ::druid_transport::Result<models::IdResponse>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::reset_supervisor_to_latest_and_backfill`]: set them, then `.await` the builder or call [`send`](ResetSupervisorToLatestAndBackfillBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct ResetSupervisorToLatestAndBackfillBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        backfill_task_count: ::core::option::Option<i64>,
+    }
+    impl<'a> ResetSupervisorToLatestAndBackfillBuilder<'a> {
+        /// how many backfill tasks to run (query `backfillTaskCount`)
+        pub fn backfill_task_count(mut self, value: i64) -> Self {
+            self.backfill_task_count = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("backfillTaskCount", self.backfill_task_count);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture
+    for ResetSupervisorToLatestAndBackfillBuilder<'a> {
+        type Output = ::druid_transport::Result<::serde_json::Value>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::set_cluster_compaction_config`]: set them, then `.await` the builder or call [`send`](SetClusterCompactionConfigBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetClusterCompactionConfigBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetClusterCompactionConfigBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetClusterCompactionConfigBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::set_datasource_compaction_config`]: set them, then `.await` the builder or call [`send`](SetDatasourceCompactionConfigBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetDatasourceCompactionConfigBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetDatasourceCompactionConfigBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetDatasourceCompactionConfigBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::delete_datasource_compaction_config`]: set them, then `.await` the builder or call [`send`](DeleteDatasourceCompactionConfigBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DeleteDatasourceCompactionConfigBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> DeleteDatasourceCompactionConfigBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DeleteDatasourceCompactionConfigBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::datasource_compaction_config_history`]: set them, then `.await` the builder or call [`send`](DatasourceCompactionConfigHistoryBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DatasourceCompactionConfigHistoryBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+        count: ::core::option::Option<i64>,
+    }
+    impl<'a> DatasourceCompactionConfigHistoryBuilder<'a> {
+        /// the period to list, `start/end` (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// the number of latest entries to list (query `count`)
+        pub fn count(mut self, value: i64) -> Self {
+            self.count = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            request = request.query_opt("count", self.count);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<Vec<serde_json::Value>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture
+    for DatasourceCompactionConfigHistoryBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<serde_json::Value>>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::set_k8s_execution_config`]: set them, then `.await` the builder or call [`send`](SetK8sExecutionConfigBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SetK8sExecutionConfigBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        author: ::core::option::Option<::std::string::String>,
+        comment: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> SetK8sExecutionConfigBuilder<'a> {
+        /// Records who made the change in Druid's audit history (`X-Druid-Author`).
+        pub fn author(
+            mut self,
+            author: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.author = ::core::option::Option::Some(author.into());
+            self
+        }
+
+        /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
+        pub fn comment(
+            mut self,
+            comment: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::core::option::Option::Some(comment.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            if let ::core::option::Option::Some(author) = &self.author {
+                request = request.header("X-Druid-Author", author)?;
+            }
+            if let ::core::option::Option::Some(comment) = &self.comment {
+                request = request.header("X-Druid-Comment", comment)?;
+            }
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<()> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SetK8sExecutionConfigBuilder<'a> {
+        type Output = ::druid_transport::Result<()>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`OverlordClient::k8s_execution_config_history`]: set them, then `.await` the builder or call [`send`](K8sExecutionConfigHistoryBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct K8sExecutionConfigHistoryBuilder<'a> {
+        client: &'a OverlordClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+        count: ::core::option::Option<i64>,
+    }
+    impl<'a> K8sExecutionConfigHistoryBuilder<'a> {
+        /// the period to list, `start/end` (default: the last week) (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// the number of latest entries to list (query `count`)
+        pub fn count(mut self, value: i64) -> Self {
+            self.count = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            request = request.query_opt("count", self.count);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for K8sExecutionConfigHistoryBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
         type IntoFuture = ::core::pin::Pin<
             ::std::boxed::Box<
                 dyn ::core::future::Future<

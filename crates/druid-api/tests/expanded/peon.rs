@@ -6,7 +6,7 @@ pub mod peon {
     use super::*;
     /// The Peon client.
     ///
-    /// A Peon: one running task, reached on the task's own host and port (its location in the task status).
+    /// A Peon: one running task, reached on the task's own host and port (its location in the task status). On an Indexer, tasks run inside the Indexer process, which serves the same chat paths: build a `PeonClient` for the Indexer's URL.
     ///
     /// Default ports: 8100 (HTTP), 8300 (HTTPS).
     ///
@@ -21,6 +21,30 @@ pub mod peon {
     /// - [`properties`](PeonClient::properties): `GET /status/properties`
     /// - [`self_discovered_status`](PeonClient::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](PeonClient::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](PeonClient::status_ready): `GET /status/ready`
+    ///
+    /// ## Task chat (Peon)
+    ///
+    /// - [`row_stats`](PeonClient::row_stats): `GET /druid/worker/v1/chat/{taskId}/rowStats`
+    /// - [`unparseable_events`](PeonClient::unparseable_events): `GET /druid/worker/v1/chat/{taskId}/unparseableEvents`
+    /// - [`parallel_mode`](PeonClient::parallel_mode): `GET /druid/worker/v1/chat/{supervisorTaskId}/mode`
+    /// - [`parallel_phase`](PeonClient::parallel_phase): `GET /druid/worker/v1/chat/{supervisorTaskId}/phase`
+    /// - [`parallel_progress`](PeonClient::parallel_progress): `GET /druid/worker/v1/chat/{supervisorTaskId}/progress`
+    /// - [`running_subtasks`](PeonClient::running_subtasks): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtasks/running`
+    /// - [`subtask_specs`](PeonClient::subtask_specs): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs`
+    /// - [`running_subtask_specs`](PeonClient::running_subtask_specs): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/running`
+    /// - [`complete_subtask_specs`](PeonClient::complete_subtask_specs): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/complete`
+    /// - [`subtask_spec`](PeonClient::subtask_spec): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}`
+    /// - [`subtask_spec_state`](PeonClient::subtask_spec_state): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/state`
+    /// - [`subtask_spec_history`](PeonClient::subtask_spec_history): `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/history`
+    ///
+    /// ## Lookup introspection
+    ///
+    /// - [`loaded_lookups`](PeonClient::loaded_lookups): `GET /druid/listen/v1/lookups`
+    /// - [`loaded_lookup`](PeonClient::loaded_lookup): `GET /druid/listen/v1/lookups/{lookupName}`
+    /// - [`introspect_lookup`](PeonClient::introspect_lookup): `GET /druid/v1/lookups/introspect/{lookupName}`
+    /// - [`introspect_lookup_keys`](PeonClient::introspect_lookup_keys): `GET /druid/v1/lookups/introspect/{lookupName}/keys`
+    /// - [`introspect_lookup_values`](PeonClient::introspect_lookup_values): `GET /druid/v1/lookups/introspect/{lookupName}/values`
     #[derive(Clone, Debug)]
     pub struct PeonClient {
         service: ::druid_transport::Service,
@@ -179,6 +203,782 @@ pub mod peon {
                     Err(response.into_api_error())
                 }
             }
+        }
+
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the Peon.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("peon.status_ready");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
+        /// Returns a running ingestion task's row counts: totals and 1, 5 and 15 minute moving averages, per phase.
+        ///
+        /// Call the process that runs the task, at the task status `location`: its Peon under a MiddleManager, the Indexer itself under an Indexer (a `PeonClient` built for the Indexer's URL). Native batch (`index`, `index_parallel`), Kafka and Kinesis tasks answer. Phases are `buildSegments` and, for batch tasks that partition first, `determinePartitions`. A parallel supervisor task answers only `totals`, summed over its subtasks. After the task ends the same numbers are in its report (`OverlordClient::task_reports`).
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{taskId}/rowStats` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `task_id`: the task ID.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`RowStatsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`full`](RowStatsBuilder::full): batch tasks: every phase, not only the current one (query `full`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::RowStats`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#row-stats).
+        #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/rowStats")]
+        pub fn row_stats(&self, task_id: &str) -> RowStatsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/rowStats",
+                            ::druid_transport::path_param("task_id", task_id) ?
+                        ),
+                    )
+                    .operation("peon.row_stats");
+                Ok(request)
+            })();
+            RowStatsBuilder {
+                client: self,
+                base,
+                full: false,
+            }
+        }
+
+        /// Returns the recent parse errors of a running ingestion task.
+        ///
+        /// Call the process that runs the task, at the task status `location`: its Peon under a MiddleManager, the Indexer itself under an Indexer (a `PeonClient` built for the Indexer's URL). Batch tasks answer a map of phase to events (a phase can be `null`), streaming tasks a list of events; each event is a message or a parse-exception report, depending on the release. A parallel supervisor task answers 404 (Druid 27): ask its subtasks.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{taskId}/unparseableEvents` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `task_id`: the task ID.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`UnparseableEventsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`full`](UnparseableEventsBuilder::full): batch tasks: every phase, not only the current one (query `full`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#unparseable-events).
+        #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/unparseableEvents")]
+        pub fn unparseable_events(&self, task_id: &str) -> UnparseableEventsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/unparseableEvents",
+                            ::druid_transport::path_param("task_id", task_id) ?
+                        ),
+                    )
+                    .operation("peon.unparseable_events");
+                Ok(request)
+            })();
+            UnparseableEventsBuilder {
+                client: self,
+                base,
+                full: false,
+            }
+        }
+
+        /// Returns whether an `index_parallel` supervisor task runs `parallel` or `sequential`, as text.
+        ///
+        /// Call the process that runs the task, at the task status `location`: its Peon under a MiddleManager, the Indexer itself under an Indexer (a `PeonClient` built for the Indexer's URL). Parallel with `maxNumConcurrentSubTasks` above 1, sequential otherwise; a task that is not `index_parallel` answers 404.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/mode` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch#capacity-planning).
+        #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/mode")]
+        pub async fn parallel_mode(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<::std::string::String> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/mode",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.parallel_mode");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.text()
+        }
+
+        /// Returns the current phase of a parallel `index_parallel` supervisor task, as text.
+        ///
+        /// The phase's name: `segment generation`, or with perfect rollup `partial dimension cardinality`, `partial segment generation`, `partial segment merge`, ... A sequential task answers 400, a task between phases 503.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/phase` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/phase")]
+        pub async fn parallel_phase(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<::std::string::String> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/phase",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.parallel_phase");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.text()
+        }
+
+        /// Returns how many subtasks of the current phase run, succeeded and failed.
+        ///
+        /// Counts of the current phase only. A sequential task, or one between phases, answers 503.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/progress` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ParallelProgress`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/progress")]
+        pub async fn parallel_progress(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<models::ParallelProgress> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/progress",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.parallel_progress");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::ParallelProgress>()
+        }
+
+        /// Returns the IDs of the running subtasks of the current phase.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtasks/running` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtasks/running")]
+        pub async fn running_subtasks(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtasks/running",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.running_subtasks");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns the specs of every subtask of the current phase.
+        ///
+        /// A spec is the work of one subtask (its input split); a spec's attempts are subtasks with their own IDs.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs")]
+        pub async fn subtask_specs(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspecs",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.subtask_specs");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        }
+
+        /// Returns the specs of the current phase whose subtasks are running.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/running` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(
+            alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/running"
+        )]
+        pub async fn running_subtask_specs(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspecs/running",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.running_subtask_specs");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        }
+
+        /// Returns the specs of the current phase whose subtasks have finished.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/complete` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(
+            alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs/complete"
+        )]
+        pub async fn complete_subtask_specs(
+            &self,
+            supervisor_task_id: &str,
+        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspecs/complete",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?
+                        ),
+                    )
+                    .operation("peon.complete_subtask_specs");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        }
+
+        /// Returns one subtask spec of the current phase.
+        ///
+        /// 404 for an unknown spec ID, and always in sequential mode.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        /// - `sub_task_spec_id`: the spec's `id` (from `subtask_specs`).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SubTaskSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(
+            alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}"
+        )]
+        pub async fn subtask_spec(
+            &self,
+            supervisor_task_id: &str,
+            sub_task_spec_id: &str,
+        ) -> ::druid_transport::Result<models::SubTaskSpec> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspec/{}",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?,
+                            ::druid_transport::path_param("sub_task_spec_id",
+                            sub_task_spec_id) ?
+                        ),
+                    )
+                    .operation("peon.subtask_spec");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SubTaskSpec>()
+        }
+
+        /// Returns a subtask spec with the status of its running attempt and its finished attempts.
+        ///
+        /// 404 for an unknown spec ID.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/state` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        /// - `sub_task_spec_id`: the spec's `id`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SubTaskSpecState`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(
+            alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/state"
+        )]
+        pub async fn subtask_spec_state(
+            &self,
+            supervisor_task_id: &str,
+            sub_task_spec_id: &str,
+        ) -> ::druid_transport::Result<models::SubTaskSpecState> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspec/{}/state",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?,
+                            ::druid_transport::path_param("sub_task_spec_id",
+                            sub_task_spec_id) ?
+                        ),
+                    )
+                    .operation("peon.subtask_spec_state");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SubTaskSpecState>()
+        }
+
+        /// Returns the statuses of the finished attempts of a subtask spec, oldest first.
+        ///
+        /// 404 while no attempt has finished, and for an unknown spec ID.
+        ///
+        /// Sends `GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/history` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `supervisor_task_id`: the `index_parallel` supervisor task's ID.
+        /// - `sub_task_spec_id`: the spec's `id`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
+        #[doc(
+            alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/history"
+        )]
+        pub async fn subtask_spec_history(
+            &self,
+            supervisor_task_id: &str,
+            sub_task_spec_id: &str,
+        ) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/worker/v1/chat/{}/subtaskspec/{}/history",
+                            ::druid_transport::path_param("supervisor_task_id",
+                            supervisor_task_id) ?,
+                            ::druid_transport::path_param("sub_task_spec_id",
+                            sub_task_spec_id) ?
+                        ),
+                    )
+                    .operation("peon.subtask_spec_history");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+        }
+
+        /// Returns the lookups this service has loaded, is loading and is dropping.
+        ///
+        /// The lookup manager's state: `current` (loaded, by name), `toLoad` and `toDrop`. The docs show only the `current` map; Druid sends all three. Internal API: the Coordinator uses it to sync lookups.
+        ///
+        /// Sends `GET /druid/listen/v1/lookups` to the Peon.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LoadedLookups`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
+        #[doc(alias = "GET /druid/listen/v1/lookups")]
+        pub async fn loaded_lookups(
+            &self,
+        ) -> ::druid_transport::Result<models::LoadedLookups> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/listen/v1/lookups",
+                    )
+                    .operation("peon.loaded_lookups");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::LoadedLookups>()
+        }
+
+        /// Returns the spec of one lookup this service has loaded.
+        ///
+        /// 404 until the service has loaded the lookup (the Coordinator pushes it within `druid.manager.lookups.period`).
+        ///
+        /// Sends `GET /druid/listen/v1/lookups/{lookupName}` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LookupSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
+        #[doc(alias = "GET /druid/listen/v1/lookups/{lookupName}")]
+        pub async fn loaded_lookup(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<models::LookupSpec> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/listen/v1/lookups/{}",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("peon.loaded_lookup");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::LookupSpec>()
+        }
+
+        /// Returns the whole key-to-value map of a loaded lookup.
+        ///
+        /// Only lookup types with an introspection handler answer (`map`, the globally cached lookups); others answer 404. A lookup the service has not loaded is 404 (Druid 27: 405). The Router forwards this path to a Broker. Can be large.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}")]
+        pub async fn introspect_lookup(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("peon.introspect_lookup");
+                request
+            };
+            let service = &self.service;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<std::collections::BTreeMap<String, String>>()
+        }
+
+        /// Returns the keys of a loaded lookup.
+        ///
+        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/keys` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/keys")]
+        pub async fn introspect_lookup_keys(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}/keys",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("peon.introspect_lookup_keys");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns the values of a loaded lookup.
+        ///
+        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
+        ///
+        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/values` to the Peon.
+        ///
+        /// # Parameters
+        ///
+        /// - `lookup_name`: the lookup's name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
+        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/values")]
+        pub async fn introspect_lookup_values(
+            &self,
+            lookup_name: &str,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v1/lookups/introspect/{}/values",
+                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+                        ),
+                    )
+                    .operation("peon.introspect_lookup_values");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+    }
+
+    /// The options of [`PeonClient::row_stats`]: set them, then `.await` the builder or call [`send`](RowStatsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct RowStatsBuilder<'a> {
+        client: &'a PeonClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        full: bool,
+    }
+    impl<'a> RowStatsBuilder<'a> {
+        /// batch tasks: every phase, not only the current one (query `full`)
+        pub fn full(mut self, value: bool) -> Self {
+            self.full = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("full", self.full);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<models::RowStats> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::RowStats>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for RowStatsBuilder<'a> {
+        type Output = ::druid_transport::Result<models::RowStats>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`PeonClient::unparseable_events`]: set them, then `.await` the builder or call [`send`](UnparseableEventsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct UnparseableEventsBuilder<'a> {
+        client: &'a PeonClient,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        full: bool,
+    }
+    impl<'a> UnparseableEventsBuilder<'a> {
+        /// batch tasks: every phase, not only the current one (query `full`)
+        pub fn full(mut self, value: bool) -> Self {
+            self.full = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("full", self.full);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for UnparseableEventsBuilder<'a> {
+        type Output = ::druid_transport::Result<::serde_json::Value>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
         }
     }
 }

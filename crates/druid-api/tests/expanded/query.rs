@@ -19,6 +19,7 @@ pub mod query {
     /// - [`properties`](Client::properties): `GET /status/properties`
     /// - [`self_discovered_status`](Client::self_discovered_status): `GET /status/selfDiscovered/status`
     /// - [`is_self_discovered`](Client::is_self_discovered): `GET /status/selfDiscovered`
+    /// - [`status_ready`](Client::status_ready): `GET /status/ready`
     ///
     /// ## Queries
     ///
@@ -27,6 +28,31 @@ pub mod query {
     /// - [`sql_task`](Client::sql_task): `POST /druid/v2/sql/task`
     /// - [`native_query`](Client::native_query): `POST /druid/v2`
     /// - [`cancel_native`](Client::cancel_native): `DELETE /druid/v2/{queryId}`
+    ///
+    /// ## SQL statements (asynchronous queries)
+    ///
+    /// - [`submit_statement`](Client::submit_statement): `POST /druid/v2/sql/statements`
+    /// - [`statement`](Client::statement): `GET /druid/v2/sql/statements/{queryId}`
+    /// - [`statement_detail`](Client::statement_detail): `GET /druid/v2/sql/statements/{queryId}?detail=true`
+    /// - [`statement_results`](Client::statement_results): `GET /druid/v2/sql/statements/{queryId}/results`
+    /// - [`cancel_statement`](Client::cancel_statement): `DELETE /druid/v2/sql/statements/{queryId}`
+    ///
+    /// ## SQL engines and running queries
+    ///
+    /// - [`sql_task_enabled`](Client::sql_task_enabled): `GET /druid/v2/sql/task/enabled`
+    /// - [`sql_engines`](Client::sql_engines): `GET /druid/v2/sql/engines`
+    /// - [`sql_queries`](Client::sql_queries): `GET /druid/v2/sql/queries`
+    /// - [`sql_query_reports`](Client::sql_query_reports): `GET /druid/v2/sql/queries/{sqlQueryId}/reports`
+    ///
+    /// ## Broker metadata (legacy)
+    ///
+    /// - [`query_candidates`](Client::query_candidates): `POST /druid/v2/candidates`
+    /// - [`queryable_datasources`](Client::queryable_datasources): `GET /druid/v2/datasources`
+    /// - [`queryable_datasource`](Client::queryable_datasource): `GET /druid/v2/datasources/{dataSource}`
+    /// - [`queryable_datasource_full`](Client::queryable_datasource_full): `GET /druid/v2/datasources/{dataSource}?full`
+    /// - [`queryable_dimensions`](Client::queryable_dimensions): `GET /druid/v2/datasources/{dataSource}/dimensions` (deprecated)
+    /// - [`queryable_metrics`](Client::queryable_metrics): `GET /druid/v2/datasources/{dataSource}/metrics` (deprecated)
+    /// - [`datasource_candidates`](Client::datasource_candidates): `GET /druid/v2/datasources/{dataSource}/candidates`
     #[derive(Clone, Debug)]
     pub struct Client {
         service: ::druid_transport::Service,
@@ -172,6 +198,45 @@ pub mod query {
                         "/status/selfDiscovered",
                     )
                     .operation("query.is_self_discovered");
+                request
+            };
+            let service = &self.service;
+            {
+                let response = service.execute(&request).await?;
+                if response.status().is_success() {
+                    Ok(true)
+                } else if response.status().as_u16() == 503 {
+                    Ok(false)
+                } else {
+                    Err(response.into_api_error())
+                }
+            }
+        }
+
+        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
+        ///
+        /// Made for load balancers and Kubernetes readiness probes.
+        ///
+        /// Sends `GET /status/ready` to the Router or Broker.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 37.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
+        #[doc(alias = "GET /status/ready")]
+        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/status/ready",
+                    )
+                    .operation("query.status_ready");
                 request
             };
             let service = &self.service;
@@ -375,6 +440,652 @@ pub mod query {
                 Ok(())
             }
         }
+
+        /// Submits an SQL statement to run asynchronously on the MSQ task engine and returns its first status.
+        ///
+        /// The context must hold `executionMode: ASYNC` (Druid answers 400 without it); `selectDestination` chooses where `SELECT` results go: the task report (the default, for small results) or `durableStorage` (large results; needs durable storage). The answer is usually `ACCEPTED` with the result schema; follow it with `statement`. Needs the multi-stage-query extension, and at least one segment of each datasource on a Historical so the Broker can plan. `client.sql(...).run_async(limit)` does the whole round trip and reads the rows.
+        ///
+        /// Sends `POST /druid/v2/sql/statements` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the statement, with `context.executionMode = "ASYNC"` and any MSQ context; `resultFormat` and the header options are ignored.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatementResponse`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#submit-a-query-1).
+        #[doc(alias = "POST /druid/v2/sql/statements")]
+        pub async fn submit_statement(
+            &self,
+            body: &models::SqlQuery,
+        ) -> ::druid_transport::Result<models::StatementResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/v2/sql/statements",
+                    )
+                    .operation("query.submit_statement");
+                let request = request.json(body)?;
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::StatementResponse>()
+        }
+
+        /// Returns the status of an asynchronous SQL statement and, once it succeeded, where its results are.
+        ///
+        /// Poll until `state` is terminal (`SUCCESS`, `FAILED` or `CANCELED`). A successful `SELECT` adds `result` (row and byte counts, sample rows, the pages to read with `statement_results`); a failure adds `errorDetails`. Only the user who submitted the statement can see it; an unknown ID is 404.
+        ///
+        /// Sends `GET /druid/v2/sql/statements/{queryId}` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `query_id`: the statement's `queryId`, from `submit_statement`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatementResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
+        #[doc(alias = "GET /druid/v2/sql/statements/{queryId}")]
+        pub async fn statement(
+            &self,
+            query_id: &str,
+        ) -> ::druid_transport::Result<models::StatementResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/sql/statements/{}",
+                            ::druid_transport::path_param("query_id", query_id) ?
+                        ),
+                    )
+                    .operation("query.statement");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::StatementResponse>()
+        }
+
+        /// Returns the status of an asynchronous SQL statement with its stages, counters and warnings.
+        ///
+        /// The same as `statement` plus the MSQ report's `stages`, `counters` and `warnings`. Druid releases before 31 ignore `detail` and answer the plain status (those three fields are then `None`).
+        ///
+        /// Sends `GET /druid/v2/sql/statements/{queryId}?detail=true` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `query_id`: the statement's `queryId`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatementResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
+        #[doc(alias = "GET /druid/v2/sql/statements/{queryId}?detail=true")]
+        pub async fn statement_detail(
+            &self,
+            query_id: &str,
+        ) -> ::druid_transport::Result<models::StatementResponse> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/sql/statements/{}",
+                            ::druid_transport::path_param("query_id", query_id) ?
+                        ),
+                    )
+                    .operation("query.statement_detail");
+                request = request.query("detail", "true");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::StatementResponse>()
+        }
+
+        /// Returns the rows of a successful asynchronous SQL statement, one page or all, in the chosen format.
+        ///
+        /// The body is rows in `resultFormat` (JSON array, JSON lines or CSV), so the answer is the whole response; `AsyncResults::page` and `AsyncResults::rows` decode it into typed rows. Without `page` every page is sent, concatenated; a page number out of range is 400. Druid answers 400 while the statement runs and 404 when it failed, was canceled or is unknown (Druid 27: 400 for a failed one); an ingestion statement has an empty body. Druid 27 ignores `resultFormat` and `filename` and always sends JSON lines of objects. Large downloads can hit the Router's `druid.router.http.readTimeout`: read page by page, or from the Broker.
+        ///
+        /// Sends `GET /druid/v2/sql/statements/{queryId}/results` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `query_id`: the statement's `queryId`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`StatementResultsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`page`](StatementResultsBuilder::page): read only this page (the `id` of an entry of `result.pages`); all pages when left out (query `page`)
+        /// - [`result_format`](StatementResultsBuilder::result_format): `object` (default), `array`, `objectLines`, `arrayLines` or `csv` (see `models::ResultFormat`) (query `resultFormat`)
+        /// - [`filename`](StatementResultsBuilder::filename): ask for a `Content-Disposition: attachment` with this file name (at most 255 characters) (query `filename`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the whole response is returned: status, headers and body; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-results).
+        #[doc(alias = "GET /druid/v2/sql/statements/{queryId}/results")]
+        pub fn statement_results(&self, query_id: &str) -> StatementResultsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/sql/statements/{}/results",
+                            ::druid_transport::path_param("query_id", query_id) ?
+                        ),
+                    )
+                    .operation("query.statement_results");
+                Ok(request)
+            })();
+            StatementResultsBuilder {
+                client: self,
+                base,
+                page: ::core::option::Option::None,
+                result_format: ::core::option::Option::None,
+                filename: ::core::option::Option::None,
+            }
+        }
+
+        /// Cancels an asynchronous SQL statement.
+        ///
+        /// Druid answers 202 when it accepted the cancellation and 200 when there is nothing left to cancel (the statement already finished); both are `Ok` here. An unknown ID is 404. The state becomes `CANCELED` shortly after; Druid 27 ends it `FAILED` instead, with the error code `Canceled` (or `general`, "Shutdown request from user", when it had not started).
+        ///
+        /// Sends `DELETE /druid/v2/sql/statements/{queryId}` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `query_id`: the statement's `queryId`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#cancel-a-query-1).
+        #[doc(alias = "DELETE /druid/v2/sql/statements/{queryId}")]
+        pub async fn cancel_statement(
+            &self,
+            query_id: &str,
+        ) -> ::druid_transport::Result<()> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::DELETE,
+                        ::std::format!(
+                            "/druid/v2/sql/statements/{}",
+                            ::druid_transport::path_param("query_id", query_id) ?
+                        ),
+                    )
+                    .operation("query.cancel_statement");
+                request
+            };
+            let service = &self.service;
+            {
+                service.send(&request, &[]).await?;
+                Ok(())
+            }
+        }
+
+        /// Returns whether the Broker accepts SQL-based (MSQ) tasks on `/druid/v2/sql/task`.
+        ///
+        /// The console's probe for the multi-stage-query extension: `{"enabled": true}` when it is loaded, 404 when it is not.
+        ///
+        /// Sends `GET /druid/v2/sql/task/enabled` to the Router or Broker.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SqlTaskEnabled`; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-ingestion-api).
+        #[doc(alias = "GET /druid/v2/sql/task/enabled")]
+        pub async fn sql_task_enabled(
+            &self,
+        ) -> ::druid_transport::Result<models::SqlTaskEnabled> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/v2/sql/task/enabled",
+                    )
+                    .operation("query.sql_task_enabled");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SqlTaskEnabled>()
+        }
+
+        /// Returns the SQL engines the Broker supports (`native`, `msq-task`, `msq-dart`).
+        ///
+        /// The console's probe for the engines it may offer, e.g. whether Dart is on. Releases without the endpoint (before the Dart engine) answer 405, not 404: the path matches `cancel_sql`'s `DELETE /druid/v2/sql/{sqlQueryId}` (seen on Druid 27).
+        ///
+        /// Sends `GET /druid/v2/sql/engines` to the Router or Broker.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SqlEngines`; the transport errors otherwise.
+        ///
+        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api).
+        #[doc(alias = "GET /druid/v2/sql/engines")]
+        pub async fn sql_engines(
+            &self,
+        ) -> ::druid_transport::Result<models::SqlEngines> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/v2/sql/engines",
+                    )
+                    .operation("query.sql_engines");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<models::SqlEngines>()
+        }
+
+        /// Lists the running SQL queries of the engines that can list them (Dart), on every Broker or this one.
+        ///
+        /// Only Dart queries are listed. Other users' queries need STATE READ. `include_complete` (Druid 37+) adds recently finished queries. Releases before Dart answer 405, not 404: the path matches `cancel_sql`'s `DELETE /druid/v2/sql/{sqlQueryId}` (seen on Druid 27).
+        ///
+        /// Sends `GET /druid/v2/sql/queries` to the Router or Broker.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SqlQueriesBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`self_only`](SqlQueriesBuilder::self_only): list only the queries of the Broker that answers (query `selfOnly`) (a presence flag: `true` sends the bare key)
+        /// - [`include_complete`](SqlQueriesBuilder::include_complete): also list recently finished queries (Druid 37+) (query `includeComplete`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SqlQueryList`; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 34.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/dart).
+        #[doc(alias = "GET /druid/v2/sql/queries")]
+        pub fn sql_queries(&self) -> SqlQueriesBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/v2/sql/queries",
+                    )
+                    .operation("query.sql_queries");
+                Ok(request)
+            })();
+            SqlQueriesBuilder {
+                client: self,
+                base,
+                self_only: false,
+                include_complete: false,
+            }
+        }
+
+        /// Returns a Dart query's listing entry and its MSQ report, while it runs and for a while after.
+        ///
+        /// The answer is `{query, report}`: `query` as in `sql_queries`, `report` a task-report map with a `multiStageQuery` entry. Finished queries are kept only when the Broker retains reports (`druid.msq.dart.controller.maxRetainedReportCount`, 0 by default). An unknown ID is 404.
+        ///
+        /// Sends `GET /druid/v2/sql/queries/{sqlQueryId}/reports` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `sql_query_id`: the query's `sqlQueryId`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`SqlQueryReportsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`self_only`](SqlQueryReportsBuilder::self_only): look only on the Broker that answers, not on the others (query `selfOnly`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SqlQueryReport`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Experimental** in Druid.
+        ///
+        /// Since Druid 36.0.0.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/dart).
+        #[doc(alias = "GET /druid/v2/sql/queries/{sqlQueryId}/reports")]
+        pub fn sql_query_reports(
+            &self,
+            sql_query_id: &str,
+        ) -> SqlQueryReportsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/sql/queries/{}/reports",
+                            ::druid_transport::path_param("sql_query_id", sql_query_id) ?
+                        ),
+                    )
+                    .operation("query.sql_query_reports");
+                Ok(request)
+            })();
+            SqlQueryReportsBuilder {
+                client: self,
+                base,
+                self_only: false,
+            }
+        }
+
+        /// Returns the segments a native query would read and the servers that hold each one.
+        ///
+        /// The query is planned, not run. Needs STATE READ when authorization is on.
+        ///
+        /// Sends `POST /druid/v2/candidates` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `body`: the native query, e.g. `{"queryType": "timeseries", "dataSource": ..., "intervals": [...]}`.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`QueryCandidatesBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`pretty`](QueryCandidatesBuilder::pretty): pretty-print the answer (query `pretty`) (a presence flag: `true` sends the bare key)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SegmentCandidate>`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/json-querying-api#get-segment-information-for-query).
+        #[doc(alias = "POST /druid/v2/candidates")]
+        pub fn query_candidates(
+            &self,
+            body: &(impl ::serde::Serialize + ?Sized),
+        ) -> QueryCandidatesBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::POST,
+                        "/druid/v2/candidates",
+                    )
+                    .operation("query.query_candidates");
+                let request = request.json(body)?;
+                Ok(request)
+            })();
+            QueryCandidatesBuilder {
+                client: self,
+                base,
+                pretty: false,
+            }
+        }
+
+        /// Returns the names of the datasources the Broker can query.
+        ///
+        /// Only datasources with segments served now. `SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES` is the modern form.
+        ///
+        /// Sends `GET /druid/v2/datasources` to the Router or Broker.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-datasources).
+        #[doc(alias = "GET /druid/v2/datasources")]
+        pub async fn queryable_datasources(
+            &self,
+        ) -> ::druid_transport::Result<Vec<String>> {
+            let request = {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        "/druid/v2/datasources",
+                    )
+                    .operation("query.queryable_datasources");
+                request
+            };
+            let service = &self.service;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+
+        /// Returns the dimensions and metrics of a queryable datasource's segments in an interval.
+        ///
+        /// Without `interval` only segments of the last week count (`druid.query.segmentMetadata.defaultHistory`), so older data answers empty lists: pass the interval you care about.
+        ///
+        /// Sends `GET /druid/v2/datasources/{dataSource}` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`QueryableDatasourceBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](QueryableDatasourceBuilder::interval): the interval to look at, `start/end` (default: the last week) (query `interval`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DatasourceColumns`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
+        #[doc(alias = "GET /druid/v2/datasources/{dataSource}")]
+        pub fn queryable_datasource(
+            &self,
+            datasource: &str,
+        ) -> QueryableDatasourceBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("query.queryable_datasource");
+                Ok(request)
+            })();
+            QueryableDatasourceBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns, per served interval of a datasource, its dimensions and metrics.
+        ///
+        /// Keyed by interval (`start/end`); neighbouring intervals with the same columns are merged. The default interval is the last week, as for `queryable_datasource`.
+        ///
+        /// Sends `GET /druid/v2/datasources/{dataSource}?full` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`QueryableDatasourceFullBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](QueryableDatasourceFullBuilder::interval): the interval to look at, `start/end` (default: the last week) (query `interval`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, models::DatasourceColumns>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
+        #[doc(alias = "GET /druid/v2/datasources/{dataSource}?full")]
+        pub fn queryable_datasource_full(
+            &self,
+            datasource: &str,
+        ) -> QueryableDatasourceFullBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/datasources/{}",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("query.queryable_datasource_full");
+                request = request.flag("full");
+                Ok(request)
+            })();
+            QueryableDatasourceFullBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the dimension names of a queryable datasource's segments in an interval.
+        ///
+        /// Sends `GET /druid/v2/datasources/{dataSource}/dimensions` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`QueryableDimensionsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](QueryableDimensionsBuilder::interval): the interval to look at, `start/end` (default: the last week) (query `interval`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Deprecated**: use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-dimensions).
+        #[doc(alias = "GET /druid/v2/datasources/{dataSource}/dimensions")]
+        #[deprecated(note = "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS")]
+        pub fn queryable_dimensions(
+            &self,
+            datasource: &str,
+        ) -> QueryableDimensionsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/datasources/{}/dimensions",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("query.queryable_dimensions");
+                Ok(request)
+            })();
+            QueryableDimensionsBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the metric names of a queryable datasource's segments in an interval.
+        ///
+        /// Sends `GET /druid/v2/datasources/{dataSource}/metrics` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        ///
+        /// # Options
+        ///
+        /// Returns a [`QueryableMetricsBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`interval`](QueryableMetricsBuilder::interval): the interval to look at, `start/end` (default: the last week) (query `interval`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// **Deprecated**: use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-metrics).
+        #[doc(alias = "GET /druid/v2/datasources/{dataSource}/metrics")]
+        #[deprecated(note = "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS")]
+        pub fn queryable_metrics(
+            &self,
+            datasource: &str,
+        ) -> QueryableMetricsBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/datasources/{}/metrics",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("query.queryable_metrics");
+                Ok(request)
+            })();
+            QueryableMetricsBuilder {
+                client: self,
+                base,
+                interval: ::core::option::Option::None,
+            }
+        }
+
+        /// Returns the segments of a datasource in some intervals and the servers that hold each one.
+        ///
+        /// Druid fails (500) without `intervals`, so they are required here.
+        ///
+        /// Sends `GET /druid/v2/datasources/{dataSource}/candidates` to the Router or Broker.
+        ///
+        /// # Parameters
+        ///
+        /// - `datasource`: the datasource.
+        /// - `intervals`: the intervals, `start/end` each (query `intervals`)
+        ///
+        /// # Options
+        ///
+        /// Returns a [`DatasourceCandidatesBuilder`]; set options on it, then `.await` it (or call `.send()`).
+        ///
+        /// - [`num_candidates`](DatasourceCandidatesBuilder::num_candidates): at most this many servers per segment (default: all) (query `numCandidates`)
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SegmentCandidate>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        ///
+        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-locations).
+        #[doc(alias = "GET /druid/v2/datasources/{dataSource}/candidates")]
+        pub fn datasource_candidates(
+            &self,
+            datasource: &str,
+            intervals: &[&str],
+        ) -> DatasourceCandidatesBuilder<'_> {
+            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
+                #[allow(unused_mut)]
+                let mut request = ::druid_transport::Request::new(
+                        ::druid_transport::http::Method::GET,
+                        ::std::format!(
+                            "/druid/v2/datasources/{}/candidates",
+                            ::druid_transport::path_param("datasource", datasource) ?
+                        ),
+                    )
+                    .operation("query.datasource_candidates");
+                request = request.query("intervals", intervals.join(","));
+                Ok(request)
+            })();
+            DatasourceCandidatesBuilder {
+                client: self,
+                base,
+                num_candidates: ::core::option::Option::None,
+            }
+        }
     }
 
     /// The options of [`Client::native_query`]: set them, then `.await` the builder or call [`send`](NativeQueryBuilder::send).
@@ -411,6 +1122,477 @@ pub mod query {
     }
     impl<'a> ::core::future::IntoFuture for NativeQueryBuilder<'a> {
         type Output = ::druid_transport::Result<::serde_json::Value>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::statement_results`]: set them, then `.await` the builder or call [`send`](StatementResultsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct StatementResultsBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        page: ::core::option::Option<i64>,
+        result_format: ::core::option::Option<::std::string::String>,
+        filename: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> StatementResultsBuilder<'a> {
+        /// read only this page (the `id` of an entry of `result.pages`); all pages when left out (query `page`)
+        pub fn page(mut self, value: i64) -> Self {
+            self.page = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// `object` (default), `array`, `objectLines`, `arrayLines` or `csv` (see `models::ResultFormat`) (query `resultFormat`)
+        pub fn result_format(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.result_format = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// ask for a `Content-Disposition: attachment` with this file name (at most 255 characters) (query `filename`)
+        pub fn filename(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.filename = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("page", self.page);
+            request = request.query_opt("resultFormat", self.result_format.as_deref());
+            request = request.query_opt("filename", self.filename.as_deref());
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Response> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for StatementResultsBuilder<'a> {
+        type Output = ::druid_transport::Result<::druid_transport::Response>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::sql_queries`]: set them, then `.await` the builder or call [`send`](SqlQueriesBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SqlQueriesBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        self_only: bool,
+        include_complete: bool,
+    }
+    impl<'a> SqlQueriesBuilder<'a> {
+        /// list only the queries of the Broker that answers (query `selfOnly`)
+        pub fn self_only(mut self, value: bool) -> Self {
+            self.self_only = value;
+            self
+        }
+
+        /// also list recently finished queries (Druid 37+) (query `includeComplete`)
+        pub fn include_complete(mut self, value: bool) -> Self {
+            self.include_complete = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("selfOnly", self.self_only);
+            request = request.flag_if("includeComplete", self.include_complete);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<models::SqlQueryList> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::SqlQueryList>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SqlQueriesBuilder<'a> {
+        type Output = ::druid_transport::Result<models::SqlQueryList>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::sql_query_reports`]: set them, then `.await` the builder or call [`send`](SqlQueryReportsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct SqlQueryReportsBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        self_only: bool,
+    }
+    impl<'a> SqlQueryReportsBuilder<'a> {
+        /// look only on the Broker that answers, not on the others (query `selfOnly`)
+        pub fn self_only(mut self, value: bool) -> Self {
+            self.self_only = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("selfOnly", self.self_only);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<models::SqlQueryReport> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::SqlQueryReport>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for SqlQueryReportsBuilder<'a> {
+        type Output = ::druid_transport::Result<models::SqlQueryReport>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::query_candidates`]: set them, then `.await` the builder or call [`send`](QueryCandidatesBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct QueryCandidatesBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        pretty: bool,
+    }
+    impl<'a> QueryCandidatesBuilder<'a> {
+        /// pretty-print the answer (query `pretty`)
+        pub fn pretty(mut self, value: bool) -> Self {
+            self.pretty = value;
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.flag_if("pretty", self.pretty);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(
+            self,
+        ) -> ::druid_transport::Result<Vec<models::SegmentCandidate>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<models::SegmentCandidate>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for QueryCandidatesBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<models::SegmentCandidate>>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::queryable_datasource`]: set them, then `.await` the builder or call [`send`](QueryableDatasourceBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct QueryableDatasourceBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> QueryableDatasourceBuilder<'a> {
+        /// the interval to look at, `start/end` (default: the last week) (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<models::DatasourceColumns> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<models::DatasourceColumns>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for QueryableDatasourceBuilder<'a> {
+        type Output = ::druid_transport::Result<models::DatasourceColumns>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::queryable_datasource_full`]: set them, then `.await` the builder or call [`send`](QueryableDatasourceFullBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct QueryableDatasourceFullBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> QueryableDatasourceFullBuilder<'a> {
+        /// the interval to look at, `start/end` (default: the last week) (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(
+            self,
+        ) -> ::druid_transport::Result<
+            std::collections::BTreeMap<String, models::DatasourceColumns>,
+        > {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service
+                .send(&request, &[])
+                .await?
+                .json::<std::collections::BTreeMap<String, models::DatasourceColumns>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for QueryableDatasourceFullBuilder<'a> {
+        type Output = ::druid_transport::Result<
+            std::collections::BTreeMap<String, models::DatasourceColumns>,
+        >;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::queryable_dimensions`]: set them, then `.await` the builder or call [`send`](QueryableDimensionsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct QueryableDimensionsBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> QueryableDimensionsBuilder<'a> {
+        /// the interval to look at, `start/end` (default: the last week) (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<Vec<String>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for QueryableDimensionsBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<String>>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::queryable_metrics`]: set them, then `.await` the builder or call [`send`](QueryableMetricsBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct QueryableMetricsBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        interval: ::core::option::Option<::std::string::String>,
+    }
+    impl<'a> QueryableMetricsBuilder<'a> {
+        /// the interval to look at, `start/end` (default: the last week) (query `interval`)
+        pub fn interval(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.interval = ::core::option::Option::Some(value.into());
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("interval", self.interval.as_deref());
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(self) -> ::druid_transport::Result<Vec<String>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<String>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for QueryableMetricsBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<String>>;
+        type IntoFuture = ::core::pin::Pin<
+            ::std::boxed::Box<
+                dyn ::core::future::Future<
+                    Output = Self::Output,
+                > + ::core::marker::Send + 'a,
+            >,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::std::boxed::Box::pin(self.send())
+        }
+    }
+
+    /// The options of [`Client::datasource_candidates`]: set them, then `.await` the builder or call [`send`](DatasourceCandidatesBuilder::send).
+    #[derive(Debug)]
+    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+    pub struct DatasourceCandidatesBuilder<'a> {
+        client: &'a Client,
+        base: ::druid_transport::Result<::druid_transport::Request>,
+        num_candidates: ::core::option::Option<i64>,
+    }
+    impl<'a> DatasourceCandidatesBuilder<'a> {
+        /// at most this many servers per segment (default: all) (query `numCandidates`)
+        pub fn num_candidates(mut self, value: i64) -> Self {
+            self.num_candidates = ::core::option::Option::Some(value);
+            self
+        }
+
+        /// The request as it will be sent, without sending it.
+        pub fn into_request(
+            self,
+        ) -> ::druid_transport::Result<::druid_transport::Request> {
+            #[allow(unused_mut)]
+            let mut request = self.base?;
+            request = request.query_opt("numCandidates", self.num_candidates);
+            Ok(request)
+        }
+
+        /// Sends the request and decodes the answer.
+        pub async fn send(
+            self,
+        ) -> ::druid_transport::Result<Vec<models::SegmentCandidate>> {
+            let service = &self.client.service;
+            let request = self.into_request()?;
+            service.send(&request, &[]).await?.json::<Vec<models::SegmentCandidate>>()
+        }
+    }
+    impl<'a> ::core::future::IntoFuture for DatasourceCandidatesBuilder<'a> {
+        type Output = ::druid_transport::Result<Vec<models::SegmentCandidate>>;
         type IntoFuture = ::core::pin::Pin<
             ::std::boxed::Box<
                 dyn ::core::future::Future<

@@ -1,0 +1,233 @@
+//! The walk of every side-effect-free `GET` endpoint against the live
+//! cluster: the generated `tests/tests/live_walk.rs` calls each typed method
+//! with real parameters, and [`Walk`] judges the answers.
+//!
+//! An endpoint passes when its typed method returns `Ok` (the body decoded
+//! into its model). A 404 or 405, or a body that does not decode, fails it,
+//! unless `tests/live-walk.toml` records that answer with a reason, or the
+//! endpoint is newer than the cluster (its spec `since`), where 404/405 is
+//! the expected answer. Endpoints that need something the test cluster
+//! cannot have are not called; they are listed with the reason.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use druid_api::{Error, Result};
+use serde::Deserialize;
+
+/// The real values the walk fills path and query parameters with.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    /// A datasource with segments.
+    pub datasource: String,
+    /// A finished task of that datasource.
+    pub task_id: String,
+    /// A segment of that datasource.
+    pub segment_id: String,
+    /// An interval holding that datasource's data, `start/end`.
+    pub interval: String,
+    /// A lookup tier.
+    pub tier: String,
+    /// A lookup of that tier.
+    pub lookup_name: String,
+    /// A lookup node, `host:port`.
+    pub host_and_port: String,
+    /// An asynchronous SQL statement's query ID, when the cluster has the API.
+    pub query_id: String,
+    /// A SQL query ID.
+    pub sql_query_id: String,
+    /// The basic-security authenticator, when the cluster has one.
+    pub authenticator: String,
+    /// The basic-security authorizer.
+    pub authorizer: String,
+    /// A basic-security user.
+    pub user: String,
+    /// A basic-security role.
+    pub role: String,
+    /// A catalog schema (`druid`).
+    pub catalog_schema: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Known {
+    endpoint: String,
+    /// The status Druid answers; absent for a body that does not decode.
+    #[serde(default)]
+    status: Option<u16>,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Rules {
+    #[serde(default)]
+    known: Vec<Known>,
+}
+
+/// One endpoint's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered and decoded.
+    Passed,
+    /// Answered what `live-walk.toml` records (a status, or a body that
+    /// does not decode), with its reason.
+    Known(String, String),
+    /// Newer than the cluster; answered 404/405 as expected.
+    Newer(String, u16),
+    /// Not called, with why.
+    Skipped(String),
+    /// Failed, with what happened.
+    Failed(String),
+}
+
+/// The judge and report of a walk.
+#[derive(Debug)]
+pub struct Walk {
+    version: Vec<u64>,
+    known: BTreeMap<String, (Option<u16>, String)>,
+    outcomes: BTreeMap<String, Outcome>,
+}
+
+fn parse_version(text: &str) -> Vec<u64> {
+    text.split(['.', '-'])
+        .map_while(|part| part.parse().ok())
+        .collect()
+}
+
+impl Walk {
+    /// A walk of a cluster running `version`, with the recorded answers of
+    /// `tests/live-walk.toml`.
+    pub fn new(version: &str) -> Walk {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("live-walk.toml");
+        let text = std::fs::read_to_string(&path).expect("tests/live-walk.toml is readable");
+        let rules: Rules = toml::from_str(&text).expect("tests/live-walk.toml is valid");
+        Walk {
+            version: parse_version(version),
+            known: rules
+                .known
+                .into_iter()
+                .map(|k| (k.endpoint, (k.status, k.reason)))
+                .collect(),
+            outcomes: BTreeMap::new(),
+        }
+    }
+
+    fn newer_than_cluster(&self, since: Option<&str>) -> bool {
+        since.is_some_and(|since| parse_version(since) > self.version)
+    }
+
+    /// Judges one call of `client.id`.
+    pub fn check<T>(&mut self, client: &str, id: &str, since: Option<&str>, result: Result<T>) {
+        let key = format!("{client}.{id}");
+        let outcome = match result {
+            Ok(_) => Outcome::Passed,
+            Err(error) => {
+                let status = error.status().map(|s| s.as_u16());
+                let decode = matches!(error, Error::Decode(_));
+                match (status, self.known.get(&key)) {
+                    (Some(status), Some((Some(expected), reason))) if status == *expected => {
+                        Outcome::Known(status.to_string(), reason.clone())
+                    }
+                    (None, Some((None, reason))) if decode => {
+                        Outcome::Known("a body that does not decode".to_owned(), reason.clone())
+                    }
+                    (Some(status @ (404 | 405)), _) if self.newer_than_cluster(since) => {
+                        Outcome::Newer(since.unwrap_or_default().to_owned(), status)
+                    }
+                    _ => Outcome::Failed(describe(&error)),
+                }
+            }
+        };
+        self.outcomes.insert(key, outcome);
+    }
+
+    /// Records an endpoint that was not called, with why.
+    pub fn skip(&mut self, client: &str, id: &str, reason: &str) {
+        self.outcomes.insert(
+            format!("{client}.{id}"),
+            Outcome::Skipped(reason.to_owned()),
+        );
+    }
+
+    /// The outcomes, by `Client.method`.
+    pub fn outcomes(&self) -> &BTreeMap<String, Outcome> {
+        &self.outcomes
+    }
+
+    /// A report: counts, then every endpoint that did not simply pass.
+    pub fn report(&self) -> String {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut lines = String::new();
+        for (key, outcome) in &self.outcomes {
+            let kind = match outcome {
+                Outcome::Passed => "passed",
+                Outcome::Known(status, reason) => {
+                    let _ = writeln!(lines, "  known    {key}: {status} ({reason})");
+                    "known answer"
+                }
+                Outcome::Newer(since, status) => {
+                    let _ = writeln!(
+                        lines,
+                        "  newer    {key}: since Druid {since}, answered {status}"
+                    );
+                    "newer than the cluster"
+                }
+                Outcome::Skipped(reason) => {
+                    let _ = writeln!(lines, "  skipped  {key}: {reason}");
+                    "skipped"
+                }
+                Outcome::Failed(what) => {
+                    let _ = writeln!(lines, "  FAILED   {key}: {what}");
+                    "failed"
+                }
+            };
+            *counts.entry(kind).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        format!(
+            "walked {} GET endpoints: {}\n{lines}",
+            self.outcomes.len(),
+            summary.join(", ")
+        )
+    }
+
+    /// The endpoints that failed.
+    pub fn failures(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+}
+
+fn describe(error: &Error) -> String {
+    match error {
+        Error::Api(api) => format!(
+            "{} {}",
+            api.status,
+            api.error
+                .message()
+                .unwrap_or("(no message)")
+                .chars()
+                .take(160)
+                .collect::<String>()
+        ),
+        Error::Decode(decode) => format!(
+            "does not decode: at `{}`: {}; body: {}",
+            decode.path, decode.message, decode.snippet
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(parse_version("37.0.0") > parse_version("27.0.0"));
+        assert!(parse_version("27.0.0") < parse_version("34.0.0"));
+        assert!(parse_version("27.0.0-SNAPSHOT") == parse_version("27.0.0"));
+    }
+}
