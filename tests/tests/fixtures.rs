@@ -588,3 +588,74 @@ async fn newer_coordinator_status_and_broker_config() {
         "block-expensive-scans"
     );
 }
+
+/// Supervisors need a stream (Kafka, Kinesis) the test cluster cannot have:
+/// every supervisor call is proven here against Druid's documented answers.
+#[tokio::test]
+async fn supervisor_lifecycle_against_documented_answers() {
+    let status = overlord("overlord__GET__druid_indexer_v1_supervisor_supervisorId_status.json")
+        .supervisor_status("social_media")
+        .await
+        .unwrap();
+    assert_eq!(status.id, "social_media");
+    assert_eq!(status.payload.stream.as_deref(), Some("social_media"));
+    assert_eq!(status.payload.aggregate_lag, Some(3));
+    assert_eq!(status.payload.active_tasks.len(), 1);
+    assert_eq!(status.payload.detailed_state.as_deref(), Some("RUNNING"));
+    let stats = overlord("overlord__GET__druid_indexer_v1_supervisor_supervisorId_stats.json")
+        .supervisor_stats("social_media")
+        .await
+        .unwrap();
+    assert!(stats.is_object());
+    let spec = serde_json::json!({"type": "kafka", "spec": {}});
+    assert_eq!(
+        overlord("overlord__POST__druid_indexer_v1_supervisor.json")
+            .submit_supervisor(&spec)
+            .await
+            .unwrap()
+            .id,
+        "social_media"
+    );
+    for (name, kind) in [
+        (
+            "overlord__POST__druid_indexer_v1_supervisor_supervisorId_suspend.json",
+            "suspend",
+        ),
+        (
+            "overlord__POST__druid_indexer_v1_supervisor_supervisorId_resume.json",
+            "resume",
+        ),
+    ] {
+        let o = overlord(name);
+        let answer = if kind == "suspend" {
+            o.suspend_supervisor("s").await
+        } else {
+            o.resume_supervisor("s").await
+        };
+        assert_eq!(answer.unwrap()["type"], "kafka", "{name}");
+    }
+    let offsets = serde_json::json!({"type": "kafka", "partitions": {"type": "end", "stream": "social_media", "partitionOffsetMap": {"0": 100}}});
+    assert_eq!(
+        overlord("overlord__POST__druid_indexer_v1_supervisor_supervisorId_resetOffsets.json")
+            .reset_supervisor_offsets("social_media", &offsets)
+            .await
+            .unwrap()
+            .id,
+        "social_media"
+    );
+    let all = overlord("overlord__POST__druid_indexer_v1_supervisor_suspendAll.json");
+    assert_eq!(
+        all.suspend_all_supervisors().await.unwrap().status,
+        "success"
+    );
+    let all = overlord("overlord__POST__druid_indexer_v1_supervisor_resumeAll.json");
+    assert_eq!(
+        all.resume_all_supervisors().await.unwrap().status,
+        "success"
+    );
+    let all = overlord("overlord__POST__druid_indexer_v1_supervisor_terminateAll.json");
+    assert_eq!(
+        all.terminate_all_supervisors().await.unwrap().status,
+        "success"
+    );
+}

@@ -522,3 +522,27 @@ async fn newer_endpoints_send_their_documented_requests() {
         "/druid/coordinator/v1/config/cloneStatus?targetServer=localhost%3A8083"
     );
 }
+
+/// Public futures are `Send`, so they run on multi-threaded runtimes and in
+/// spawned tasks.
+#[test]
+fn public_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (service, _) = recording(200, "{}");
+    let client = Client::new(service.clone());
+    let overlord = OverlordClient::new(service.clone());
+    let coordinator = CoordinatorClient::new(service.clone());
+    assert_send(&client.is_healthy());
+    assert_send(&client.sql("SELECT 1").send());
+    assert_send(
+        &client
+            .sql("SELECT 1")
+            .run_async(std::time::Duration::from_secs(1)),
+    );
+    assert_send(&client.cluster());
+    assert_send(&overlord.task_status("t"));
+    assert_send(&overlord.tasks().send());
+    assert_send(&overlord.wait_for_task("t", std::time::Duration::from_secs(1)));
+    assert_send(&coordinator.wait_for_datasource_loaded("d", std::time::Duration::from_secs(1)));
+    assert_send(&service.get_json::<serde_json::Value>("/status"));
+}

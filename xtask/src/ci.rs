@@ -141,6 +141,49 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Removes the copies of this workspace's crates that an earlier
+/// `cargo package` unpacked from its temporary local registry.
+///
+/// Cargo unpacks the packaged crates under `$CARGO_HOME/registry/src/-<hash>/`
+/// and does not unpack the same name and version again, so a later run would
+/// verify against stale sources. Only directories of local registries (whose
+/// names start with `-`) and only this workspace's crates are touched.
+fn clear_stale_packages() -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for crate_dir in std::fs::read_dir(registry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = crate_dir.file_name().to_string_lossy().into_owned();
+            let ours = ["druid-transport-", "druid-discovery-", "druid-api-"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if ours {
+                std::fs::remove_dir_all(crate_dir.path()).map_err(|e| {
+                    format!(
+                        "cannot remove the stale package {}: {e}",
+                        crate_dir.path().display()
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs CI.
 pub(crate) fn run() -> Result<(), String> {
     let root = crate::root();
@@ -190,6 +233,7 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
         )
     })?;
     ci.run("package", || {
+        clear_stale_packages()?;
         cargo(
             root,
             &[

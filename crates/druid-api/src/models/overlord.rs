@@ -373,3 +373,84 @@ pub struct MsqStatus {
     #[serde(default)]
     pub segment_load_status: Option<Value>,
 }
+
+/// `GET /supervisor/{id}/status`: a streaming supervisor's state, tasks,
+/// offsets and lag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SupervisorStatus {
+    /// The supervisor ID.
+    pub id: String,
+    /// When the report was made.
+    #[serde(default)]
+    pub generation_time: Option<String>,
+    /// The report.
+    pub payload: SupervisorStatusPayload,
+}
+
+/// The report part of [`SupervisorStatus`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SupervisorStatusPayload {
+    /// The datasource it writes.
+    #[serde(default)]
+    pub data_source: Option<String>,
+    /// The stream (topic) it reads.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Partitions of the stream.
+    #[serde(default)]
+    pub partitions: Option<i64>,
+    /// Replicas of each task group.
+    #[serde(default)]
+    pub replicas: Option<i64>,
+    /// How long each task reads, seconds.
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    /// Tasks reading now, with their offsets and lag.
+    #[serde(default)]
+    pub active_tasks: Vec<Value>,
+    /// Tasks publishing their segments.
+    #[serde(default)]
+    pub publishing_tasks: Vec<Value>,
+    /// The stream's latest offsets, per partition.
+    #[serde(default)]
+    pub latest_offsets: Option<Value>,
+    /// The least lag, per partition.
+    #[serde(default)]
+    pub minimum_lag: Option<Value>,
+    /// The total lag.
+    #[serde(default)]
+    pub aggregate_lag: Option<i64>,
+    /// When the offsets were last read.
+    #[serde(default)]
+    pub offsets_last_updated: Option<String>,
+    /// Whether it is suspended.
+    #[serde(default)]
+    pub suspended: Option<bool>,
+    /// Whether it is healthy.
+    #[serde(default)]
+    pub healthy: Option<bool>,
+    /// The coarse state.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The detailed state.
+    #[serde(default)]
+    pub detailed_state: Option<String>,
+    /// Recent errors.
+    #[serde(default)]
+    pub recent_errors: Vec<Value>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, Value>,
+}
+
+/// An answer like `{"status": "success"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatusResponse {
+    /// The status, e.g. `success`.
+    pub status: String,
+}

@@ -1337,14 +1337,14 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SupervisorStatus`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-status).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/status")]
         pub async fn supervisor_status(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
+        ) -> ::druid_transport::Result<models::SupervisorStatus> {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1359,7 +1359,7 @@ pub mod overlord {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            service.send(&request, &[]).await?.json::<models::SupervisorStatus>()
         }
 
         /// Returns whether a supervisor is healthy.
@@ -1600,13 +1600,13 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#suspend-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/suspendAll")]
         pub async fn suspend_all_supervisors(
             &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
+        ) -> ::druid_transport::Result<models::StatusResponse> {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1617,7 +1617,7 @@ pub mod overlord {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            service.send(&request, &[]).await?.json::<models::StatusResponse>()
         }
 
         /// Resumes a suspended supervisor and returns its spec.
@@ -1663,13 +1663,13 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#resume-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/resumeAll")]
         pub async fn resume_all_supervisors(
             &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
+        ) -> ::druid_transport::Result<models::StatusResponse> {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1680,7 +1680,7 @@ pub mod overlord {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            service.send(&request, &[]).await?.json::<models::StatusResponse>()
         }
 
         /// Clears a running supervisor's stored offsets, so it reads from where its config says.
@@ -1799,13 +1799,13 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#terminate-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/terminateAll")]
         pub async fn terminate_all_supervisors(
             &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
+        ) -> ::druid_transport::Result<models::StatusResponse> {
             let request = {
                 #[allow(unused_mut)]
                 let mut request = ::druid_transport::Request::new(
@@ -1816,7 +1816,7 @@ pub mod overlord {
                 request
             };
             let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            service.send(&request, &[]).await?.json::<models::StatusResponse>()
         }
 
         /// Asks a supervisor to hand off some task groups early.
