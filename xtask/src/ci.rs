@@ -226,6 +226,22 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
             &[],
         )
     })?;
+    ci.run("native-tls transport tests", || {
+        cargo(
+            root,
+            &[
+                "test",
+                "-p",
+                "druid-tests",
+                "--no-default-features",
+                "--features",
+                "native-tls",
+                "--test",
+                "transport",
+            ],
+            &[],
+        )
+    })?;
     ci.run("package", || {
         clear_stale_packages()?;
         cargo(

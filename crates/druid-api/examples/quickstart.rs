@@ -9,7 +9,7 @@
 //! `cargo xtask druid up`), with Basic auth when `DRUID_USER` and
 //! `DRUID_PASSWORD` are set (the `--secure` cluster).
 
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,27 @@ struct Edit {
 }
 
 #[tokio::main]
-async fn main() -> druid_api::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The error, then its causes.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
+            if error.is_connect() {
+                eprintln!("is the cluster up? start one with `cargo xtask druid up`");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> druid_api::Result<()> {
     let started = Instant::now();
     let url = std::env::var("DRUID_URL").unwrap_or_else(|_| "http://localhost:8888".to_owned());
     let mut builder = druid_api::Client::builder().url(url.clone());

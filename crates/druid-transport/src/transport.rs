@@ -374,13 +374,7 @@ impl TransportBuilder {
         };
         if let Some(source) = &self.identity {
             let pem = source.load("client certificate")?;
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| Error::Config {
-                message: "the client certificate must be one PEM file with the private key and \
-                          the certificate chain"
-                    .to_owned(),
-                source: Some(Box::new(e)),
-            })?;
-            builder = builder.identity(identity);
+            builder = builder.identity(identity_from_pem(&pem)?);
         }
         Ok(builder)
     }
@@ -395,6 +389,47 @@ impl TransportBuilder {
         }
         Ok(builder)
     }
+}
+
+fn bad_identity(source: Option<BoxError>) -> Error {
+    Error::Config {
+        message: "the client certificate must be one PEM file with the private key (PKCS#8 with \
+                  native-tls) and the certificate chain"
+            .to_owned(),
+        source,
+    }
+}
+
+/// A client identity from one PEM text holding the key and the chain.
+#[cfg(feature = "rustls")]
+fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(pem).map_err(|e| bad_identity(Some(Box::new(e))))
+}
+
+/// A client identity from one PEM text holding the key and the chain: the
+/// platform library wants the two apart.
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
+    let text = std::str::from_utf8(pem).map_err(|e| bad_identity(Some(Box::new(e))))?;
+    let (mut certs, mut key) = (String::new(), String::new());
+    let mut block = String::new();
+    for line in text.lines() {
+        block.push_str(line);
+        block.push('\n');
+        if line.starts_with("-----END ") {
+            if line.contains("PRIVATE KEY") {
+                key.push_str(&block);
+            } else if line.contains("CERTIFICATE") {
+                certs.push_str(&block);
+            }
+            block.clear();
+        }
+    }
+    if certs.is_empty() || key.is_empty() {
+        return Err(bad_identity(None));
+    }
+    reqwest::Identity::from_pkcs8_pem(certs.as_bytes(), key.as_bytes())
+        .map_err(|e| bad_identity(Some(Box::new(e))))
 }
 
 struct Inner {
