@@ -391,6 +391,7 @@ impl TransportBuilder {
     }
 }
 
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 fn bad_identity(source: Option<BoxError>) -> Error {
     Error::Config {
         message: "the client certificate must be one PEM file with the private key (PKCS#8 with \
