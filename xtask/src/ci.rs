@@ -132,6 +132,9 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
     println!(
         "all {passed} tests of the tests crate ran (live ones against the cluster) and passed"
     );
+    if let Ok(report) = std::fs::read_to_string(root.join("target/live-walk-report.txt")) {
+        println!("\nthe walk of every GET endpoint:\n{report}");
+    }
     Ok(())
 }
 

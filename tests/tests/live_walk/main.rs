@@ -124,7 +124,14 @@ async fn every_get_endpoint_answers_and_decodes() {
     walks::walk_historical(&historical, &params, &mut walk).await;
     walks::walk_indexer(&indexer, &params, &mut walk).await;
     walks::not_walked(&mut walk);
-    println!("Druid {version}: {}", walk.report());
+    let report = format!("Druid {version}: {}", walk.report());
+    println!("{report}");
+    // Kept for CI's log (`cargo xtask ci` prints it).
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/live-walk-report.txt");
+    if let Err(e) = std::fs::write(&path, &report) {
+        println!("(the report could not be kept in {}: {e})", path.display());
+    }
 
     coordinator
         .delete_lookup("__default", &lookup_name)
