@@ -1,8 +1,8 @@
 //! The real cluster for live tests.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use druid_api::{Client, Error, Result};
+use druid_api::{Client, Result};
 
 /// The message of a live test without a cluster.
 pub const NEEDS_CLUSTER: &str = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` and \
@@ -61,22 +61,18 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
-    let start = Instant::now();
-    loop {
-        let last = match check().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => "not yet".to_owned(),
-            Err(e) => format!("{e}"),
-        };
-        if start.elapsed() > limit {
-            return Err(Error::WaitTimeout {
-                what: what.to_owned(),
-                waited: start.elapsed(),
-                last_seen: last,
-            });
+    // Unlike the library's waits, an error here is a state to wait out.
+    druid_api::wait::poll(what, limit, || {
+        let checked = check();
+        async move {
+            Ok(match checked.await {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => Err("not yet".to_owned()),
+                Err(e) => Err(e.to_string()),
+            })
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    })
+    .await
 }
 
 /// The limit on waiting for a task.
@@ -130,4 +126,24 @@ pub async fn ingest_with_sql(table: &str) -> String {
         .expect("the ingested table becomes queryable");
     assert_eq!(rows, 4);
     task.task_id
+}
+
+/// A native `index_parallel` task spec of `(ts, page, added)` JSON rows into
+/// `datasource`, daily segments, no rollup, reading `input_source` with the
+/// given `tuningConfig`.
+pub fn index_parallel_spec(
+    datasource: &str,
+    input_source: serde_json::Value,
+    tuning_config: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({"type": "index_parallel", "spec": {
+        "dataSchema": {
+            "dataSource": datasource,
+            "timestampSpec": {"column": "ts", "format": "iso"},
+            "dimensionsSpec": {"dimensions": ["page", {"type": "long", "name": "added"}]},
+            "granularitySpec": {"segmentGranularity": "day", "queryGranularity": "none", "rollup": false}
+        },
+        "ioConfig": {"type": "index_parallel", "inputSource": input_source, "inputFormat": {"type": "json"}},
+        "tuningConfig": tuning_config
+    }})
 }

@@ -238,18 +238,12 @@ async fn native_ingestion_through_the_overlord() {
     let cluster = client.cluster().await.unwrap();
     let overlord = cluster.overlord().unwrap();
     let datasource = unique("live_native");
-    let spec = json!({"type": "index_parallel", "spec": {
-        "dataSchema": {
-            "dataSource": datasource,
-            "timestampSpec": {"column": "ts", "format": "iso"},
-            "dimensionsSpec": {"dimensions": ["page", {"type": "long", "name": "added"}]},
-            "granularitySpec": {"segmentGranularity": "day", "queryGranularity": "none", "rollup": false}
-        },
-        "ioConfig": {"type": "index_parallel",
-            "inputSource": {"type": "inline", "data": "{\"ts\":\"2024-03-01T00:00:00Z\",\"page\":\"a\",\"added\":1}\n{\"ts\":\"2024-03-01T01:00:00Z\",\"page\":\"b\",\"added\":2}\n{\"ts\":\"2024-03-02T00:00:00Z\",\"page\":\"a\",\"added\":3}"},
-            "inputFormat": {"type": "json"}},
-        "tuningConfig": {"type": "index_parallel", "maxNumConcurrentSubTasks": 1}
-    }});
+    let rows = "{\"ts\":\"2024-03-01T00:00:00Z\",\"page\":\"a\",\"added\":1}\n{\"ts\":\"2024-03-01T01:00:00Z\",\"page\":\"b\",\"added\":2}\n{\"ts\":\"2024-03-02T00:00:00Z\",\"page\":\"a\",\"added\":3}";
+    let spec = druid_tests::live::index_parallel_spec(
+        &datasource,
+        json!({"type": "inline", "data": rows}),
+        json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
+    );
     let task = overlord.submit_task(&spec).await.unwrap();
     let status = overlord
         .wait_for_task_success(&task.task, TASK_LIMIT)

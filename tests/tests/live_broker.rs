@@ -618,19 +618,12 @@ async fn chat_with_a_parallel_task_while_it_runs() {
     let files = 6;
     let dir = input_files(files);
     let datasource = unique("live_brk_parallel");
-    let spec = json!({"type": "index_parallel", "spec": {
-        "dataSchema": {
-            "dataSource": datasource,
-            "timestampSpec": {"column": "ts", "format": "iso"},
-            "dimensionsSpec": {"dimensions": ["page", {"type": "long", "name": "added"}]},
-            "granularitySpec": {"segmentGranularity": "day", "queryGranularity": "none", "rollup": false}
-        },
-        "ioConfig": {"type": "index_parallel",
-            "inputSource": {"type": "local", "baseDir": dir.to_str().unwrap(), "filter": "*.json"},
-            "inputFormat": {"type": "json"}},
-        "tuningConfig": {"type": "index_parallel", "maxNumConcurrentSubTasks": 2,
-            "splitHintSpec": {"type": "maxSize", "maxNumFiles": 1}}
-    }});
+    let spec = druid_tests::live::index_parallel_spec(
+        &datasource,
+        json!({"type": "local", "baseDir": dir.to_str().unwrap(), "filter": "*.json"}),
+        json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 2,
+            "splitHintSpec": {"type": "maxSize", "maxNumFiles": 1}}),
+    );
     let task = overlord.submit_task(&spec).await.unwrap().task;
     let peon = chat_client(&client, &overlord, &task).await;
     let mode = eventually("the supervisor's chat handler", TASK_LIMIT, || {

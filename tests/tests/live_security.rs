@@ -89,6 +89,25 @@ fn assert_does_not_exist<T: std::fmt::Debug>(result: druid_api::Result<T>, what:
     );
 }
 
+/// Waits until `GET /status` as a user answers `expected` (200 or 403):
+/// permission changes reach the services with their next cache poll.
+async fn status_becomes(as_user: &CoordinatorClient, expected: u16, what: &str) {
+    let other = if expected == 200 { 403 } else { 200 };
+    eventually(what, PROPAGATION, || {
+        let as_user = as_user.clone();
+        async move {
+            let result = as_user.status().await;
+            match status_of(&result) {
+                Some(code) if code == expected => Ok(Some(())),
+                Some(code) if code == other => Ok(None),
+                _ => result.map(|_| None),
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster: `cargo xtask druid up --secure`, its cluster.env loaded, and --include-ignored"]
 async fn load_status_reports_the_basic_caches() {
@@ -280,19 +299,7 @@ async fn a_new_user_gets_exactly_the_permissions_of_its_role() {
             .service()
             .clone(),
     );
-    eventually("the role's STATE READ to apply", PROPAGATION, || {
-        let as_user = as_user.clone();
-        async move {
-            let result = as_user.status().await;
-            match status_of(&result) {
-                Some(200) => Ok(Some(())),
-                Some(403) => Ok(None),
-                _ => result.map(|_| None),
-            }
-        }
-    })
-    .await
-    .unwrap();
+    status_becomes(&as_user, 200, "the role's STATE READ to apply").await;
     let denied = as_user.dynamic_config().await.unwrap_err();
     assert!(matches!(&denied, Error::Api(_)), "{denied:?}");
     assert_eq!(denied.status().unwrap().as_u16(), 403, "{denied:?}");
@@ -312,19 +319,7 @@ async fn a_new_user_gets_exactly_the_permissions_of_its_role() {
             .roles
             .is_empty()
     );
-    eventually("the unassigned role to stop applying", PROPAGATION, || {
-        let as_user = as_user.clone();
-        async move {
-            let result = as_user.status().await;
-            match status_of(&result) {
-                Some(403) => Ok(Some(())),
-                Some(200) => Ok(None),
-                _ => result.map(|_| None),
-            }
-        }
-    })
-    .await
-    .unwrap();
+    status_becomes(&as_user, 403, "the unassigned role to stop applying").await;
 
     // Delete the role and both sides of the user.
     coordinator.delete_role(BASIC, &role).await.unwrap();

@@ -81,7 +81,7 @@ pub mod models;
 mod router_proxy;
 mod sql;
 mod statements;
-mod wait;
+pub mod wait;
 
 pub use wait::ETERNITY;
 

@@ -17,12 +17,25 @@ use crate::{CoordinatorClient, OverlordClient};
 /// Druid's interval for all time (`Intervals.ETERNITY`).
 pub const ETERNITY: &str = "-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z";
 
-/// Polls `check` until it yields a value or `limit` passes.
+/// Polls `check` until it yields a value or `limit` passes; the building
+/// block of every wait here, for conditions of your own.
 ///
 /// `check` returns `Ok(Ok(value))` when done, `Ok(Err(state))` with a
 /// description of the state while not done, and `Err` for a failure that
-/// ends the wait.
-pub(crate) async fn poll<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
+/// ends the wait. Running out of time is [`Error::WaitTimeout`], naming
+/// `what` and the last state.
+///
+/// ```no_run
+/// # async fn demo(client: druid_api::Client) -> druid_api::Result<()> {
+/// use std::time::Duration;
+/// let count = druid_api::wait::poll("a second Broker", Duration::from_secs(60), || async {
+///     let brokers = client.cluster().await?.brokers()?.len();
+///     Ok(if brokers >= 2 { Ok(brokers) } else { Err(format!("{brokers} Brokers")) })
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn poll<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<std::result::Result<T, String>>>,

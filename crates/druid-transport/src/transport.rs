@@ -688,16 +688,13 @@ fn is_followed_redirect(status: StatusCode) -> bool {
 /// Joins a base URL (which may carry a path prefix, as the Router's
 /// `/proxy/coordinator`) and a request's encoded path and query.
 fn join(base: &Url, request: &Request) -> Result<Url> {
+    if base.query().is_some() {
+        return Err(Error::invalid_input(format!(
+            "the service URL {} has a query; give it without one",
+            sanitize(base)
+        )));
+    }
     let prefix = base.as_str().trim_end_matches('/');
-    let prefix = match base.query() {
-        Some(_) => {
-            return Err(Error::invalid_input(format!(
-                "the service URL {} has a query; give it without one",
-                sanitize(base)
-            )));
-        }
-        None => prefix,
-    };
     let path = request.path();
     if !path.starts_with('/') {
         return Err(Error::invalid_input(format!(
