@@ -20,8 +20,20 @@ pub mod proxy;
 pub mod tls;
 pub mod walk;
 
-/// The folder of the shared reference data (`../shared/druid-api`), beside
-/// the checkout.
-pub fn shared_api_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/druid-api")
+/// The folder of the reference data copied into the project
+/// (`tests/data/druid-api`: Druid's documented example responses and the
+/// endpoint table; see `tests/data/README.md` for where they come from).
+pub fn api_data_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/druid-api")
+}
+
+/// The bytes of one documented example response in
+/// `tests/data/druid-api/fixtures`.
+///
+/// # Panics
+///
+/// When the file is missing: the test that asked for it fails.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = api_data_dir().join("fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

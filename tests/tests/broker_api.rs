@@ -2,7 +2,7 @@
 //! the `run_async` helper), SQL capability probes and Dart listings, query
 //! candidates and the legacy datasource metadata, lookup introspection, and a
 //! running task's chat API. Every endpoint's request shape is checked through
-//! the mock transport, and the documented example bodies (../shared/druid-api
+//! the mock transport, and the documented example bodies (tests/data/druid-api
 //! fixtures) and bodies captured from Druid 27 decode into their models.
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
@@ -23,10 +23,7 @@ fn body_json(request: &MockRequest) -> Value {
     serde_json::from_slice(&request.body).unwrap()
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = druid_tests::shared_api_dir().join("fixtures").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
+use druid_tests::fixture;
 
 /// A service whose every answer is the fixture, with 200.
 fn serving(name: &str) -> Service {

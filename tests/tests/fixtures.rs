@@ -1,4 +1,4 @@
-//! The documented example responses of Druid's API (../shared/druid-api/fixtures)
+//! The documented example responses of Druid's API (tests/data/druid-api/fixtures)
 //! decode through the generated methods into the models they belong to.
 //!
 //! Each fixture is served by the mock transport to the method for its
@@ -12,10 +12,7 @@ use druid_api::{
     OverlordClient, Service,
 };
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = druid_tests::shared_api_dir().join("fixtures").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
+use druid_tests::fixture;
 
 /// A service whose every answer is the fixture, with `status`.
 fn serving(name: &str, status: u16) -> Service {

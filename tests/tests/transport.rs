@@ -325,12 +325,12 @@ async fn every_error_shape_is_parsed() {
     }
 }
 
-/// The documented error bodies in ../shared parse into the shape they show.
+/// The documented error bodies (tests/data/druid-api/fixtures) parse into the shape they show.
 #[test]
 fn documented_error_fixtures_parse() {
-    let dir = druid_tests::shared_api_dir().join("fixtures");
+    let dir = druid_tests::api_data_dir().join("fixtures");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).expect("the shared fixtures are beside the checkout") {
+    for entry in std::fs::read_dir(&dir).expect("the fixtures are in tests/data/druid-api") {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !name.starts_with("error__") {

@@ -138,6 +138,39 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Clones the committed `HEAD` into an empty temporary folder and runs the
+/// offline tests there, so nothing beside the checkout (and nothing
+/// uncommitted or ignored in it) can make them pass. The clone builds into
+/// this checkout's target folder: dependencies are reused, the workspace's
+/// own crates are built from the clone.
+fn fresh_clone_tests(root: &Path) -> Result<(), String> {
+    let parent = std::env::temp_dir().join(format!("druid-rs-fresh-{}", std::process::id()));
+    let clone = parent.join("druid-rs");
+    let _ = std::fs::remove_dir_all(&parent);
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let result = (|| {
+        let status = Command::new("git")
+            .args(["clone", "--quiet", "--no-hardlinks"])
+            .arg(root)
+            .arg(&clone)
+            .status()
+            .map_err(|e| format!("cannot run git clone: {e}"))?;
+        if !status.success() {
+            return Err(format!("git clone of {} failed ({status})", root.display()));
+        }
+        let target = root.join("target");
+        let target = target.to_string_lossy();
+        cargo(
+            &clone,
+            &["test", "--workspace", "--locked"],
+            &[("CARGO_TARGET_DIR", target.as_ref())],
+        )
+    })();
+    let _ = std::fs::remove_dir_all(&parent);
+    result
+}
+
 /// Removes the copies of this workspace's crates that an earlier
 /// `cargo package` unpacked from its temporary local registry.
 ///
@@ -220,8 +253,9 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
         )
     })?;
     ci.run("offline tests", || {
-        cargo(root, &["test", "--workspace"], &[])
+        cargo(root, &["test", "--workspace", "--locked"], &[])
     })?;
+    ci.run("offline tests, fresh clone", || fresh_clone_tests(root))?;
     ci.run("no-TLS build", || {
         cargo(
             root,

@@ -53,7 +53,7 @@ enum Command {
 enum SpecCommand {
     /// Compare api-spec/ with Druid's endpoint table and print the coverage.
     Check {
-        /// The endpoint table (default: ../shared/druid-api/endpoints.tsv).
+        /// The endpoint table (default: tests/data/druid-api/endpoints.tsv).
         #[arg(long)]
         table: Option<PathBuf>,
     },

@@ -1,7 +1,7 @@
 //! `cargo xtask spec check`: the spec's coverage of Druid's REST API.
 //!
 //! Compares `api-spec/` with the reference table of Druid's endpoints
-//! (`../shared/druid-api/endpoints.tsv`, beside the checkout) and prints the
+//! (`tests/data/druid-api/endpoints.tsv`, copied into the project) and prints the
 //! coverage per service, the rows the spec lacks and the entries the table
 //! does not know. A row the spec lacks without a reason recorded in
 //! `services.toml` (`[[omitted]]`) is a failure.
@@ -46,14 +46,16 @@ pub(crate) fn normalize(path: &str) -> String {
 
 /// The reference table's default location.
 pub(crate) fn default_table(root: &Path) -> PathBuf {
-    root.join("../shared/druid-api/endpoints.tsv")
+    root.join("tests/data/druid-api/endpoints.tsv")
 }
 
-/// Reads the reference table (plain TSV, no quoting, `-` for empty).
+/// Reads the reference table (plain TSV, no quoting, `-` for empty). The
+/// endpoint status is its `status` column, or the `STATUS=` token of a
+/// `notes` column (the layout of the table the copy was taken from).
 pub(crate) fn read_table(path: &Path) -> Result<Vec<Row>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
-            "cannot read the endpoint table {}: {e}; it lives in ../shared/druid-api beside the checkout",
+            "cannot read the endpoint table {}: {e}; the project's copy is tests/data/druid-api/endpoints.tsv",
             path.display()
         )
     })?;
@@ -69,12 +71,9 @@ pub(crate) fn read_table(path: &Path) -> Result<Vec<Row>, String> {
             .position(|h| *h == name)
             .ok_or(format!("the endpoint table has no `{name}` column"))
     };
-    let (service, method, path, notes) = (
-        column("service")?,
-        column("method")?,
-        column("path")?,
-        column("notes")?,
-    );
+    let (service, method, path) = (column("service")?, column("method")?, column("path")?);
+    let status_column = column("status").map(StatusColumn::Status);
+    let status_column = status_column.or_else(|_| column("notes").map(StatusColumn::Notes))?;
     let mut rows = Vec::new();
     for (n, line) in lines.enumerate() {
         if line.trim().is_empty() {
@@ -87,16 +86,15 @@ pub(crate) fn read_table(path: &Path) -> Result<Vec<Row>, String> {
                 .copied()
                 .ok_or(format!("row {} has too few columns", n + 2))
         };
-        let status = cell(notes)?
-            .split(';')
-            .find_map(|token| token.trim().strip_prefix("STATUS="))
-            .map(|s| {
-                s.split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_end_matches(',')
-                    .to_owned()
-            });
+        let status = match status_column {
+            StatusColumn::Status(i) => Some(cell(i)?.trim()).filter(|s| *s != "-" && !s.is_empty()),
+            StatusColumn::Notes(i) => cell(i)?
+                .split(';')
+                .find_map(|token| token.trim().strip_prefix("STATUS="))
+                .and_then(|s| s.split_whitespace().next())
+                .map(|s| s.trim_end_matches(',')),
+        }
+        .map(str::to_owned);
         rows.push(Row {
             service: cell(service)?.to_owned(),
             method: cell(method)?.to_owned(),
@@ -105,6 +103,13 @@ pub(crate) fn read_table(path: &Path) -> Result<Vec<Row>, String> {
         });
     }
     Ok(rows)
+}
+
+/// Where a row's endpoint status is.
+#[derive(Debug, Clone, Copy)]
+enum StatusColumn {
+    Status(usize),
+    Notes(usize),
 }
 
 /// What the comparison found.
