@@ -221,19 +221,19 @@ impl Run<'_> {
             gates::http_ok(c, p.coordinator, "/status/health")
         })?;
         self.gate("coordinator isLeader", &coordinator, |c| {
-            gates::http_contains(
+            gates::http_json(
                 c,
                 p.coordinator,
                 "/druid/coordinator/v1/isLeader",
-                r#""leader":true"#,
+                gates::is_leader,
             )
         })?;
         self.gate("overlord isLeader", &coordinator, |c| {
-            gates::http_contains(
+            gates::http_json(
                 c,
                 p.coordinator,
                 "/druid/indexer/v1/isLeader",
-                r#""leader":true"#,
+                gates::is_leader,
             )
         })?;
 
@@ -262,11 +262,21 @@ impl Run<'_> {
             gates::http_ok(c, p.historical, "/druid/historical/v1/readiness")
         })?;
         self.gate("workers non-empty", &[worker, Service::Coordinator], |c| {
-            gates::http_contains(c, p.coordinator, "/druid/indexer/v1/workers", r#""worker""#)
+            gates::http_json(
+                c,
+                p.coordinator,
+                "/druid/indexer/v1/workers",
+                gates::has_workers,
+            )
         })?;
         if worker == Service::MiddleManager {
             self.gate("middle-manager enabled", &[worker], |c| {
-                gates::http_contains(c, p.worker, "/druid/worker/v1/enabled", ":true")
+                gates::http_json(
+                    c,
+                    p.worker,
+                    "/druid/worker/v1/enabled",
+                    gates::worker_enabled,
+                )
             })?;
         }
         if self.opts.secure {

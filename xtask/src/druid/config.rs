@@ -49,8 +49,7 @@ pub(crate) fn load_list(major: u32, secure: bool) -> String {
             "druid-catalog",
         ]);
     }
-    let quoted: Vec<String> = load.iter().map(|e| format!("\"{e}\"")).collect();
-    format!("[{}]", quoted.join(","))
+    serde_json::Value::from(load).to_string()
 }
 
 const COMMON: &str = r#"druid.extensions.directory=${DIST}/extensions

@@ -4,6 +4,8 @@ use std::fmt::Display;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use super::http::{self, Client};
 
 /// How often a gate re-checks its condition.
@@ -118,22 +120,49 @@ pub(crate) fn http_ok(client: &Client, port: u16, path: &str) -> Probe {
     }
 }
 
-/// `GET path` answers 2xx with a body containing `needle`.
-pub(crate) fn http_contains(client: &Client, port: u16, path: &str, needle: &str) -> Probe {
+/// `GET path` answers 2xx with a JSON body for which `check` holds.
+pub(crate) fn http_json(
+    client: &Client,
+    port: u16,
+    path: &str,
+    check: impl FnOnce(&Value) -> bool,
+) -> Probe {
     match client.get(port, path) {
-        Ok(r) if r.is_success() && r.body.contains(needle) => Probe::Ready,
+        Ok(r) if r.is_success() => match r.json() {
+            Ok(json) if check(&json) => Probe::Ready,
+            Ok(_) => Probe::NotYet(r.summary()),
+            Err(e) => Probe::NotYet(e),
+        },
         Ok(r) => Probe::NotYet(r.summary()),
         Err(e) => Probe::NotYet(e),
     }
 }
 
-/// The expected answer of `SELECT 1` through `/druid/v2/sql`.
-pub(crate) const SELECT_ONE_ANSWER: &str = r#"[{"EXPR$0":1}]"#;
+/// `{"leader":true}` (`isLeader` of the Coordinator and of the Overlord).
+pub(crate) fn is_leader(json: &Value) -> bool {
+    json["leader"] == true
+}
+
+/// A non-empty list of workers (`/druid/indexer/v1/workers`).
+pub(crate) fn has_workers(json: &Value) -> bool {
+    json.as_array()
+        .is_some_and(|workers| workers.iter().any(|w| w.get("worker").is_some()))
+}
+
+/// `{"<host:port>":true}` (`/druid/worker/v1/enabled` of a MiddleManager).
+pub(crate) fn worker_enabled(json: &Value) -> bool {
+    json.as_object()
+        .is_some_and(|hosts| hosts.values().any(|enabled| *enabled == true))
+}
 
 /// `POST /druid/v2/sql {"query":"SELECT 1"}` answers 200 with `[{"EXPR$0":1}]`.
 pub(crate) fn select_one(client: &Client, port: u16) -> Probe {
-    match client.post_json(port, "/druid/v2/sql", r#"{"query":"SELECT 1"}"#) {
-        Ok(r) if r.status == 200 && r.body.trim() == SELECT_ONE_ANSWER => Probe::Ready,
+    match client.post_json(port, "/druid/v2/sql", &json!({"query": "SELECT 1"})) {
+        Ok(r) if r.status == 200 => match r.json() {
+            Ok(rows) if rows == json!([{"EXPR$0": 1}]) => Probe::Ready,
+            Ok(_) => Probe::NotYet(r.summary()),
+            Err(e) => Probe::NotYet(e),
+        },
         Ok(r) => Probe::NotYet(r.summary()),
         Err(e) => Probe::NotYet(e),
     }
@@ -142,6 +171,24 @@ pub(crate) fn select_one(client: &Client, port: u16) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_checks_match_druids_answers() {
+        assert!(is_leader(&json!({"leader": true})));
+        assert!(!is_leader(&json!({"leader": false})));
+        assert!(!is_leader(&json!([])));
+        let workers = json!([{
+            "worker": {"scheme": "http", "host": "localhost:8091", "capacity": 2},
+            "currCapacityUsed": 0,
+            "runningTasks": []
+        }]);
+        assert!(has_workers(&workers));
+        assert!(!has_workers(&json!([])));
+        assert!(!has_workers(&json!({"worker": {}})));
+        assert!(worker_enabled(&json!({"localhost:8091": true})));
+        assert!(!worker_enabled(&json!({"localhost:8091": false})));
+        assert!(!worker_enabled(&json!({})));
+    }
 
     #[test]
     fn wait_passes_when_the_probe_becomes_ready() {

@@ -34,6 +34,17 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body parsed as JSON; the error tells what came instead.
+    pub(crate) fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            let content_type = self.header("content-type").unwrap_or("none");
+            format!(
+                "not JSON ({e}; content-type {content_type}): {}",
+                self.summary()
+            )
+        })
+    }
+
     /// A one-line description for progress output, e.g. `HTTP 503: {"error":...}`.
     pub(crate) fn summary(&self) -> String {
         let body: String = self.body.trim().chars().take(160).collect();
@@ -83,8 +94,13 @@ impl Client {
     }
 
     /// `POST path` with a JSON body.
-    pub(crate) fn post_json(&self, port: u16, path: &str, body: &str) -> Result<Response, String> {
-        self.request("POST", port, path, Some(body))
+    pub(crate) fn post_json(
+        &self,
+        port: u16,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, String> {
+        self.request("POST", port, path, Some(&body.to_string()))
     }
 
     /// Sends one request on a fresh connection and reads the whole response.

@@ -3,8 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use super::cluster::Run;
 use super::gates::Probe;
+use super::http::Response;
 use super::layout::Service;
 
 /// The MSQ ingestion: the 3-argument `EXTERN(input, format, signature)` form, which every
@@ -20,11 +23,43 @@ FROM TABLE(EXTERN(
 ))
 PARTITIONED BY DAY"#;
 
-/// The native batch ingestion spec (one subtask, inline JSON rows).
-const NATIVE_SPEC: &str = r#"{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"it_native","timestampSpec":{"column":"ts","format":"iso"},"dimensionsSpec":{"dimensions":["page",{"type":"long","name":"added"}]},"granularitySpec":{"segmentGranularity":"day","queryGranularity":"none","rollup":false}},"ioConfig":{"type":"index_parallel","inputSource":{"type":"inline","data":"{\"ts\":\"2024-01-01T00:00:00Z\",\"page\":\"a\",\"added\":1}\n{\"ts\":\"2024-01-01T01:00:00Z\",\"page\":\"b\",\"added\":2}"},"inputFormat":{"type":"json"}},"tuningConfig":{"type":"index_parallel","maxNumConcurrentSubTasks":1}}}"#;
+/// The native batch ingestion spec (one subtask, two inline JSON rows).
+fn native_spec() -> Value {
+    let rows = [
+        json!({"ts": "2024-01-01T00:00:00Z", "page": "a", "added": 1}),
+        json!({"ts": "2024-01-01T01:00:00Z", "page": "b", "added": 2}),
+    ];
+    let data: Vec<String> = rows.iter().map(Value::to_string).collect();
+    json!({
+        "type": "index_parallel",
+        "spec": {
+            "dataSchema": {
+                "dataSource": "it_native",
+                "timestampSpec": {"column": "ts", "format": "iso"},
+                "dimensionsSpec": {"dimensions": ["page", {"type": "long", "name": "added"}]},
+                "granularitySpec": {
+                    "segmentGranularity": "day",
+                    "queryGranularity": "none",
+                    "rollup": false
+                }
+            },
+            "ioConfig": {
+                "type": "index_parallel",
+                "inputSource": {"type": "inline", "data": data.join("\n")},
+                "inputFormat": {"type": "json"}
+            },
+            "tuningConfig": {"type": "index_parallel", "maxNumConcurrentSubTasks": 1}
+        }
+    })
+}
+
+/// The body that submits [`MSQ_SQL`] to `/druid/v2/sql/task`.
+fn msq_body() -> Value {
+    json!({"query": MSQ_SQL, "context": {"maxNumTasks": 2}})
+}
 
 /// Rows each ingestion writes.
-const EXPECTED_ROWS: u32 = 2;
+const EXPECTED_ROWS: u64 = 2;
 
 /// Runs both ingestions (MSQ is available on every supported version: an extension before 35,
 /// core from 35 on) and checks the row counts.
@@ -33,13 +68,8 @@ pub(crate) fn run(run: &mut Run<'_>) -> Result<(), String> {
     let submit = run.client.clone().with_timeout(Duration::from_secs(60));
 
     let started = Instant::now();
-    let body = format!(
-        r#"{{"query":"{}","context":{{"maxNumTasks":2}}}}"#,
-        json_escape(MSQ_SQL)
-    );
-    let response = submit.post_json(router, "/druid/v2/sql/task", &body)?;
-    let id = json_string_field(&response.body, "taskId")
-        .filter(|_| response.is_success())
+    let response = submit.post_json(router, "/druid/v2/sql/task", &msq_body())?;
+    let id = task_id(&response, "taskId")
         .ok_or_else(|| format!("smoke: MSQ submission rejected: {}", response.summary()))?;
     run.clock.say(format!("smoke: MSQ task {id} submitted"));
     wait_task(run, &id)?;
@@ -50,9 +80,8 @@ pub(crate) fn run(run: &mut Run<'_>) -> Result<(), String> {
     ));
 
     let started = Instant::now();
-    let response = submit.post_json(router, "/druid/indexer/v1/task", NATIVE_SPEC)?;
-    let id = json_string_field(&response.body, "task")
-        .filter(|_| response.is_success())
+    let response = submit.post_json(router, "/druid/indexer/v1/task", &native_spec())?;
+    let id = task_id(&response, "task")
         .ok_or_else(|| format!("smoke: native task rejected: {}", response.summary()))?;
     run.clock.say(format!("smoke: native task {id} submitted"));
     wait_task(run, &id)?;
@@ -65,13 +94,30 @@ pub(crate) fn run(run: &mut Run<'_>) -> Result<(), String> {
     let rows = run.client.post_json(
         router,
         "/druid/v2/sql",
-        r#"{"query":"SELECT * FROM it_native"}"#,
+        &json!({"query": "SELECT * FROM it_native"}),
     )?;
     run.clock.say(format!(
         "smoke: SELECT * FROM it_native -> {}",
         rows.body.trim()
     ));
     Ok(())
+}
+
+/// The task id in a 2xx answer to a submission (`{"taskId":...}` from SQL, `{"task":...}`
+/// from the Overlord).
+fn task_id(response: &Response, key: &str) -> Option<String> {
+    let json = response.json().ok().filter(|_| response.is_success())?;
+    Some(json.get(key)?.as_str()?.to_owned())
+}
+
+/// `status.statusCode` of a task status answer (`RUNNING`, `SUCCESS`, `FAILED`).
+fn status_code(json: &Value) -> Option<&str> {
+    json.pointer("/status/statusCode")?.as_str()
+}
+
+/// The count in the answer to `SELECT COUNT(*) AS c ...` (`[{"c":2}]`).
+fn row_count(json: &Value) -> Option<u64> {
+    json.pointer("/0/c")?.as_u64()
 }
 
 /// Waits until a task's status is SUCCESS (FAILED stops the wait at once).
@@ -83,11 +129,14 @@ fn wait_task(run: &mut Run<'_>, id: &str) -> Result<(), String> {
         &format!("task {id} SUCCESS"),
         &logs,
         |client| match client.get(router, &path) {
-            Ok(r) if r.is_success() => match json_string_field(&r.body, "statusCode").as_deref() {
-                Some("SUCCESS") => Probe::Ready,
-                Some("FAILED") => Probe::Fatal(format!("task {id} FAILED: {}", r.body.trim())),
-                Some(other) => Probe::NotYet(format!("statusCode {other}")),
-                None => Probe::NotYet(r.summary()),
+            Ok(r) if r.is_success() => match r.json() {
+                Ok(json) => match status_code(&json) {
+                    Some("SUCCESS") => Probe::Ready,
+                    Some("FAILED") => Probe::Fatal(format!("task {id} FAILED: {}", r.body.trim())),
+                    Some(other) => Probe::NotYet(format!("statusCode {other}")),
+                    None => Probe::NotYet(r.summary()),
+                },
+                Err(e) => Probe::NotYet(e),
             },
             Ok(r) => Probe::NotYet(r.summary()),
             Err(e) => Probe::NotYet(e),
@@ -99,8 +148,7 @@ fn wait_task(run: &mut Run<'_>, id: &str) -> Result<(), String> {
 /// loaded by the Historical and the Broker has refreshed its metadata).
 fn wait_rows(run: &mut Run<'_>, datasource: &str) -> Result<(), String> {
     let router = run.ports.router;
-    let query = format!(r#"{{"query":"SELECT COUNT(*) AS c FROM \"{datasource}\""}}"#);
-    let expected = format!(r#""c":{EXPECTED_ROWS}"#);
+    let query = json!({"query": format!(r#"SELECT COUNT(*) AS c FROM "{datasource}""#)});
     let label = format!("{datasource}: {EXPECTED_ROWS} rows visible via SQL");
     let logs = [Service::Broker, Service::Historical, Service::Coordinator];
     run.gate(&label, &logs, |client| {
@@ -109,60 +157,16 @@ fn wait_rows(run: &mut Run<'_>, datasource: &str) -> Result<(), String> {
             .with_timeout(Duration::from_secs(30))
             .post_json(router, "/druid/v2/sql", &query)
         {
-            Ok(r) if r.is_success() && r.body.contains(&expected) => Probe::Ready,
+            Ok(r)
+                if r.is_success()
+                    && r.json().ok().as_ref().and_then(row_count) == Some(EXPECTED_ROWS) =>
+            {
+                Probe::Ready
+            }
             Ok(r) => Probe::NotYet(r.summary()),
             Err(e) => Probe::NotYet(e),
         }
     })
-}
-
-/// Escapes a string for use inside a JSON string literal.
-pub(crate) fn json_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The value of the first string field named `key` anywhere in a JSON text (enough for the
-/// flat answers used here: `{"taskId":"..."}`, `{"task":"..."}`, `"statusCode":"SUCCESS"`).
-pub(crate) fn json_string_field(json: &str, key: &str) -> Option<String> {
-    let needle = format!("\"{key}\"");
-    let mut rest = json;
-    while let Some(at) = rest.find(&needle) {
-        rest = &rest[at + needle.len()..];
-        let Some(after_colon) = rest.trim_start().strip_prefix(':') else {
-            continue;
-        };
-        let Some(value) = after_colon.trim_start().strip_prefix('"') else {
-            continue;
-        };
-        let mut out = String::new();
-        let mut chars = value.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return Some(out),
-                '\\' => match chars.next()? {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    'r' => out.push('\r'),
-                    other => out.push(other),
-                },
-                c => out.push(c),
-            }
-        }
-        return None;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -171,48 +175,70 @@ mod tests {
 
     #[test]
     fn msq_body_matches_the_recipe_once_decoded() {
-        let body = format!(r#"{{"query":"{}"}}"#, json_escape(MSQ_SQL));
+        let body = msq_body().to_string();
         // The inline data reaches Druid's JSON parser as `\n` (escaped once more in the body).
         assert!(body.contains(r#"\"data\":\"ts,page,added\\n2024-01-01T00:00:00Z,a,1\\n"#));
         assert!(body.contains(r#"REPLACE INTO \"it_wiki\" OVERWRITE ALL\nSELECT"#));
-        assert!(!body.contains("\n"), "a raw newline would break the JSON");
+        assert!(!body.contains('\n'), "a raw newline would break the JSON");
+        let decoded: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(decoded["query"], MSQ_SQL);
+        assert_eq!(decoded["context"], json!({"maxNumTasks": 2}));
     }
 
     #[test]
-    fn extracts_string_fields() {
-        let submit = r#"{"taskId":"query-d90f4d6c","state":"RUNNING"}"#;
+    fn reads_druids_answers() {
+        let answer = |status: u16, body: &str| Response {
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+        };
+        let submit = answer(202, r#"{"taskId":"query-d90f4d6c","state":"RUNNING"}"#);
         assert_eq!(
-            json_string_field(submit, "taskId").as_deref(),
+            task_id(&submit, "taskId").as_deref(),
             Some("query-d90f4d6c")
         );
-        let native = r#"{"task":"index_parallel_it_native_x_2026-11-28T13:44:39.229Z"}"#;
+        let native = answer(
+            200,
+            r#"{"task":"index_parallel_it_native_x_2026-11-28T13:44:39.229Z"}"#,
+        );
         assert_eq!(
-            json_string_field(native, "task").as_deref(),
+            task_id(&native, "task").as_deref(),
             Some("index_parallel_it_native_x_2026-11-28T13:44:39.229Z")
         );
-        let status = r#"{"task":"t","status":{"id":"t","status" : "SUCCESS","statusCode": "SUCCESS","errorMsg":"a \"b\""}}"#;
-        assert_eq!(
-            json_string_field(status, "statusCode").as_deref(),
-            Some("SUCCESS")
-        );
-        assert_eq!(
-            json_string_field(status, "errorMsg").as_deref(),
-            Some(r#"a "b""#)
-        );
-        // "status" first occurs with an object value; the string one is found after it
-        assert_eq!(
-            json_string_field(status, "status").as_deref(),
-            Some("SUCCESS")
-        );
-        assert_eq!(json_string_field(status, "missing"), None);
-        assert_eq!(json_string_field(r#"{"n":1}"#, "n"), None);
+        assert_eq!(task_id(&answer(400, r#"{"task":"t"}"#), "task"), None);
+        assert_eq!(task_id(&answer(200, "<html>"), "task"), None);
+        assert_eq!(task_id(&answer(200, r#"{"task":1}"#), "task"), None);
+
+        let status: Value = serde_json::from_str(
+            r#"{"task":"t","status":{"id":"t","status":"SUCCESS","statusCode":"SUCCESS","errorMsg":"a \"b\""}}"#,
+        )
+        .unwrap();
+        assert_eq!(status_code(&status), Some("SUCCESS"));
+        assert_eq!(status_code(&json!({"task": "t"})), None);
+
+        assert_eq!(row_count(&json!([{"c": 2}])), Some(2));
+        assert_eq!(row_count(&json!([])), None);
     }
 
     #[test]
     fn native_spec_is_the_recipe_payload() {
-        assert!(NATIVE_SPEC.starts_with(
-            r#"{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"it_native""#
-        ));
-        assert!(NATIVE_SPEC.contains(r#""maxNumConcurrentSubTasks":1"#));
+        let spec = native_spec();
+        assert_eq!(spec["type"], "index_parallel");
+        assert_eq!(spec["spec"]["dataSchema"]["dataSource"], "it_native");
+        assert_eq!(spec["spec"]["tuningConfig"]["maxNumConcurrentSubTasks"], 1);
+        let data = spec["spec"]["ioConfig"]["inputSource"]["data"]
+            .as_str()
+            .unwrap();
+        let rows: Vec<Value> = data
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                json!({"ts": "2024-01-01T00:00:00Z", "page": "a", "added": 1}),
+                json!({"ts": "2024-01-01T01:00:00Z", "page": "b", "added": 2}),
+            ]
+        );
     }
 }
