@@ -1,15 +1,20 @@
-//! A tiny HTTP/1.1 client over `std::net::TcpStream`, just enough for readiness gates and the
-//! smoke ingestion against the cluster's plaintext ports on 127.0.0.1.
+//! HTTP for the readiness gates and the smoke ingestion, through `ureq` (plaintext only: the
+//! gates talk to the cluster's plaintext ports on 127.0.0.1), plus the two probes that are not
+//! HTTP: a TCP connect and ZooKeeper's four-letter words.
 //!
-//! One request per connection (`Connection: close`); the response body is delimited by
-//! `Content-Length`, by chunked transfer encoding (Druid streams SQL results that way) or by
-//! the end of the connection.
+//! Every status comes back as a [`Response`], 4xx and 5xx included (a gate reads the body of a
+//! 503); only a failed exchange (no connection, a timeout, a broken response) is an error. No
+//! connection is kept between requests, no redirect is followed, and no proxy from the
+//! environment is used.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A parsed HTTP response.
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// A response, its body read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Response {
     /// The status code, e.g. 200.
@@ -60,16 +65,28 @@ impl Response {
 /// A client for `http://127.0.0.1:<port>`, optionally sending HTTP Basic credentials.
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
+    /// The `ureq` agent (its configuration; it keeps no connections).
+    agent: ureq::Agent,
     /// The value of the `Authorization` header, if any.
     authorization: Option<String>,
-    /// Connect timeout, and the bound on the whole exchange after connecting.
+    /// The bound on a whole exchange, connecting and reading the body included.
     timeout: Duration,
 }
 
 impl Client {
     /// A client without credentials.
     pub(crate) fn new(timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .proxy(None)
+            .user_agent("cargo-xtask-druid")
+            .build()
+            .new_agent();
         Client {
+            agent,
             authorization: None,
             timeout,
         }
@@ -77,7 +94,7 @@ impl Client {
 
     /// The same client, sending `Authorization: Basic ...` with every request.
     pub(crate) fn with_basic_auth(mut self, user: &str, password: &str) -> Self {
-        let token = base64(format!("{user}:{password}").as_bytes());
+        let token = STANDARD.encode(format!("{user}:{password}"));
         self.authorization = Some(format!("Basic {token}"));
         self
     }
@@ -90,7 +107,9 @@ impl Client {
 
     /// `GET path`.
     pub(crate) fn get(&self, port: u16, path: &str) -> Result<Response, String> {
-        self.request("GET", port, path, None)
+        let url = url(port, path);
+        let request = self.prepare(self.agent.get(&url));
+        read(request.call(), self.timeout).map_err(|e| format!("GET {url}: {e}"))
     }
 
     /// `POST path` with a JSON body.
@@ -100,73 +119,54 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<Response, String> {
-        self.request("POST", port, path, Some(&body.to_string()))
+        let url = url(port, path);
+        let request = self
+            .prepare(self.agent.post(&url))
+            .content_type("application/json");
+        read(request.send(body.to_string()), self.timeout).map_err(|e| format!("POST {url}: {e}"))
     }
 
-    /// Sends one request on a fresh connection and reads the whole response.
-    fn request(
-        &self,
-        method: &str,
-        port: u16,
-        path: &str,
-        body: Option<&str>,
-    ) -> Result<Response, String> {
-        let what = format!("{method} http://localhost:{port}{path}");
-        let deadline = Instant::now() + self.timeout;
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let mut stream = TcpStream::connect_timeout(&address, self.timeout)
-            .map_err(|e| format!("{what}: cannot connect: {e}"))?;
-        stream
-            .set_write_timeout(Some(self.timeout))
-            .map_err(|e| format!("{what}: {e}"))?;
-
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\n\
-             User-Agent: cargo-xtask-druid\r\nAccept: */*\r\nConnection: close\r\n"
-        );
+    /// Adds the credentials and the timeout to a request.
+    fn prepare<B>(&self, mut request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         if let Some(authorization) = &self.authorization {
-            head.push_str(&format!("Authorization: {authorization}\r\n"));
+            request = request.header("Authorization", authorization);
         }
-        if let Some(body) = body {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        head.push_str("\r\n");
-        stream
-            .write_all(head.as_bytes())
-            .and_then(|()| stream.write_all(body.unwrap_or_default().as_bytes()))
-            .map_err(|e| format!("{what}: cannot send the request: {e}"))?;
-
-        let mut raw = Vec::new();
-        let mut buffer = [0_u8; 16 * 1024];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(format!(
-                    "{what}: no complete response within {:?}",
-                    self.timeout
-                ));
-            }
-            stream
-                .set_read_timeout(Some(left))
-                .map_err(|e| format!("{what}: {e}"))?;
-            match stream.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => raw.extend_from_slice(&buffer[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Err(format!(
-                        "{what}: no complete response within {:?}",
-                        self.timeout
-                    ));
-                }
-                Err(e) => return Err(format!("{what}: cannot read the response: {e}")),
-            }
-        }
-        parse_response(&raw).map_err(|e| format!("{what}: {e}"))
+        request.config().timeout_global(Some(self.timeout)).build()
     }
+}
+
+/// `http://127.0.0.1:<port><path>`.
+fn url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+/// Reads a whole response, or describes why there is none.
+fn read(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    timeout: Duration,
+) -> Result<Response, String> {
+    let describe = |error: ureq::Error| match error {
+        ureq::Error::Timeout(what) => format!("no complete response within {timeout:?} ({what})"),
+        ureq::Error::Io(e) if e.kind() == ErrorKind::ConnectionRefused => {
+            format!("cannot connect: {e}")
+        }
+        other => other.to_string(),
+    };
+    let mut response = result.map_err(describe)?;
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let body = response.body_mut().read_to_vec().map_err(describe)?;
+    Ok(Response {
+        status: response.status().as_u16(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -197,177 +197,126 @@ pub(crate) fn zookeeper_four_letter(
     Ok(answer)
 }
 
-/// Parses a complete HTTP/1.x response (everything read until the server closed).
-pub(crate) fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let head_end = find(raw, b"\r\n\r\n").ok_or_else(|| {
-        if raw.is_empty() {
-            "empty response (connection closed)".to_owned()
-        } else {
-            "incomplete response: no end of headers".to_owned()
-        }
-    })?;
-    let head = std::str::from_utf8(&raw[..head_end])
-        .map_err(|_| "the response head is not UTF-8".to_owned())?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    let protocol = parts.next().unwrap_or_default();
-    if !protocol.starts_with("HTTP/1.") {
-        return Err(format!("not an HTTP/1.x status line: {status_line:?}"));
-    }
-    let status = parts
-        .next()
-        .and_then(|code| code.parse::<u16>().ok())
-        .filter(|code| (100..1000).contains(code))
-        .ok_or_else(|| format!("bad status line: {status_line:?}"))?;
-
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("bad header line: {line:?}"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let mut response = Response {
-        status,
-        headers,
-        body: String::new(),
-    };
-
-    let rest = &raw[head_end + 4..];
-    let chunked = response
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        decode_chunked(rest)?
-    } else if let Some(length) = response.header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| format!("bad Content-Length: {length:?}"))?;
-        rest.get(..length)
-            .ok_or_else(|| {
-                format!(
-                    "truncated body: Content-Length {length}, got {}",
-                    rest.len()
-                )
-            })?
-            .to_vec()
-    } else {
-        rest.to_vec()
-    };
-    response.body = String::from_utf8_lossy(&body).into_owned();
-    Ok(response)
-}
-
-/// Decodes a chunked body (`<hex size>[;ext]\r\n<data>\r\n ... 0\r\n\r\n`); trailers are ignored.
-fn decode_chunked(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let line_end =
-            find(data, b"\r\n").ok_or_else(|| "truncated chunked body: no size line".to_owned())?;
-        let size_line = String::from_utf8_lossy(&data[..line_end]);
-        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| format!("bad chunk size: {size_hex:?}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        let chunk = data
-            .get(..size)
-            .ok_or_else(|| format!("truncated chunk: want {size} bytes, got {}", data.len()))?;
-        body.extend_from_slice(chunk);
-        if data.get(size..size + 2) != Some(b"\r\n".as_slice()) {
-            return Err("chunk not followed by CRLF".to_owned());
-        }
-        data = &data[size + 2..];
-    }
-}
-
-/// The position of `needle` in `haystack`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Standard base64 with padding (RFC 4648), for the Basic auth header.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let triple = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let index = (triple >> (18 - 6 * i)) & 0x3f;
-                out.push(char::from(ALPHABET[index as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::TcpListener;
+    use std::thread;
+
     use super::*;
 
-    #[test]
-    fn parses_content_length_body() {
-        let raw =
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\ntrue";
-        let r = parse_response(raw).unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("Content-Type"), Some("application/json"));
-        assert_eq!(r.body, "true");
-        assert!(r.is_success());
+    /// Serves one connection on 127.0.0.1 with the canned `response`; returns the port and a
+    /// handle that yields the request head received.
+    fn serve_once(response: &'static str) -> (u16, thread::JoinHandle<String>) {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut received = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            while !String::from_utf8_lossy(&received).contains("\r\n\r\n") {
+                let n = stream.read(&mut buffer).unwrap();
+                assert!(
+                    n > 0,
+                    "the client closed before the end of the request head"
+                );
+                received.extend_from_slice(&buffer[..n]);
+            }
+            stream.write_all(response.as_bytes()).unwrap();
+            String::from_utf8_lossy(&received).into_owned()
+        });
+        (port, handle)
     }
 
     #[test]
-    fn parses_chunked_body() {
-        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-                    2\r\n[{\r\nC;ext=1\r\n\"EXPR$0\":1}]\r\n0\r\n\r\n";
-        let r = parse_response(raw).unwrap();
-        assert_eq!(r.body, r#"[{"EXPR$0":1}]"#);
-    }
-
-    #[test]
-    fn parses_body_until_close_and_empty_bodies() {
-        let r = parse_response(b"HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\nnope").unwrap();
-        assert_eq!((r.status, r.body.as_str()), (404, "nope"));
-        assert_eq!(r.summary(), "HTTP 404: nope");
-        let r = parse_response(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
-        assert_eq!((r.status, r.body.as_str()), (204, ""));
-        assert_eq!(r.summary(), "HTTP 204");
-    }
-
-    #[test]
-    fn rejects_malformed_responses() {
-        assert!(parse_response(b"").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n").is_err());
-        assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 abc OK\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
-                .is_err()
+    fn an_error_status_is_a_response_with_its_body() {
+        let (port, server) = serve_once(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+             Content-Length: 16\r\nConnection: close\r\n\r\n{\"error\":\"busy\"}",
         );
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n").is_err());
+        let r = Client::new(Duration::from_secs(5))
+            .get(port, "/status/health")
+            .unwrap();
+        assert_eq!(r.status, 503);
+        assert!(!r.is_success());
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(r.summary(), r#"HTTP 503: {"error":"busy"}"#);
+        assert_eq!(r.json(), Ok(serde_json::json!({"error": "busy"})));
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("GET /status/health HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(!request.to_ascii_lowercase().contains("authorization"));
     }
 
     #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("admin:admin-pw", "YWRtaW46YWRtaW4tcHc="),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected, "{input}");
-        }
+    fn post_json_sends_basic_auth_and_reads_a_chunked_body() {
+        let (port, server) = serve_once(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             2\r\n[{\r\nC;ext=1\r\n\"EXPR$0\":1}]\r\n0\r\n\r\n",
+        );
+        let r = Client::new(Duration::from_secs(5))
+            .with_basic_auth("admin", "admin-pw")
+            .post_json(
+                port,
+                "/druid/v2/sql",
+                &serde_json::json!({"query": "SELECT 1"}),
+            )
+            .unwrap();
+        assert!(r.is_success());
+        assert_eq!(r.body, r#"[{"EXPR$0":1}]"#);
+        assert_eq!(r.json(), Ok(serde_json::json!([{"EXPR$0": 1}])));
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("post /druid/v2/sql http/1.1\r\n"),
+            "{request}"
+        );
+        // RFC 7617's encoding of `admin:admin-pw`
+        assert!(request.contains("\r\nauthorization: basic ywrtaw46ywrtaw4tchc=\r\n"));
+        assert!(request.contains("\r\ncontent-type: application/json\r\n"));
+    }
+
+    #[test]
+    fn a_truncated_body_is_an_error() {
+        let (port, server) =
+            serve_once("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort");
+        let error = Client::new(Duration::from_secs(5))
+            .get(port, "/")
+            .unwrap_err();
+        assert!(
+            error.starts_with(&format!("GET http://127.0.0.1:{port}/: ")),
+            "{error}"
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn no_listener_is_an_error() {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = Client::new(Duration::from_secs(5))
+            .get(port, "/")
+            .unwrap_err();
+        assert!(
+            error.starts_with(&format!("GET http://127.0.0.1:{port}/: ")),
+            "{error}"
+        );
+        assert!(tcp_open(port, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn summary_of_an_empty_body_is_the_status() {
+        let r = Response {
+            status: 204,
+            headers: Vec::new(),
+            body: " \r\n".to_owned(),
+        };
+        assert_eq!(r.summary(), "HTTP 204");
+        let error = r.json().unwrap_err();
+        assert!(error.starts_with("not JSON ("), "{error}");
+        assert!(error.ends_with("; content-type none): HTTP 204"), "{error}");
     }
 }
