@@ -11,6 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, kill_process};
+
 use super::layout::{Layout, Service};
 
 /// How long a JVM gets between SIGTERM and SIGKILL.
@@ -122,20 +125,16 @@ pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Sends a signal (`TERM`, `KILL`) with `kill(1)`.
-fn signal(pid: u32, name: &str) -> Result<(), String> {
-    let output = Command::new("kill")
-        .args(["-s", name, &pid.to_string()])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run kill: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "kill -s {name} {pid} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+/// Sends `signal` to the process `pid` (never to a process group: 0 and PIDs that would be
+/// negative as a `pid_t` are refused). A process that is already gone counts as signalled.
+fn signal(pid: u32, signal: Signal) -> Result<(), String> {
+    let target = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| format!("{pid} is not the PID of a single process"))?;
+    match kill_process(target, signal) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(e) => Err(format!("cannot send {signal:?} to pid {pid}: {e}")),
     }
 }
 
@@ -172,14 +171,14 @@ pub(crate) fn stop(layout: &Layout, pid: u32) -> Result<Stopped, String> {
     if !is_ours(layout, pid) {
         return Ok(Stopped::NotRunning);
     }
-    signal(pid, "TERM")?;
+    signal(pid, Signal::TERM)?;
     if wait_gone(layout, pid, TERM_GRACE) {
         return Ok(Stopped::Terminated);
     }
     if !is_ours(layout, pid) {
         return Ok(Stopped::Terminated);
     }
-    signal(pid, "KILL")?;
+    signal(pid, Signal::KILL)?;
     if wait_gone(layout, pid, Duration::from_secs(5)) {
         Ok(Stopped::Killed)
     } else {
@@ -231,6 +230,20 @@ mod tests {
         ));
         assert!(!is_our_cmdline("vim /tmp/s/conf/zk/zoo.cfg", marker));
         assert!(!is_our_cmdline("", marker));
+    }
+
+    #[test]
+    fn signal_terminates_a_child_and_refuses_process_groups() {
+        use std::os::unix::process::ExitStatusExt;
+
+        let mut child = Command::new("sleep").arg("60").spawn().unwrap();
+        signal(child.id(), Signal::TERM).unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(15));
+        // 0 and anything that is negative as a pid_t would address a process group
+        assert!(signal(0, Signal::TERM).is_err());
+        assert!(signal(u32::MAX, Signal::TERM).is_err());
+        // above pid_max: no such process, which counts as gone
+        assert_eq!(signal(i32::MAX as u32, Signal::TERM), Ok(()));
     }
 
     #[test]
