@@ -1,18 +1,29 @@
 //! An in-process HTTP/1.1 server for transport edge cases: TLS, auth,
-//! timeouts, redirects, error bodies. It answers one request per connection
-//! (`Connection: close`) through a handler, and records every request.
+//! timeouts, redirects, error bodies, connection reuse. It is hyper's
+//! HTTP/1.1 server, plain or over TLS (rustls), with keep-alive: a client
+//! may send many requests over one connection, until an answer says
+//! `Connection: close` ([`FakeResponse::close_connection`]). A handler
+//! answers each request; every request is recorded, and every accepted TCP
+//! connection counted ([`FakeServer::connections`]).
 //!
 //! It is a fake for our own code paths, never the proof that a Druid API
 //! works: that is what the live tests are for.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 /// A request as the fake saw it.
@@ -22,7 +33,8 @@ pub struct FakeRequest {
     pub method: String,
     /// The path and query, as sent.
     pub target: String,
-    /// Headers, names lower-cased.
+    /// Headers, names lower-cased; a header sent more than once has its
+    /// values joined with `", "`.
     pub headers: BTreeMap<String, String>,
     /// The body.
     pub body: Vec<u8>,
@@ -45,7 +57,8 @@ impl FakeRequest {
 /// A response the fake sends.
 #[derive(Debug, Clone)]
 pub struct FakeResponse {
-    /// The status.
+    /// The status, any of `100..=999` (informational ones are not sent as
+    /// final answers).
     pub status: u16,
     /// Headers.
     pub headers: Vec<(String, String)>,
@@ -82,21 +95,31 @@ impl FakeResponse {
         self.delay = Some(delay);
         self
     }
+
+    /// Says `Connection: close`: the server closes the connection after
+    /// this answer, so the client's next request needs a new one.
+    pub fn close_connection(self) -> Self {
+        self.header("Connection", "close")
+    }
 }
 
 type Handler = dyn Fn(&FakeRequest) -> FakeResponse + Send + Sync;
 
-/// A running fake server; it stops when dropped.
+/// A running fake server; it stops when dropped, and then closes the
+/// connections it still holds open.
 #[derive(Debug)]
 pub struct FakeServer {
     addr: SocketAddr,
     tls: bool,
     requests: Arc<Mutex<Vec<FakeRequest>>>,
+    connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
 impl Drop for FakeServer {
     fn drop(&mut self) {
+        // The accept loop owns the connections' tasks: aborting it drops
+        // them, which closes every kept-alive connection too.
         self.task.abort();
     }
 }
@@ -110,7 +133,9 @@ impl FakeServer {
         Self::start_with(None, Arc::new(handler)).await
     }
 
-    /// Starts an HTTPS server with the given TLS configuration.
+    /// Starts an HTTPS server with the given TLS configuration (which
+    /// should offer no ALPN protocol but `http/1.1`: the server speaks
+    /// HTTP/1.1 only).
     pub async fn start_tls<F>(config: rustls::ServerConfig, handler: F) -> FakeServer
     where
         F: Fn(&FakeRequest) -> FakeResponse + Send + Sync + 'static,
@@ -124,24 +149,29 @@ impl FakeServer {
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let requests: Arc<Mutex<Vec<FakeRequest>>> = Arc::default();
+        let connections = Arc::new(AtomicUsize::new(0));
         let log = requests.clone();
+        let counter = connections.clone();
         let is_tls = tls.is_some();
         let task = tokio::spawn(async move {
+            let mut open = JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                counter.fetch_add(1, Ordering::SeqCst);
+                while open.try_join_next().is_some() {}
                 let handler = handler.clone();
                 let log = log.clone();
                 let tls = tls.clone();
-                tokio::spawn(async move {
+                open.spawn(async move {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve(stream, &*handler, &log).await;
+                                serve(stream, handler, log).await;
                             }
                         }
-                        None => serve(stream, &*handler, &log).await,
+                        None => serve(stream, handler, log).await,
                     }
                 });
             }
@@ -150,6 +180,7 @@ impl FakeServer {
             addr,
             tls: is_tls,
             requests,
+            connections,
             task,
         }
     }
@@ -173,14 +204,52 @@ impl FakeServer {
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// The TCP connections accepted so far, counted before any TLS
+    /// handshake (a refused handshake counts too).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
-async fn serve<S>(mut stream: S, handler: &Handler, log: &Mutex<Vec<FakeRequest>>)
+/// Serves HTTP/1.1 requests on one connection until the client closes it,
+/// an answer says `Connection: close`, or the server is dropped.
+async fn serve<S>(stream: S, handler: Arc<Handler>, log: Arc<Mutex<Vec<FakeRequest>>>)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Some(request) = read_request(&mut stream).await else {
-        return;
+    let service = service_fn(move |request| answer(request, handler.clone(), log.clone()));
+    // No timer is set, so an idle connection stays open as long as the
+    // client keeps it: the client's pool decides, as it would with Druid.
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    handler: Arc<Handler>,
+    log: Arc<Mutex<Vec<FakeRequest>>>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes().to_vec();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|seen| {
+                seen.push_str(", ");
+                seen.push_str(&value);
+            })
+            .or_insert_with(|| value.into_owned());
+    }
+    let request = FakeRequest {
+        method: parts.method.as_str().to_owned(),
+        target: parts.uri.to_string(),
+        headers,
+        body,
     };
     if let Ok(mut log) = log.lock() {
         log.push(request.clone());
@@ -189,75 +258,17 @@ where
     if let Some(delay) = response.delay {
         tokio::time::sleep(delay).await;
     }
-    let reason = match response.status {
-        200 => "OK",
-        202 => "Accepted",
-        204 => "No Content",
-        307 => "Temporary Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {} {reason}\r\nConnection: close\r\n",
-        response.status
-    );
-    for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", response.body.len()));
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(&response.body).await;
-    let _ = stream.shutdown().await;
+    Ok(to_hyper(response))
 }
 
-async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<FakeRequest> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        if buffer.len() > 1 << 20 {
-            return None;
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_owned();
-    let target = first.next()?.to_owned();
-    let mut headers = BTreeMap::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
+fn to_hyper(response: FakeResponse) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(response.status)
+        .unwrap_or_else(|_| panic!("the fake cannot answer status {}", response.status));
+    let mut builder = Response::builder().status(status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name.as_str(), value.as_str());
     }
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buffer[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(length);
-    Some(FakeRequest {
-        method,
-        target,
-        headers,
-        body,
-    })
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|e| panic!("the fake's response headers are not valid: {e}"))
 }

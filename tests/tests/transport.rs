@@ -360,3 +360,173 @@ fn documented_error_fixtures_parse() {
         "expected the documented error fixtures, found {checked}"
     );
 }
+
+/// Sequential calls through one transport share one kept-alive connection,
+/// whatever they carry: successes, Druid's error bodies, request bodies; a
+/// second service of the same transport takes the same connection.
+#[tokio::test]
+async fn sequential_requests_through_one_transport_share_one_connection() {
+    let server = FakeServer::start(|r| match r.path() {
+        "/status/health" => health(),
+        "/echo" => {
+            FakeResponse::new(200, r.body.clone()).header("Content-Type", "application/json")
+        }
+        _ => FakeResponse::new(404, r#"{"error":"Unknown thing"}"#),
+    })
+    .await;
+    let transport = druid_transport::Transport::builder().build().unwrap();
+    let base = druid_transport::url::Url::parse(&server.url()).unwrap();
+    let service = transport.service(base.clone());
+
+    for _ in 0..3 {
+        let healthy: bool = service.get_json("/status/health").await.unwrap();
+        assert!(healthy);
+    }
+    let err = service
+        .get_json::<serde_json::Value>("/nope")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    let spec = serde_json::json!({"type": "index_parallel", "spec": {"n": 1}});
+    let echoed: serde_json::Value = service.post_json("/echo", &spec).await.unwrap();
+    assert_eq!(echoed, spec, "request boundaries hold on a kept connection");
+    let again = transport.service(base);
+    let healthy: bool = again.get_json("/status/health").await.unwrap();
+    assert!(healthy);
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 6);
+    assert_eq!(seen[4].method, "POST");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&seen[4].body).unwrap(),
+        spec
+    );
+    assert_eq!(
+        server.connections(),
+        1,
+        "six sequential requests of one transport must reuse one connection"
+    );
+}
+
+/// Over TLS, and over mutual TLS, one handshake serves many requests.
+#[tokio::test]
+async fn tls_and_mutual_tls_connections_are_reused() {
+    let ca = TestCa::new("Druid Test CA");
+    for (name, config) in [
+        ("TLS", server_config(&ca.server_cert())),
+        ("mutual TLS", mutual_tls_config(&ca.server_cert(), &ca)),
+    ] {
+        let server = FakeServer::start_tls(config, |_| health()).await;
+        let client = Client::builder()
+            .url(server.url())
+            .ca_cert_pem(ca.cert_pem.clone())
+            .client_identity_pem(ca.client_cert().identity_pem())
+            .build()
+            .unwrap();
+        for _ in 0..4 {
+            assert!(client.is_healthy().await.unwrap(), "{name}");
+        }
+        assert_eq!(server.requests().len(), 4, "{name}");
+        assert_eq!(
+            server.connections(),
+            1,
+            "{name}: four requests must ride one connection"
+        );
+    }
+}
+
+/// An answer with `Connection: close` ends its connection: the next request
+/// connects anew, and that new connection is kept in turn.
+#[tokio::test]
+async fn a_connection_close_answer_makes_the_next_request_connect_anew() {
+    let server = FakeServer::start(|r| match r.path() {
+        "/status" => {
+            FakeResponse::json(&serde_json::json!({"version": "33.0.0"})).close_connection()
+        }
+        _ => health(),
+    })
+    .await;
+    let client = druid_api::connect(&server.url()).unwrap();
+    assert!(client.is_healthy().await.unwrap());
+    assert!(client.is_healthy().await.unwrap());
+    assert_eq!(server.connections(), 1);
+
+    assert_eq!(client.status().await.unwrap().version, "33.0.0");
+    assert_eq!(
+        server.connections(),
+        1,
+        "the closing answer came over the kept connection"
+    );
+
+    assert!(client.is_healthy().await.unwrap());
+    assert_eq!(
+        server.connections(),
+        2,
+        "after Connection: close the next request needs a new connection"
+    );
+    assert!(client.is_healthy().await.unwrap());
+    assert_eq!(server.connections(), 2, "and the new connection is kept");
+    assert_eq!(server.requests().len(), 5);
+}
+
+/// Requests in flight at once each need a connection; later requests take
+/// one of the idle ones instead of opening more.
+#[tokio::test]
+async fn concurrent_requests_open_connections_that_later_requests_reuse() {
+    let server = FakeServer::start(|r| match r.path() {
+        "/status/health" => health().delayed(Duration::from_millis(300)),
+        _ => FakeResponse::json(&serde_json::json!({"version": "33.0.0"})),
+    })
+    .await;
+    let client = druid_api::connect(&server.url()).unwrap();
+    let (a, b) = tokio::join!(client.is_healthy(), client.is_healthy());
+    assert!(a.unwrap() && b.unwrap());
+    assert_eq!(
+        server.connections(),
+        2,
+        "two requests in flight, two connections"
+    );
+
+    for _ in 0..4 {
+        assert_eq!(client.status().await.unwrap().version, "33.0.0");
+    }
+    assert_eq!(server.requests().len(), 6);
+    assert_eq!(
+        server.connections(),
+        2,
+        "sequential requests take an idle connection"
+    );
+}
+
+/// A request that timed out leaves its connection with an answer still
+/// owed; that connection must not be reused: the next request connects
+/// anew and gets its own answer.
+#[tokio::test]
+async fn a_timed_out_request_does_not_leave_its_connection_for_reuse() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let server = FakeServer::start(move |_| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            FakeResponse::json(&serde_json::json!({"version": "slow"}))
+                .delayed(Duration::from_secs(2))
+        } else {
+            FakeResponse::json(&serde_json::json!({"version": "fast"}))
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .url(server.url())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client.status().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+
+    assert_eq!(client.status().await.unwrap().version, "fast");
+    assert_eq!(
+        server.connections(),
+        2,
+        "the abandoned connection must not carry the next request"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
