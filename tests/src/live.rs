@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use druid_api::prelude::*;
 use druid_api::{Client, Result};
 
 /// The message of a live test without a cluster.

@@ -122,7 +122,7 @@ impl Walk {
             Ok(_) => Outcome::Passed,
             Err(error) => {
                 let status = error.status().map(|s| s.as_u16());
-                let decode = matches!(error, Error::Decode(_));
+                let decode = error.decode().is_some();
                 match (status, self.known.get(&key)) {
                     (Some(status), Some((Some(expected), reason))) if status == *expected => {
                         Outcome::Known(status.to_string(), reason.clone())
@@ -201,8 +201,8 @@ impl Walk {
 }
 
 fn describe(error: &Error) -> String {
-    match error {
-        Error::Api(api) => format!(
+    if let Some(api) = error.api() {
+        format!(
             "{} {}",
             api.status,
             api.error
@@ -211,12 +211,14 @@ fn describe(error: &Error) -> String {
                 .chars()
                 .take(160)
                 .collect::<String>()
-        ),
-        Error::Decode(decode) => format!(
+        )
+    } else if let Some(decode) = error.decode() {
+        format!(
             "does not decode: at `{}`: {}; body: {}",
             decode.path, decode.message, decode.snippet
-        ),
-        other => other.to_string(),
+        )
+    } else {
+        error.to_string()
     }
 }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use druid_api::prelude::*;
 use druid_api::{AnyClient, Client, DockerMapper, Error, ServerType};
 use druid_tests::fake::{FakeResponse, FakeServer};
 use serde_json::{Value, json};
@@ -70,7 +71,7 @@ async fn a_recorded_cluster_through_a_port_map() {
     let cluster = client.cluster().await.unwrap();
 
     // Six rows, five servers: the Coordinator is also the Overlord.
-    assert_eq!(cluster.services().len(), 5);
+    assert_eq!(cluster.servers().len(), 5);
     let lead = cluster.model().leader(&ServerType::Coordinator).unwrap();
     assert_eq!(
         lead.types().cloned().collect::<Vec<_>>(),
@@ -174,7 +175,7 @@ async fn tls_ports_are_used_when_preferred() {
         "http://localhost:8081/"
     );
     // The `server` column names the TLS port; it is still one server with two roles.
-    assert_eq!(plain.services().len(), 5);
+    assert_eq!(plain.servers().len(), 5);
     assert_eq!(
         plain
             .model()
@@ -333,5 +334,5 @@ async fn a_failed_refresh_keeps_the_last_model() {
         .unwrap();
     let err = cluster.refresh().await.unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 500);
-    assert_eq!(cluster.services().len(), 5);
+    assert_eq!(cluster.servers().len(), 5);
 }

@@ -13,7 +13,7 @@
 use druid_api::models::{
     Action, AuthorizerRole, CredentialsUpdate, GroupMapping, Permission, Resource, ResourceType,
 };
-use druid_api::{CoordinatorClient, Error, OverlordClient, RouterClient};
+use druid_api::{CoordinatorClient, OverlordClient, RouterClient};
 use druid_tests::mock::{Log, last, line, recording};
 use serde_json::{Value, json};
 
@@ -174,7 +174,7 @@ async fn authentication_requests() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("user")),
+        err.is_invalid_input() && err.to_string().contains("user"),
         "{err:?}"
     );
     assert_eq!(seen.lock().unwrap().len(), before);
@@ -468,7 +468,7 @@ async fn permissions_are_sent_in_the_editable_format() {
     assert!(err.to_string().contains("resourceAction"), "{err}");
     let (coordinator, _) = coordinator_with(r#"{"name":"r","permissions":[{"action":"READ"}]}"#);
     let err = coordinator.role("basic", "r").await.unwrap_err();
-    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(err.decode().is_some(), "{err:?}");
 }
 
 #[tokio::test]
@@ -592,7 +592,7 @@ async fn unknown_names_are_typed_400s() {
         coordinator_answering(403, r#"{"Access-Check-Result":"Allowed:false, Message:"}"#);
     let err = coordinator.roles("basic").await.unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 403);
-    assert!(matches!(err, Error::Api(_)));
+    assert!(err.api().is_some());
 }
 
 #[tokio::test]

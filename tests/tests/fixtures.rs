@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use druid_api::models::{ResultFormat, RunnerState, TaskState};
+use druid_api::prelude::*;
 use druid_api::{
     BrokerClient, Client, CoordinatorClient, HistoricalClient, MiddleManagerClient, MockResponse,
     OverlordClient, Service,
@@ -440,7 +441,7 @@ async fn invalid_documented_json_is_a_decode_error() {
         .all_rules()
         .await
         .unwrap_err();
-    let druid_api::Error::Decode(decode) = &err else {
+    let Some(decode) = err.decode() else {
         panic!("{err:?}")
     };
     assert!(decode.snippet.contains("_default"));

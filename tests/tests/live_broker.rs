@@ -14,6 +14,8 @@
 use std::time::Duration;
 
 use druid_api::models::{LookupSpec, SqlParameter, StatementState, TaskState};
+use druid_api::prelude::*;
+use druid_api::transport::Error as TransportError;
 use druid_api::{BrokerClient, Client, Error, OverlordClient, PeonClient};
 use druid_tests::live::{client, eventually, unique};
 use serde_json::{Value, json};
@@ -271,7 +273,7 @@ async fn statement_errors_are_typed() {
         .run_async(Duration::from_secs(30))
         .await
         .unwrap_err();
-    let Error::Api(api) = &err else {
+    let Some(api) = err.api() else {
         panic!("{err:?}")
     };
     assert!(!api.status.is_success(), "{err:?}");
@@ -475,7 +477,7 @@ async fn lookups_as_the_broker_historical_and_indexer_see_them() {
             keys.sort();
             assert_eq!(keys, ["FR", "US"]);
         }
-        Err(Error::Decode(decode)) => {
+        Err(Error::Transport(TransportError::Decode(decode))) => {
             assert!(
                 decode.snippet.starts_with('[') && decode.snippet.contains("US"),
                 "{decode:?}"
@@ -488,7 +490,7 @@ async fn lookups_as_the_broker_historical_and_indexer_see_them() {
             values.sort();
             assert_eq!(values, ["France", "United States"]);
         }
-        Err(Error::Decode(decode)) => {
+        Err(Error::Transport(TransportError::Decode(decode))) => {
             assert!(decode.snippet.contains("United States"), "{decode:?}");
         }
         Err(other) => panic!("{other:?}"),

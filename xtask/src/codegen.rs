@@ -3,16 +3,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use druid_api_codegen::{Spec, endpoints_markdown, load_checked, pretty_service};
+use druid_api_codegen::{Spec, endpoints_markdown, load_checked, snapshots};
+
+/// Where the expansion snapshots go, relative to the workspace root.
+const SNAPSHOTS: &str = "crates/druid-api/tests/expanded";
 
 /// Every derived file and its expected content.
 pub(crate) fn derived_files(root: &Path, spec: &Spec) -> Vec<(PathBuf, String)> {
     let mut files = vec![(root.join("api-spec/ENDPOINTS.md"), endpoints_markdown(spec))];
-    for service in &spec.services {
-        let path = root
-            .join("crates/druid-api/tests/expanded")
-            .join(format!("{}.rs", service.module));
-        files.push((path, pretty_service(spec, service)));
+    for (module, code) in snapshots(spec) {
+        let path = root.join(SNAPSHOTS).join(format!("{module}.rs"));
+        files.push((path, code));
     }
     files
 }
@@ -61,6 +62,27 @@ pub(crate) fn run(check: bool) -> Result<(), String> {
             }
             fs::write(&path, content).map_err(|e| format!("cannot write {shown}: {e}"))?;
             println!("wrote {shown}");
+        }
+    }
+    // Snapshots of modules the spec no longer has.
+    let expanded = root.join(SNAPSHOTS);
+    let snapshot_names: Vec<String> = snapshots(&spec)
+        .into_iter()
+        .map(|(module, _)| format!("{module}.rs"))
+        .collect();
+    for entry in fs::read_dir(&expanded)
+        .map_err(|e| format!("cannot read {}: {e}", expanded.display()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if snapshot_names.contains(&name) {
+            continue;
+        }
+        if check {
+            stale.push(format!("{SNAPSHOTS}/{name} (no such module)"));
+        } else {
+            fs::remove_file(entry.path()).map_err(|e| format!("cannot remove {name}: {e}"))?;
+            println!("removed {SNAPSHOTS}/{name}");
         }
     }
     if !stale.is_empty() {

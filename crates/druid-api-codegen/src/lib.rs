@@ -7,9 +7,17 @@
 //!
 //! - [`load`] reads the files, [`validate`] checks them and reports every
 //!   problem at once, with file, line and entry;
-//! - [`render`] turns the spec into the client code; [`pretty_service`]
-//!   formats one service for the checked-in snapshots;
+//! - [`render`] turns the spec into the client code: a module per service
+//!   with its client, and a module per group that several services serve,
+//!   with a trait that holds the group's endpoints once; `snapshots`
+//!   (feature `pretty`) formats each module for the checked-in snapshots;
 //! - [`endpoints_markdown`] writes the table of `api-spec/ENDPOINTS.md`.
+//!
+//! # Features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `pretty` | no | `snapshots`: the generated code formatted with `prettyplease` (needs `syn`'s `full`); the proc-macro does without it |
 
 mod markdown;
 mod render;
@@ -17,13 +25,15 @@ mod spec;
 mod validate;
 
 pub use markdown::endpoints_markdown;
+#[cfg(feature = "pretty")]
+pub use render::snapshots;
 pub use render::{
-    SNAPSHOT_STAMP, builder_name, has_builder, pretty_service, render, render_catalog,
-    render_service,
+    SNAPSHOT_STAMP, builder_name, has_builder, render, render_catalog, render_service,
+    render_shared_group,
 };
 pub use spec::{
-    BodySpec, Endpoint, Group, Omitted, PathParam, QueryParam, ResponseSpec, SERVICES_FILE,
-    Service, Spec, SpecError, load, pascal_case, snake_case, spec_files,
+    AnswerSpec, BodySpec, Endpoint, Group, Omitted, PathParam, QueryParam, ResponseSpec,
+    SERVICES_FILE, Service, Spec, SpecError, StatusSpec, load, pascal_case, snake_case, spec_files,
 };
 pub use validate::validate;
 

@@ -1,26 +1,82 @@
 //! Renders a checked spec as Rust code.
 //!
+//! Every service gets a module with its client; the endpoints of groups only
+//! that service serves are the client's own methods. A group that several
+//! services serve (status, queries, ...) gets a module of its own with a
+//! trait (`StatusApi`) whose provided methods hold the endpoints, rendered
+//! once; each client that serves the group implements the trait in one line.
+//!
 //! The generated code builds a `druid_transport::Request` per call and hands
-//! it to the service's transport; it does no I/O of its own.
+//! it to the client's service handle; it does no I/O of its own. Each module
+//! imports what it uses, so the code reads like hand-written code.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::spec::{
-    BodySpec, Endpoint, Group, QueryParam, ResponseSpec, Service, Spec, pascal_case,
+    AnswerSpec, BodySpec, Endpoint, Group, QueryParam, ResponseSpec, Service, Spec, StatusSpec,
+    pascal_case,
 };
 
 fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-fn ty(text: &str) -> TokenStream {
-    match syn::parse_str::<syn::Type>(text) {
-        Ok(parsed) => quote!(#parsed),
-        Err(_) => {
-            let message = format!("`{text}` is not a Rust type");
-            quote!(compile_error!(#message))
+/// The names a module imports, as full paths (`druid_transport::Request`).
+#[derive(Default)]
+struct Uses(BTreeSet<String>);
+
+impl Uses {
+    fn add(&mut self, path: &str) {
+        self.0.insert(path.to_owned());
+    }
+
+    /// A Rust type written in the spec; `models::...` needs the import.
+    fn ty(&mut self, text: &str) -> TokenStream {
+        if text.contains("models::") {
+            self.add("crate::models");
         }
+        match syn::parse_str::<syn::Type>(text) {
+            Ok(parsed) => quote!(#parsed),
+            Err(_) => {
+                let message = format!("`{text}` is not a Rust type");
+                quote!(compile_error!(#message))
+            }
+        }
+    }
+
+    /// `use` items, one per parent path: `std`, then other crates, then
+    /// this crate, each sorted.
+    fn render(&self) -> TokenStream {
+        let rank = |path: &str| match path.split("::").next() {
+            Some("std") => 0,
+            Some("crate") => 2,
+            _ => 1,
+        };
+        let mut paths: Vec<&String> = self.0.iter().collect();
+        paths.sort_by_key(|p| (rank(p), p.as_str()));
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for path in paths {
+            let (parent, item) = path.rsplit_once("::").unwrap_or(("", path));
+            match groups.iter_mut().find(|(p, _)| p == parent) {
+                Some((_, items)) => items.push(item.to_owned()),
+                None => groups.push((parent.to_owned(), vec![item.to_owned()])),
+            }
+        }
+        let items = groups.iter().map(|(parent, items)| {
+            let parent: syn::Path =
+                syn::parse_str(parent).unwrap_or_else(|_| syn::parse_quote!(crate));
+            let names: Vec<Ident> = items.iter().map(|i| ident(i)).collect();
+            if names.len() == 1 {
+                let name = &names[0];
+                quote!(use #parent::#name;)
+            } else {
+                quote!(use #parent::{#(#names),*};)
+            }
+        });
+        quote!(#(#items)*)
     }
 }
 
@@ -37,97 +93,243 @@ fn doc_lines(text: &str) -> Vec<TokenStream> {
         .collect()
 }
 
-/// What a call answers.
+/// Where an endpoint's method goes.
+#[derive(Clone, Copy)]
+enum Home<'a> {
+    /// An inherent method of one client.
+    Client(&'a Service),
+    /// A provided method of a shared group's trait.
+    Trait(&'a Group),
+}
+
+impl Home<'_> {
+    /// The expression of the service handle inside a method.
+    fn service(self) -> TokenStream {
+        match self {
+            Home::Client(_) => quote!(self.service),
+            Home::Trait(_) => quote!(self.service()),
+        }
+    }
+
+    /// The operation name of an endpoint, as an expression.
+    fn operation(self, id: &str) -> TokenStream {
+        match self {
+            Home::Client(service) => {
+                let name = format!("{}.{id}", service.module);
+                quote!(#name)
+            }
+            Home::Trait(_) => {
+                let format = format!("{{}}.{id}");
+                quote!(format!(#format, self.service_name()))
+            }
+        }
+    }
+
+    /// Who the request goes to, for the docs.
+    fn target(self) -> String {
+        match self {
+            Home::Client(service) => format!("the {}", service.name),
+            Home::Trait(group) if group.service == "all" => "the service".to_owned(),
+            Home::Trait(group) => format!("the service (implemented by the {})", group.service),
+        }
+    }
+}
+
+/// How a response becomes the call's answer.
 struct Answer {
     /// The `Ok` type.
     ty: TokenStream,
-    /// How to turn `response` (already checked for status) into it.
+    /// The statements that turn `request`, sent through `service`, into
+    /// `Result<ty>`.
     decode: TokenStream,
-    /// Text for the docs.
-    doc: String,
+    /// What the answers are, for the docs, when the spec says more than
+    /// "a 2xx is the value".
+    answers_doc: Option<String>,
+    /// The errors, for the docs.
+    errors_doc: String,
 }
 
-fn answer(endpoint: &Endpoint) -> Answer {
-    let also_ok = &endpoint.also_ok;
-    let send = quote! { service.send(&request, &[#(#also_ok),*]).await? };
+/// The value a 2xx body decodes to.
+enum Value {
+    Json(TokenStream, String),
+    Text,
+    Empty,
+    Raw,
+}
+
+fn value_of(endpoint: &Endpoint, uses: &mut Uses) -> Value {
     match &endpoint.response {
-        ResponseSpec::Typed {
-            json,
-            optional: false,
-            ..
-        } => {
-            let t = ty(json);
-            Answer {
-                ty: t.clone(),
-                decode: quote! { #send.json::<#t>() },
-                doc: format!(
-                    "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`"
-                ),
-            }
-        }
-        ResponseSpec::Typed {
-            json,
-            optional: true,
-            none_on_text,
-        } => {
-            let t = ty(json);
-            let (decode, doc) = if *none_on_text {
-                (
-                    quote! { #send.json_or_text_opt::<#t>() },
-                    format!(
-                        "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`; an empty answer, or a plain-text message instead of JSON, is `None`"
-                    ),
-                )
-            } else {
-                (
-                    quote! { #send.json_opt::<#t>() },
-                    format!(
-                        "[`Error::Decode`](crate::Error::Decode) if the body is not a `{json}`; an empty answer is `None`"
-                    ),
-                )
-            };
-            Answer {
-                ty: quote!(::core::option::Option<#t>),
-                decode,
-                doc,
-            }
-        }
+        ResponseSpec::Typed { json } => Value::Json(uses.ty(json), json.clone()),
         ResponseSpec::Kind(kind) => match kind.as_str() {
-            "text" => Answer {
-                ty: quote!(::std::string::String),
-                decode: quote! { #send.text() },
-                doc: "[`Error::Decode`](crate::Error::Decode) if the body is not UTF-8".to_owned(),
-            },
-            "empty" => Answer {
-                ty: quote!(()),
-                decode: quote! { { #send; Ok(()) } },
-                doc: "the body, if any, is ignored".to_owned(),
-            },
-            "raw" => Answer {
-                ty: quote!(::druid_transport::Response),
-                decode: quote! { service.send(&request, &[#(#also_ok),*]).await },
-                doc: "the whole response is returned: status, headers and body".to_owned(),
-            },
-            "ready" => Answer {
-                ty: quote!(bool),
-                decode: quote! {{
-                    let response = service.execute(&request).await?;
-                    if response.status().is_success() {
-                        Ok(true)
-                    } else if response.status().as_u16() == 503 {
-                        Ok(false)
-                    } else {
-                        Err(response.into_api_error())
-                    }
-                }},
-                doc: "`503` (not ready) is `Ok(false)`, not an error".to_owned(),
-            },
-            _ => Answer {
-                ty: quote!(::serde_json::Value),
-                decode: quote! { #send.json::<::serde_json::Value>() },
-                doc: "[`Error::Decode`](crate::Error::Decode) if the body is not JSON".to_owned(),
-            },
+            "text" => Value::Text,
+            "empty" => Value::Empty,
+            "raw" => Value::Raw,
+            _ => Value::Json(quote!(serde_json::Value), "serde_json::Value".to_owned()),
         },
+    }
+}
+
+fn answer_tokens(answer: &AnswerSpec, uses: &mut Uses) -> TokenStream {
+    uses.add("druid_transport::Answer");
+    uses.add("druid_transport::StatusMatch");
+    uses.add("druid_transport::BodyMatch");
+    uses.add("druid_transport::Outcome");
+    let status = match (&answer.status, answer.status.class()) {
+        (_, Some(class)) => {
+            let class = Literal::u16_unsuffixed(class);
+            quote!(StatusMatch::Class(#class))
+        }
+        (StatusSpec::Code(code), None) => {
+            let code = Literal::u16_unsuffixed(*code);
+            quote!(StatusMatch::Is(#code))
+        }
+        (StatusSpec::Class(_), None) => quote!(compile_error!("bad status class")),
+    };
+    let body = match answer.body.as_deref().unwrap_or("any") {
+        "empty" => quote!(BodyMatch::Empty),
+        "json" => quote!(BodyMatch::Json),
+        "text" => quote!(BodyMatch::Text),
+        _ => quote!(BodyMatch::Any),
+    };
+    let is = match answer.is.as_str() {
+        "none" => quote!(Outcome::None),
+        "true" => quote!(Outcome::True),
+        "false" => quote!(Outcome::False),
+        _ => quote!(Outcome::Value),
+    };
+    quote!(Answer::new(#status, #body, #is))
+}
+
+fn answer_doc(answer: &AnswerSpec) -> String {
+    let status = match answer.status.class() {
+        Some(class) => format!("a {class}xx"),
+        None => format!("a {}", answer.status),
+    };
+    let body = match answer.body.as_deref() {
+        Some("empty") => " with an empty body",
+        Some("json") => " with a JSON body",
+        Some("text") => " with a plain-text body",
+        _ => "",
+    };
+    let is = match answer.is.as_str() {
+        "none" => "`None`",
+        "true" => "`true`",
+        "false" => "`false`",
+        _ => "the value",
+    };
+    format!("{status}{body} is {is}")
+}
+
+fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer {
+    let value = value_of(endpoint, uses);
+    let (value_ty, decode_value, decode_doc) = match &value {
+        Value::Json(t, name) => (
+            t.clone(),
+            quote!(json()?),
+            Some(format!("a body that is not a `{name}`")),
+        ),
+        Value::Text => (
+            quote!(String),
+            quote!(text()?),
+            Some("a body that is not UTF-8".to_owned()),
+        ),
+        Value::Empty => (quote!(()), quote!(()), None),
+        Value::Raw => {
+            uses.add("druid_transport::Response");
+            (quote!(Response), quote!(()), None)
+        }
+    };
+    let mut errors = vec![format!(
+        "Druid's answer for {} ([`Error::api`](crate::Error::api))",
+        if endpoint.answers.is_empty() {
+            "a status other than 2xx"
+        } else {
+            "any other status"
+        }
+    )];
+    if let Some(doc) = decode_doc {
+        errors.push(format!("{doc} ([`Error::decode`](crate::Error::decode))"));
+    }
+    if !endpoint.params.is_empty() {
+        errors.push(
+            "an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input))"
+                .to_owned(),
+        );
+    }
+    let errors_doc = format!("{}; the transport's errors otherwise.", errors.join(", "));
+    if endpoint.answers.is_empty() {
+        let decode = match value {
+            Value::Empty => quote! {
+                #service.send(&request).await?;
+                Ok(())
+            },
+            Value::Raw => quote!(Ok(#service.send(&request).await?)),
+            _ => quote!(Ok(#service.send(&request).await?.#decode_value)),
+        };
+        return Answer {
+            ty: value_ty,
+            decode,
+            answers_doc: None,
+            errors_doc,
+        };
+    }
+    let is_bool = endpoint
+        .answers
+        .iter()
+        .any(|a| a.is == "true" || a.is == "false");
+    let is_option = endpoint.answers.iter().any(|a| a.is == "none");
+    let mut answers: Vec<TokenStream> = endpoint
+        .answers
+        .iter()
+        .map(|a| answer_tokens(a, uses))
+        .collect();
+    let mut phrases: Vec<String> = endpoint.answers.iter().map(answer_doc).collect();
+    if !is_bool {
+        answers.push(quote!(Answer::SUCCESS));
+        phrases.push("any other 2xx is the value".to_owned());
+    }
+    let mut answers_doc = phrases.join(", ");
+    if let Some(first) = answers_doc.get(..1) {
+        answers_doc = format!("{}{}.", first.to_uppercase(), &answers_doc[1..]);
+    }
+    let (ty, pattern, result) = if is_bool {
+        (
+            quote!(bool),
+            quote!((outcome, _)),
+            quote!(outcome == Outcome::True),
+        )
+    } else if is_option {
+        (
+            quote!(Option<#value_ty>),
+            quote!((outcome, response)),
+            quote! {
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.#decode_value),
+                }
+            },
+        )
+    } else if matches!(value, Value::Empty) {
+        (value_ty, quote!(_), quote!(()))
+    } else if matches!(value, Value::Raw) {
+        (value_ty, quote!((_, response)), quote!(response))
+    } else {
+        (
+            value_ty,
+            quote!((_, response)),
+            quote!(response.#decode_value),
+        )
+    };
+    let decode = quote! {
+        const ANSWERS: &[Answer] = &[#(#answers),*];
+        let #pattern = #service.execute(&request).await?.answer(ANSWERS)?;
+        Ok(#result)
+    };
+    Answer {
+        ty,
+        decode,
+        answers_doc: Some(answers_doc),
+        errors_doc,
     }
 }
 
@@ -138,103 +340,88 @@ struct QueryRust {
     arg_ty: TokenStream,
     /// The field type in a builder.
     field_ty: TokenStream,
+    /// The field's initial value.
+    field_init: TokenStream,
     /// The setter's argument type.
     setter_ty: TokenStream,
     /// The setter's conversion of `value` into the field.
     setter_store: TokenStream,
-    /// Adds a required argument `name` to `request`.
+    /// The chained call that adds a required argument `name` to a request.
     add_required: TokenStream,
-    /// Adds the builder field `self.name` to `request`.
+    /// The chained call that adds the builder field `self.name`.
     add_optional: TokenStream,
 }
 
-fn query_rust(q: &QueryParam) -> QueryRust {
+fn query_rust(q: &QueryParam, uses: &mut Uses) -> QueryRust {
     let name = ident(&q.rust_name());
     let wire = &q.name;
+    let plain = |t: TokenStream| QueryRust {
+        arg_ty: t.clone(),
+        field_ty: quote!(Option<#t>),
+        field_init: quote!(None),
+        setter_ty: t,
+        setter_store: quote!(Some(value)),
+        add_required: quote!(.query(#wire, #name)),
+        add_optional: quote!(.query_opt(#wire, self.#name)),
+        name: name.clone(),
+    };
+    let strings = quote!(impl IntoIterator<Item = impl Into<String>>);
     match q.ty.as_str() {
-        "int" | "float" | "bool" => {
-            let t = match q.ty.as_str() {
-                "int" => quote!(i64),
-                "float" => quote!(f64),
-                _ => quote!(bool),
-            };
-            QueryRust {
-                arg_ty: t.clone(),
-                field_ty: quote!(::core::option::Option<#t>),
-                setter_ty: t,
-                setter_store: quote!(::core::option::Option::Some(value)),
-                add_required: quote!(request = request.query(#wire, #name);),
-                add_optional: quote!(request = request.query_opt(#wire, self.#name);),
-                name,
-            }
-        }
+        "int" => plain(quote!(i64)),
+        "float" => plain(quote!(f64)),
+        "bool" => plain(quote!(bool)),
+        "enum" => plain(uses.ty(q.enum_type.as_deref().unwrap_or("String"))),
         "flag" => QueryRust {
             arg_ty: quote!(bool),
             field_ty: quote!(bool),
+            field_init: quote!(false),
             setter_ty: quote!(bool),
             setter_store: quote!(value),
-            add_required: quote!(request = request.flag_if(#wire, #name);),
-            add_optional: quote!(request = request.flag_if(#wire, self.#name);),
+            add_required: quote!(.flag_if(#wire, #name)),
+            add_optional: quote!(.flag_if(#wire, self.#name)),
             name,
         },
         "list" => QueryRust {
             arg_ty: quote!(&[&str]),
-            field_ty: quote!(::core::option::Option<::std::vec::Vec<::std::string::String>>),
-            setter_ty: quote!(
-                impl ::core::iter::IntoIterator<
-                    Item = impl ::core::convert::Into<::std::string::String>,
-                >
-            ),
-            setter_store: quote!(::core::option::Option::Some(
-                value.into_iter().map(::core::convert::Into::into).collect()
-            )),
-            add_required: quote!(request = request.query(#wire, #name.join(","));),
-            add_optional: quote!(if let ::core::option::Option::Some(values) = &self.#name {
-                request = request.query(#wire, values.join(","));
-            }),
+            field_ty: quote!(Option<Vec<String>>),
+            field_init: quote!(None),
+            setter_ty: strings,
+            setter_store: quote!(Some(value.into_iter().map(Into::into).collect())),
+            add_required: quote!(.query(#wire, #name.join(","))),
+            add_optional: quote!(.query_opt(#wire, self.#name.map(|values| values.join(",")))),
             name,
         },
         "repeated" => QueryRust {
             arg_ty: quote!(&[&str]),
-            field_ty: quote!(::std::vec::Vec<::std::string::String>),
-            setter_ty: quote!(
-                impl ::core::iter::IntoIterator<
-                    Item = impl ::core::convert::Into<::std::string::String>,
-                >
-            ),
-            setter_store: quote!(value.into_iter().map(::core::convert::Into::into).collect()),
-            add_required: quote!(for value in #name {
-                request = request.query(#wire, value);
-            }),
-            add_optional: quote!(for value in &self.#name {
-                request = request.query(#wire, value);
-            }),
+            field_ty: quote!(Vec<String>),
+            field_init: quote!(Vec::new()),
+            setter_ty: strings,
+            setter_store: quote!(value.into_iter().map(Into::into).collect()),
+            add_required: quote!(.query_each(#wire, #name)),
+            add_optional: quote!(.query_each(#wire, self.#name)),
             name,
         },
         "underscore_interval" => QueryRust {
             arg_ty: quote!(&str),
-            field_ty: quote!(::core::option::Option<::std::string::String>),
-            setter_ty: quote!(impl ::core::convert::Into<::std::string::String>),
-            setter_store: quote!(::core::option::Option::Some(value.into().replace('/', "_"))),
-            add_required: quote!(request = request.query(#wire, #name.replace('/', "_"));),
-            add_optional: quote!(request = request.query_opt(#wire, self.#name.as_deref());),
+            field_ty: quote!(Option<String>),
+            field_init: quote!(None),
+            setter_ty: quote!(impl Into<String>),
+            setter_store: quote!(Some(value.into().replace('/', "_"))),
+            add_required: quote!(.query(#wire, #name.replace('/', "_"))),
+            add_optional: quote!(.query_opt(#wire, self.#name)),
             name,
         },
         _ => QueryRust {
             arg_ty: quote!(&str),
-            field_ty: quote!(::core::option::Option<::std::string::String>),
-            setter_ty: quote!(impl ::core::convert::Into<::std::string::String>),
-            setter_store: quote!(::core::option::Option::Some(value.into())),
-            add_required: quote!(request = request.query(#wire, #name);),
-            add_optional: quote!(request = request.query_opt(#wire, self.#name.as_deref());),
+            field_ty: quote!(Option<String>),
+            field_init: quote!(None),
+            setter_ty: quote!(impl Into<String>),
+            setter_store: quote!(Some(value.into())),
+            add_required: quote!(.query(#wire, #name)),
+            add_optional: quote!(.query_opt(#wire, self.#name)),
             name,
         },
     }
-}
-
-fn method_tokens(method: &str) -> TokenStream {
-    let m = ident(method);
-    quote!(::druid_transport::http::Method::#m)
 }
 
 /// Whether an endpoint gets a builder (it has optional parts).
@@ -249,10 +436,10 @@ pub fn builder_name(endpoint: &Endpoint) -> String {
 
 fn endpoint_doc(
     spec: &Spec,
-    service: &Service,
+    home: Home<'_>,
     group: &Group,
     e: &Endpoint,
-    answer_doc: &str,
+    answer: &Answer,
 ) -> Vec<TokenStream> {
     let mut text = String::new();
     text.push_str(e.summary.trim());
@@ -262,10 +449,10 @@ fn endpoint_doc(
         text.push_str("\n\n");
     }
     text.push_str(&format!(
-        "Sends `{} {}` to the {}.\n",
+        "Sends `{} {}` to {}.\n",
         e.method,
         e.path_with_fixed_query(),
-        service.name
+        home.target()
     ));
     let placeholders = e.placeholders();
     let required_query: Vec<&QueryParam> = e.query.iter().filter(|q| q.required).collect();
@@ -331,18 +518,10 @@ fn endpoint_doc(
             ));
         }
     }
-    text.push_str("\n# Errors\n\n[`Error::Api`](crate::Error::Api) for a non-success status");
-    if !e.also_ok.is_empty() {
-        let list: Vec<String> = e.also_ok.iter().map(u16::to_string).collect();
-        text.push_str(&format!(" other than {} (an answer here)", list.join(", ")));
+    if let Some(answers) = &answer.answers_doc {
+        text.push_str(&format!("\n# Answers\n\n{answers}\n"));
     }
-    text.push_str(&format!("; {answer_doc}"));
-    if !e.params.is_empty() {
-        text.push_str(
-            "; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter",
-        );
-    }
-    text.push_str("; the transport errors otherwise.\n");
+    text.push_str(&format!("\n# Errors\n\n{}\n", answer.errors_doc));
     let mut notes = Vec::new();
     if let Some(deprecated) = &e.deprecated {
         notes.push(format!("**Deprecated**: {}", deprecated.trim()));
@@ -375,118 +554,177 @@ struct Rendered {
     builder: TokenStream,
 }
 
-fn render_endpoint(spec: &Spec, service: &Service, group: &Group, e: &Endpoint) -> Rendered {
-    let client = ident(&service.client);
+/// The request of an endpoint: the statements that encode the path
+/// parameters, the expression of the request with its path, operation,
+/// fixed and required query parameters and body, and whether building it
+/// can fail (it uses `?` then).
+struct Base {
+    lets: Vec<TokenStream>,
+    request: TokenStream,
+    fallible: bool,
+}
+
+impl Base {
+    /// The statements and the request expression, as one block's content.
+    fn build(&self) -> TokenStream {
+        let lets = &self.lets;
+        let request = &self.request;
+        quote!(#(#lets)* let request = #request;)
+    }
+}
+
+fn base_request(
+    home: Home<'_>,
+    e: &Endpoint,
+    args: &mut Vec<TokenStream>,
+    uses: &mut Uses,
+) -> Base {
+    uses.add("druid_transport::Request");
+    uses.add("druid_transport::http::Method");
+    let method = ident(&e.method);
+    let mut format = String::new();
+    let mut lets = Vec::new();
+    let mut rest = e.path.as_str();
+    while let Some(start) = rest.find('{') {
+        format.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
+        let after = &rest[start + 1..];
+        let end = after.find('}').unwrap_or(after.len());
+        if let Some(param) = e.params.get(&after[..end]) {
+            let name = ident(&param.rust);
+            let rust = &param.rust;
+            lets.push(if param.kind.as_deref() == Some("interval") {
+                uses.add("druid_transport::interval_path_param");
+                quote!(let #name = interval_path_param(#rust, #name)?;)
+            } else {
+                uses.add("druid_transport::path_param");
+                quote!(let #name = path_param(#rust, #name)?;)
+            });
+            args.push(quote!(#name: &str));
+            format.push_str(&format!("{{{rust}}}"));
+        }
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    format.push_str(&rest.replace('{', "{{").replace('}', "}}"));
+    let path = if lets.is_empty() {
+        quote!(#format)
+    } else {
+        quote!(format!(#format))
+    };
+    let operation = home.operation(&e.id);
+    let mut chain = vec![quote!(.operation(#operation))];
+    for (key, value) in e.fixed_pairs() {
+        chain.push(match value {
+            Some(value) => quote!(.query(#key, #value)),
+            None => quote!(.flag(#key)),
+        });
+    }
+    for q in e.query.iter().filter(|q| q.required) {
+        let r = query_rust(q, uses);
+        let name = &r.name;
+        let arg_ty = &r.arg_ty;
+        args.push(quote!(#name: #arg_ty));
+        chain.push(r.add_required);
+    }
+    match &e.body {
+        None => {}
+        Some(BodySpec::Kind(kind)) if kind == "text" => {
+            args.push(quote!(body: &str));
+            chain.push(quote!(.text(body)));
+        }
+        Some(BodySpec::Kind(_)) => {
+            uses.add("serde::Serialize");
+            args.push(quote!(body: &(impl Serialize + ?Sized)));
+            chain.push(quote!(.json(body)?));
+        }
+        Some(BodySpec::Typed { json }) => {
+            let t = uses.ty(json);
+            args.push(quote!(body: &#t));
+            chain.push(quote!(.json(body)?));
+        }
+    }
+    let fallible = !lets.is_empty()
+        || matches!(&e.body, Some(BodySpec::Typed { .. }))
+        || matches!(&e.body, Some(BodySpec::Kind(kind)) if kind != "text");
+    Base {
+        lets,
+        request: quote!(Request::new(Method::#method, #path) #(#chain)*),
+        fallible,
+    }
+}
+
+fn render_endpoint(
+    spec: &Spec,
+    home: Home<'_>,
+    group: &Group,
+    e: &Endpoint,
+    uses: &mut Uses,
+) -> Rendered {
+    uses.add("crate::Result");
     let fn_name = ident(&e.id);
-    let operation = format!("{}.{}", service.module, e.id);
-    let method = method_tokens(&e.method);
-    let answer = answer(e);
-    let answer_ty = &answer.ty;
-    let decode = &answer.decode;
-    let docs = endpoint_doc(spec, service, group, e, &answer.doc);
     let alias = format!("{} {}", e.method, e.path_with_fixed_query());
     let deprecated = e
         .deprecated
         .as_ref()
         .map(|note| quote!(#[deprecated(note = #note)]));
-
-    // Path: a format string and its encoded arguments.
-    let mut format = String::new();
-    let mut path_args = Vec::new();
-    let mut rest = e.path.as_str();
     let mut args = Vec::new();
-    while let Some(start) = rest.find('{') {
-        format.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
-        let after = &rest[start + 1..];
-        let end = after.find('}').unwrap_or(after.len());
-        let placeholder = &after[..end];
-        if let Some(param) = e.params.get(placeholder) {
-            let name = ident(&param.rust);
-            let rust = &param.rust;
-            let encode = if param.kind.as_deref() == Some("interval") {
-                quote!(::druid_transport::interval_path_param(#rust, #name)?)
-            } else {
-                quote!(::druid_transport::path_param(#rust, #name)?)
-            };
-            path_args.push(encode);
-            args.push(quote!(#name: &str));
-        }
-        format.push_str("{}");
-        rest = after.get(end + 1..).unwrap_or("");
-    }
-    format.push_str(&rest.replace('{', "{{").replace('}', "}}"));
-    let path_expr = if path_args.is_empty() {
-        quote!(#format)
-    } else {
-        quote!(::std::format!(#format, #(#path_args),*))
-    };
-
-    let mut add_required = Vec::new();
-    for (key, value) in e.fixed_pairs() {
-        add_required.push(match value {
-            Some(value) => quote!(request = request.query(#key, #value);),
-            None => quote!(request = request.flag(#key);),
-        });
-    }
-    for q in e.query.iter().filter(|q| q.required) {
-        let r = query_rust(q);
-        let name = &r.name;
-        let arg_ty = &r.arg_ty;
-        args.push(quote!(#name: #arg_ty));
-        add_required.push(r.add_required);
-    }
-    let add_body = match &e.body {
-        None => quote!(),
-        Some(BodySpec::Kind(kind)) if kind == "text" => {
-            args.push(quote!(body: &str));
-            quote!(let request = request.text(body);)
-        }
-        Some(BodySpec::Kind(_)) => {
-            args.push(quote!(body: &(impl ::serde::Serialize + ?Sized)));
-            quote!(let request = request.json(body)?;)
-        }
-        Some(BodySpec::Typed { json }) => {
-            let t = ty(json);
-            args.push(quote!(body: &#t));
-            quote!(let request = request.json(body)?;)
-        }
-    };
-    let build_base = quote! {
-        #[allow(unused_mut)]
-        let mut request = ::druid_transport::Request::new(#method, #path_expr).operation(#operation);
-        #(#add_required)*
-        #add_body
+    let base = base_request(home, e, &mut args, uses);
+    let (vis, service) = match home {
+        Home::Client(_) => (quote!(pub), home.service()),
+        Home::Trait(_) => (quote!(), home.service()),
     };
 
     if !has_builder(e) {
-        let method_tokens = quote! {
-            #(#docs)*
-            #[doc(alias = #alias)]
-            #deprecated
-            pub async fn #fn_name(&self, #(#args),*) -> ::druid_transport::Result<#answer_ty> {
-                let request = {
-                    #build_base
-                    request
-                };
-                let service = &self.service;
-                #decode
-            }
+        let answer = answer(e, &quote!(#service), uses);
+        let docs = endpoint_doc(spec, home, group, e, &answer);
+        let answer_ty = &answer.ty;
+        let decode = &answer.decode;
+        let build = base.build();
+        let body = quote! {
+            #build
+            #decode
+        };
+        let method = match home {
+            Home::Client(_) => quote! {
+                #(#docs)*
+                #[doc(alias = #alias)]
+                #deprecated
+                pub async fn #fn_name(&self #(, #args)*) -> Result<#answer_ty> {
+                    #body
+                }
+            },
+            Home::Trait(_) => quote! {
+                #(#docs)*
+                #[doc(alias = #alias)]
+                #deprecated
+                fn #fn_name(&self #(, #args)*) -> impl Future<Output = Result<#answer_ty>> + Send {
+                    async move {
+                        #body
+                    }
+                }
+            },
         };
         return Rendered {
-            method: method_tokens,
+            method,
             builder: quote!(),
         };
     }
 
+    uses.add("druid_transport::Service");
+    uses.add("std::pin::Pin");
+    let answer = answer(e, &quote!(service), uses);
+    let docs = endpoint_doc(spec, home, group, e, &answer);
+    let answer_ty = &answer.ty;
+    let decode = &answer.decode;
     let builder = format_ident!("{}", builder_name(e));
     let optional: Vec<(QueryRust, &QueryParam)> = e
         .query
         .iter()
         .filter(|q| !q.required)
-        .map(|q| (query_rust(q), q))
+        .map(|q| (query_rust(q, uses), q))
         .collect();
     let field_names: Vec<&Ident> = optional.iter().map(|(r, _)| &r.name).collect();
     let field_types: Vec<&TokenStream> = optional.iter().map(|(r, _)| &r.field_ty).collect();
+    let field_inits: Vec<&TokenStream> = optional.iter().map(|(r, _)| &r.field_init).collect();
     let setters = optional.iter().map(|(r, q)| {
         let name = &r.name;
         let setter_ty = &r.setter_ty;
@@ -504,61 +742,60 @@ fn render_endpoint(spec: &Spec, service: &Service, group: &Group, e: &Endpoint) 
     let (audit_fields, audit_init, audit_setters, audit_add) = if e.audit {
         (
             quote! {
-                author: ::core::option::Option<::std::string::String>,
-                comment: ::core::option::Option<::std::string::String>,
+                author: Option<String>,
+                comment: Option<String>,
             },
-            quote! { author: ::core::option::Option::None, comment: ::core::option::Option::None, },
+            quote! { author: None, comment: None, },
             quote! {
                 /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-                pub fn author(mut self, author: impl ::core::convert::Into<::std::string::String>) -> Self {
-                    self.author = ::core::option::Option::Some(author.into());
+                pub fn author(mut self, author: impl Into<String>) -> Self {
+                    self.author = Some(author.into());
                     self
                 }
+
                 /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-                pub fn comment(mut self, comment: impl ::core::convert::Into<::std::string::String>) -> Self {
-                    self.comment = ::core::option::Option::Some(comment.into());
+                pub fn comment(mut self, comment: impl Into<String>) -> Self {
+                    self.comment = Some(comment.into());
                     self
                 }
             },
             quote! {
-                if let ::core::option::Option::Some(author) = &self.author {
-                    request = request.header("X-Druid-Author", author)?;
-                }
-                if let ::core::option::Option::Some(comment) = &self.comment {
-                    request = request.header("X-Druid-Comment", comment)?;
-                }
+                .header_opt("X-Druid-Author", self.author.as_deref())?
+                .header_opt("X-Druid-Comment", self.comment.as_deref())?
             },
         )
     } else {
         (quote!(), quote!(), quote!(), quote!())
     };
-    let init_fields = optional.iter().map(|(r, q)| {
-        let name = &r.name;
-        match q.ty.as_str() {
-            "flag" => quote!(#name: false,),
-            "repeated" => quote!(#name: ::std::vec::Vec::new(),),
-            _ => quote!(#name: ::core::option::Option::None,),
-        }
-    });
+    let owner = match home {
+        Home::Client(service) => format!("{}::{}", service.client, e.id),
+        Home::Trait(group) => format!("{}::{}", group.trait_name(), e.id),
+    };
     let builder_doc = doc_lines(&format!(
-        "The options of [`{client}::{id}`]: set them, then `.await` the builder or call [`send`]({b}::send).",
-        client = service.client,
-        id = e.id,
+        "The options of [`{owner}`]: set them, then `.await` the builder or call [`send`]({b}::send).",
         b = builder_name(e),
     ));
-    let method_tokens = quote! {
+    let service_clone = match home {
+        Home::Client(_) => quote!(self.service.clone()),
+        Home::Trait(_) => quote!(self.service().clone()),
+    };
+    let base = if base.fallible {
+        let build = base.build();
+        quote!(let base = (|| -> Result<Request> { #build Ok(request) })();)
+    } else {
+        let request = &base.request;
+        quote!(let base = Ok(#request);)
+    };
+    let method = quote! {
         #(#docs)*
         #[doc(alias = #alias)]
         #deprecated
-        pub fn #fn_name(&self, #(#args),*) -> #builder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #build_base
-                Ok(request)
-            })();
+        #vis fn #fn_name(&self #(, #args)*) -> #builder {
+            #base
             #builder {
-                client: self,
+                service: #service_clone,
                 base,
-                #(#init_fields)*
+                #(#field_names: #field_inits,)*
                 #audit_init
             }
         }
@@ -567,77 +804,117 @@ fn render_endpoint(spec: &Spec, service: &Service, group: &Group, e: &Endpoint) 
         #(#builder_doc)*
         #[derive(Debug)]
         #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-        pub struct #builder<'a> {
-            client: &'a #client,
-            base: ::druid_transport::Result<::druid_transport::Request>,
+        pub struct #builder {
+            service: Service,
+            base: Result<Request>,
             #(#field_names: #field_types,)*
             #audit_fields
         }
 
-        impl<'a> #builder<'a> {
+        impl #builder {
             #(#setters)*
             #audit_setters
 
             /// The request as it will be sent, without sending it.
-            pub fn into_request(self) -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = self.base?;
-                #(#adds)*
-                #audit_add
-                Ok(request)
+            pub fn into_request(self) -> Result<Request> {
+                Ok(self.base? #(#adds)* #audit_add)
             }
 
             /// Sends the request and decodes the answer.
-            pub async fn send(self) -> ::druid_transport::Result<#answer_ty> {
-                let service = &self.client.service;
+            pub async fn send(self) -> Result<#answer_ty> {
+                let service = self.service.clone();
                 let request = self.into_request()?;
                 #decode
             }
         }
 
-        impl<'a> ::core::future::IntoFuture for #builder<'a> {
-            type Output = ::druid_transport::Result<#answer_ty>;
-            type IntoFuture = ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = Self::Output> + ::core::marker::Send + 'a>>;
+        impl IntoFuture for #builder {
+            type Output = Result<#answer_ty>;
+            type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
             fn into_future(self) -> Self::IntoFuture {
-                ::std::boxed::Box::pin(self.send())
+                Box::pin(self.send())
             }
         }
     };
     Rendered {
-        method: method_tokens,
+        method,
         builder: builder_tokens,
     }
 }
 
-/// Renders one service's module: the client and its builders.
-pub fn render_service(spec: &Spec, service: &Service) -> TokenStream {
-    let module = ident(&service.module);
-    let client = ident(&service.client);
+/// The endpoints of a group, as methods and builders, with an index for
+/// the docs.
+fn render_group(
+    spec: &Spec,
+    home: Home<'_>,
+    group: &Group,
+    uses: &mut Uses,
+    index: &mut String,
+    owner: &str,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut methods = Vec::new();
     let mut builders = Vec::new();
+    index.push_str(&format!("\n## {}\n\n", group.title));
+    if let Some(extension) = &group.extension {
+        index.push_str(&format!("Needs the `{extension}` extension.\n\n"));
+    }
+    for e in &group.endpoints {
+        let rendered = render_endpoint(spec, home, group, e, uses);
+        methods.push(rendered.method);
+        builders.push(rendered.builder);
+        let deprecated = if e.deprecated.is_some() {
+            " (deprecated)"
+        } else {
+            ""
+        };
+        index.push_str(&format!(
+            "- [`{id}`]({owner}::{id}): `{method} {path}`{deprecated}\n",
+            id = e.id,
+            method = e.method,
+            path = e.path_with_fixed_query(),
+        ));
+    }
+    (methods, builders)
+}
+
+/// Renders one service's module: the client, its own endpoints and
+/// builders, and its implementations of the shared groups' traits.
+pub fn render_service(spec: &Spec, service: &Service) -> TokenStream {
+    let mut uses = Uses::default();
+    uses.add("druid_transport::Service");
+    uses.add("druid_transport::url::Url");
+    uses.add("crate::ServiceClient");
+    let module = ident(&service.module);
+    let client = ident(&service.client);
+    let name = &service.module;
+    let mut methods = Vec::new();
+    let mut builders = Vec::new();
+    let mut impls = Vec::new();
     let mut index = String::new();
     for group in spec.groups_of(service) {
-        index.push_str(&format!("\n## {}\n\n", group.title));
-        if let Some(extension) = &group.extension {
-            index.push_str(&format!("Needs the `{extension}` extension.\n\n"));
-        }
-        for e in &group.endpoints {
-            let rendered = render_endpoint(spec, service, group, e);
-            methods.push(rendered.method);
-            builders.push(rendered.builder);
-            let deprecated = if e.deprecated.is_some() {
-                " (deprecated)"
-            } else {
-                ""
-            };
+        if spec.is_shared(group) {
+            let trait_path = format!("crate::{}::{}", group.module_name(), group.trait_name());
+            uses.add(&trait_path);
+            let trait_name = ident(&group.trait_name());
+            impls.push(quote!(impl #trait_name for #client {}));
             index.push_str(&format!(
-                "- [`{id}`]({client}::{id}): `{method} {path}`{deprecated}\n",
-                id = e.id,
-                client = service.client,
-                method = e.method,
-                path = e.path_with_fixed_query(),
+                "\n## {}\n\nThe methods of [`{trait_name}`](crate::{trait_name}), shared with the other clients of the group.\n",
+                group.title,
+                trait_name = group.trait_name(),
             ));
+            continue;
         }
+        let (m, b) = render_group(
+            spec,
+            Home::Client(service),
+            group,
+            &mut uses,
+            &mut index,
+            &service.client,
+        );
+        methods.extend(m);
+        builders.extend(b);
     }
     let ports = match service.ports {
         Some([plain, tls]) => format!("\n\nDefault ports: {plain} (HTTP), {tls} (HTTPS)."),
@@ -655,41 +932,108 @@ pub fn render_service(spec: &Spec, service: &Service) -> TokenStream {
         "The {} client, [`{}`], and the builders of its calls with options.",
         service.name, service.client
     ));
+    let uses = uses.render();
     quote! {
         #(#module_doc)*
         pub mod #module {
-            #[allow(unused_imports)]
-            use super::*;
+            #uses
 
             #(#client_doc)*
             #[derive(Clone, Debug)]
             pub struct #client {
-                service: ::druid_transport::Service,
+                service: Service,
             }
 
             impl #client {
                 /// A client for the service behind `service`.
-                pub fn new(service: ::druid_transport::Service) -> Self {
+                pub fn new(service: Service) -> Self {
                     Self { service }
                 }
 
                 /// The service handle: base URL, transport, and generic
                 /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-                pub fn service(&self) -> &::druid_transport::Service {
+                pub fn service(&self) -> &Service {
                     &self.service
                 }
 
                 /// The base URL this client talks to.
-                pub fn base_url(&self) -> &::druid_transport::url::Url {
+                pub fn base_url(&self) -> &Url {
                     self.service.base_url()
                 }
 
                 #(#methods)*
             }
 
+            impl ServiceClient for #client {
+                fn service_name(&self) -> &'static str {
+                    #name
+                }
+
+                fn service(&self) -> &Service {
+                    &self.service
+                }
+            }
+
+            #(#impls)*
+
             #(#builders)*
         }
         pub use #module::#client;
+    }
+}
+
+/// Renders a shared group's module: its trait and builders.
+pub fn render_shared_group(spec: &Spec, group: &Group) -> TokenStream {
+    let mut uses = Uses::default();
+    uses.add("crate::ServiceClient");
+    let module = ident(&group.module_name());
+    let trait_name = ident(&group.trait_name());
+    let mut index = String::new();
+    let (methods, builders) = render_group(
+        spec,
+        Home::Trait(group),
+        group,
+        &mut uses,
+        &mut index,
+        &group.trait_name(),
+    );
+    let clients: Vec<String> = spec
+        .services_of(group)
+        .map(|s| format!("[`{}`](crate::{})", s.client, s.client))
+        .collect();
+    let served = if group.service == "all" {
+        "every service".to_owned()
+    } else {
+        format!("the {}", group.service)
+    };
+    let trait_doc = doc_lines(&format!(
+        "{title}: the endpoints of `api-spec/{file}.toml`, served by {served}.\n\n\
+         Generated once for every client that has them: {clients}. Code can be generic over \
+         any client with these endpoints (`fn f(client: &impl {trait_name})`).\n\n# Endpoints\n{index}",
+        title = group.title,
+        file = group.name,
+        clients = clients.join(", "),
+        trait_name = group.trait_name(),
+    ));
+    let module_doc = doc_lines(&format!(
+        "{}: [`{}`], and the builders of its calls with options.",
+        group.title,
+        group.trait_name()
+    ));
+    let uses = uses.render();
+    quote! {
+        #(#module_doc)*
+        pub mod #module {
+            #uses
+
+            #(#trait_doc)*
+            pub trait #trait_name: ServiceClient {
+                #(#methods)*
+            }
+
+            #(#builders)*
+        }
+        pub use #module::#trait_name;
     }
 }
 
@@ -709,7 +1053,7 @@ pub fn render_catalog(spec: &Spec) -> TokenStream {
                 let deprecated = e.deprecated.is_some();
                 let side_effect_free = e.method == "GET";
                 entries.push(quote! {
-                    crate::catalog::EndpointInfo {
+                    EndpointInfo {
                         client: #client,
                         service: #name,
                         group: #group_name,
@@ -726,17 +1070,37 @@ pub fn render_catalog(spec: &Spec) -> TokenStream {
     }
     quote! {
         /// Every generated endpoint, per client, in spec order.
-        pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = &[#(#entries),*];
+        pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
+            use crate::catalog::EndpointInfo;
+            &[#(#entries),*]
+        };
     }
 }
 
-/// Renders everything: every service module and the catalog.
+/// Renders everything: every shared group's module, every service module
+/// and the catalog.
 pub fn render(spec: &Spec) -> TokenStream {
+    let groups = spec
+        .groups
+        .iter()
+        .filter(|g| spec.is_shared(g))
+        .map(|g| render_shared_group(spec, g));
     let services = spec.services.iter().map(|s| render_service(spec, s));
     let catalog = render_catalog(spec);
+    let traits = spec.groups.iter().filter(|g| spec.is_shared(g)).map(|g| {
+        let module = ident(&g.module_name());
+        let name = ident(&g.trait_name());
+        quote!(pub use crate::#module::#name;)
+    });
     quote! {
+        #(#groups)*
         #(#services)*
         #catalog
+
+        /// The traits of the endpoint groups that several services serve.
+        pub mod group_traits {
+            #(#traits)*
+        }
     }
 }
 
@@ -744,10 +1108,25 @@ pub fn render(spec: &Spec) -> TokenStream {
 pub const SNAPSHOT_STAMP: &str =
     "// @generated by `cargo xtask codegen` from api-spec/; do not edit by hand.";
 
-/// One service's code, formatted, for a checked-in snapshot: stamped, with
-/// a blank line between items.
-pub fn pretty_service(spec: &Spec, service: &Service) -> String {
-    let tokens = render_service(spec, service);
+/// The checked-in snapshots: one file per service module and per shared
+/// group module, named after the module, with its formatted code.
+#[cfg(feature = "pretty")]
+pub fn snapshots(spec: &Spec) -> Vec<(String, String)> {
+    let groups = spec
+        .groups
+        .iter()
+        .filter(|g| spec.is_shared(g))
+        .map(|g| (g.module_name(), pretty(render_shared_group(spec, g))));
+    let services = spec
+        .services
+        .iter()
+        .map(|s| (s.module.clone(), pretty(render_service(spec, s))));
+    groups.chain(services).collect()
+}
+
+/// Code, formatted for a snapshot: stamped, with a blank line between items.
+#[cfg(feature = "pretty")]
+fn pretty(tokens: TokenStream) -> String {
     let code = match syn::parse2::<syn::File>(tokens) {
         Ok(file) => prettyplease::unparse(&file),
         Err(e) => format!("// the generated code does not parse: {e}\n"),
@@ -756,8 +1135,11 @@ pub fn pretty_service(spec: &Spec, service: &Service) -> String {
     let mut previous = "";
     for line in code.lines() {
         let trimmed = line.trim_start();
-        let starts_item =
-            trimmed.starts_with("///") || trimmed.starts_with("#[") || trimmed.starts_with("pub ");
+        let starts_item = trimmed.starts_with("///")
+            || trimmed.starts_with("#[")
+            || trimmed.starts_with("pub ")
+            || trimmed.starts_with("impl ")
+            || trimmed.starts_with("fn ");
         if starts_item && (previous.trim() == "}" || previous.trim() == "};") {
             out.push('\n');
         }
@@ -766,4 +1148,517 @@ pub fn pretty_service(spec: &Spec, service: &Service) -> String {
         previous = line;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each spec feature: a TOML snippet, and the code it must produce
+    //! (doc attributes left out; the snapshots show those).
+
+    use super::*;
+    use proc_macro2::TokenTree;
+
+    /// A spec of one group, `g.toml`, served by the Overlord alone, or by
+    /// the Overlord and the Broker (`shared`).
+    fn spec(endpoints: &str, shared: bool) -> Spec {
+        let dir = std::env::temp_dir().join(format!(
+            "druid-codegen-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let broker = if shared {
+            "[[service]]\nname = \"Broker\"\nclient = \"BrokerClient\"\nmodule = \"broker\"\ndescription = \"A Broker.\"\ngroups = [\"g\"]\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            dir.join("services.toml"),
+            format!(
+                "druid_docs_release = \"37.0.0\"\ndocs_base = \"https://druid.apache.org/docs/latest/\"\n\n\
+                 [[service]]\nname = \"Overlord\"\nclient = \"OverlordClient\"\nmodule = \"overlord\"\n\
+                 description = \"The Overlord.\"\ngroups = [\"g\"]\n{broker}"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("g.toml"),
+            format!("[group]\ntitle = \"G\"\nservice = \"Overlord\"\n\n{endpoints}"),
+        )
+        .unwrap();
+        let spec = crate::load_checked(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        spec.unwrap_or_else(|errors| panic!("{errors:?}"))
+    }
+
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// The tokens without `#[doc = ...]` attributes, as text.
+    fn without_docs(tokens: TokenStream) -> String {
+        fn strip(tokens: TokenStream) -> TokenStream {
+            let mut out = Vec::new();
+            let mut iter = tokens.into_iter().peekable();
+            while let Some(tree) = iter.next() {
+                match tree {
+                    TokenTree::Punct(p) if p.as_char() == '#' => {
+                        let is_doc = matches!(iter.peek(), Some(TokenTree::Group(g)) if {
+                            let inner: Vec<String> =
+                                g.stream().into_iter().take(2).map(|t| t.to_string()).collect();
+                            inner == ["doc", "="]
+                        });
+                        if is_doc {
+                            iter.next();
+                        } else {
+                            out.push(TokenTree::Punct(p));
+                        }
+                    }
+                    TokenTree::Group(g) => {
+                        let mut group = proc_macro2::Group::new(g.delimiter(), strip(g.stream()));
+                        group.set_span(g.span());
+                        out.push(TokenTree::Group(group));
+                    }
+                    other => out.push(other),
+                }
+            }
+            out.into_iter().collect()
+        }
+        strip(tokens).to_string()
+    }
+
+    /// The method and builder of the only endpoint, and the imports they
+    /// need.
+    fn rendered(spec: &Spec) -> (String, String, String) {
+        let group = &spec.groups[0];
+        let home = if spec.is_shared(group) {
+            Home::Trait(group)
+        } else {
+            Home::Client(&spec.services[0])
+        };
+        let mut uses = Uses::default();
+        let r = render_endpoint(spec, home, group, &group.endpoints[0], &mut uses);
+        (
+            without_docs(r.method),
+            without_docs(r.builder),
+            uses.render().to_string(),
+        )
+    }
+
+    /// Token texts compare without white space (`> >` and `>>` are the
+    /// same tokens).
+    fn same(actual: &str, expected: TokenStream) {
+        let squash = |text: &str| text.split_whitespace().collect::<String>();
+        assert_eq!(squash(actual), squash(&expected.to_string()), "\n{actual}");
+    }
+
+    const HEAD: &str = "[[endpoint]]\nid = \"task_status\"\nsummary = \"Returns a task's status.\"\ndocs = \"api-reference/tasks-api\"\n";
+
+    #[test]
+    fn a_typed_get_with_a_path_parameter() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"GET\"\npath = \"/druid/indexer/v1/task/{{taskId}}/status\"\n\
+                 params.taskId = {{ rust = \"task_id\", doc = \"the task.\" }}\n\
+                 response = {{ json = \"models::TaskStatusResponse\" }}\n"
+            ),
+            false,
+        );
+        let (method, builder, uses) = rendered(&spec);
+        same(
+            &method,
+            quote! {
+                #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/status")]
+                pub async fn task_status(&self, task_id: &str) -> Result<models::TaskStatusResponse> {
+                    let task_id = path_param("task_id", task_id)?;
+                    let request = Request::new(Method::GET, format!("/druid/indexer/v1/task/{task_id}/status"))
+                        .operation("overlord.task_status");
+                    Ok(self.service.send(&request).await?.json()?)
+                }
+            },
+        );
+        assert_eq!(builder, "");
+        same(
+            &uses,
+            quote! {
+                use druid_transport::{Request, path_param};
+                use druid_transport::http::Method;
+                use crate::{Result, models};
+            },
+        );
+    }
+
+    #[test]
+    fn intervals_in_paths_and_required_queries_of_every_type() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"DELETE\"\npath = \"/x/{{interval}}\"\n\
+                 params.interval = {{ rust = \"interval\", doc = \"the interval.\", kind = \"interval\" }}\n\
+                 fixed_query = [\"simple\", \"mode=all\"]\n\
+                 query = [\n\
+                   {{ name = \"count\", type = \"int\", required = true, doc = \"n\" }},\n\
+                   {{ name = \"ratio\", type = \"float\", required = true, doc = \"r\" }},\n\
+                   {{ name = \"force\", type = \"bool\", required = true, doc = \"f\" }},\n\
+                   {{ name = \"ids\", type = \"list\", required = true, doc = \"i\" }},\n\
+                   {{ name = \"id\", type = \"repeated\", required = true, doc = \"i\" }},\n\
+                   {{ name = \"state\", type = \"enum\", enum = \"models::TaskListState\", required = true, doc = \"s\" }},\n\
+                   {{ name = \"createdTimeInterval\", type = \"underscore_interval\", required = true, doc = \"c\" }},\n\
+                   {{ name = \"name\", type = \"string\", required = true, doc = \"n\" }},\n\
+                 ]\nresponse = \"empty\"\n"
+            ),
+            false,
+        );
+        let (method, _, _) = rendered(&spec);
+        same(
+            &method,
+            quote! {
+                #[doc(alias = "DELETE /x/{interval}?simple&mode=all")]
+                pub async fn task_status(
+                    &self,
+                    interval: &str,
+                    count: i64,
+                    ratio: f64,
+                    force: bool,
+                    ids: &[&str],
+                    id: &[&str],
+                    state: models::TaskListState,
+                    created_time_interval: &str,
+                    name: &str
+                ) -> Result<()> {
+                    let interval = interval_path_param("interval", interval)?;
+                    let request = Request::new(Method::DELETE, format!("/x/{interval}"))
+                        .operation("overlord.task_status")
+                        .flag("simple")
+                        .query("mode", "all")
+                        .query("count", count)
+                        .query("ratio", ratio)
+                        .query("force", force)
+                        .query("ids", ids.join(","))
+                        .query_each("id", id)
+                        .query("state", state)
+                        .query("createdTimeInterval", created_time_interval.replace('/', "_"))
+                        .query("name", name);
+                    self.service.send(&request).await?;
+                    Ok(())
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn optional_queries_and_audit_make_a_builder() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"POST\"\npath = \"/x\"\naudit = true\nbody = \"text\"\n\
+                 query = [\n\
+                   {{ name = \"full\", type = \"flag\", doc = \"all of it\" }},\n\
+                   {{ name = \"max\", type = \"int\", doc = \"at most\" }},\n\
+                   {{ name = \"ids\", type = \"list\", doc = \"these\" }},\n\
+                   {{ name = \"id\", type = \"repeated\", doc = \"this\" }},\n\
+                   {{ name = \"when\", type = \"underscore_interval\", doc = \"then\" }},\n\
+                 ]\nresponse = \"text\"\n"
+            ),
+            false,
+        );
+        let (method, builder, _) = rendered(&spec);
+        same(
+            &method,
+            quote! {
+                #[doc(alias = "POST /x")]
+                pub fn task_status(&self, body: &str) -> TaskStatusBuilder {
+                    let base = Ok(Request::new(Method::POST, "/x").operation("overlord.task_status").text(body));
+                    TaskStatusBuilder {
+                        service: self.service.clone(),
+                        base,
+                        full: false,
+                        max: None,
+                        ids: None,
+                        id: Vec::new(),
+                        when: None,
+                        author: None,
+                        comment: None,
+                    }
+                }
+            },
+        );
+        same(
+            &builder,
+            quote! {
+                #[derive(Debug)]
+                #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
+                pub struct TaskStatusBuilder {
+                    service: Service,
+                    base: Result<Request>,
+                    full: bool,
+                    max: Option<i64>,
+                    ids: Option<Vec<String>>,
+                    id: Vec<String>,
+                    when: Option<String>,
+                    author: Option<String>,
+                    comment: Option<String>,
+                }
+
+                impl TaskStatusBuilder {
+                    pub fn full(mut self, value: bool) -> Self {
+                        self.full = value;
+                        self
+                    }
+                    pub fn max(mut self, value: i64) -> Self {
+                        self.max = Some(value);
+                        self
+                    }
+                    pub fn ids(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+                        self.ids = Some(value.into_iter().map(Into::into).collect());
+                        self
+                    }
+                    pub fn id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+                        self.id = value.into_iter().map(Into::into).collect();
+                        self
+                    }
+                    pub fn when(mut self, value: impl Into<String>) -> Self {
+                        self.when = Some(value.into().replace('/', "_"));
+                        self
+                    }
+                    pub fn author(mut self, author: impl Into<String>) -> Self {
+                        self.author = Some(author.into());
+                        self
+                    }
+                    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+                        self.comment = Some(comment.into());
+                        self
+                    }
+                    pub fn into_request(self) -> Result<Request> {
+                        Ok(self.base?
+                            .flag_if("full", self.full)
+                            .query_opt("max", self.max)
+                            .query_opt("ids", self.ids.map(|values| values.join(",")))
+                            .query_each("id", self.id)
+                            .query_opt("when", self.when)
+                            .header_opt("X-Druid-Author", self.author.as_deref())?
+                            .header_opt("X-Druid-Comment", self.comment.as_deref())?)
+                    }
+                    pub async fn send(self) -> Result<String> {
+                        let service = self.service.clone();
+                        let request = self.into_request()?;
+                        Ok(service.send(&request).await?.text()?)
+                    }
+                }
+
+                impl IntoFuture for TaskStatusBuilder {
+                    type Output = Result<String>;
+                    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+                    fn into_future(self) -> Self::IntoFuture {
+                        Box::pin(self.send())
+                    }
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn a_fallible_builder_base_is_built_in_a_closure() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"POST\"\npath = \"/x/{{id}}\"\nparams.id = {{ rust = \"id\", doc = \"the id.\" }}\n\
+                 body = {{ json = \"models::Spec\" }}\nquery = [{{ name = \"max\", type = \"int\", doc = \"n\" }}]\nresponse = \"raw\"\n"
+            ),
+            false,
+        );
+        let (method, builder, _) = rendered(&spec);
+        same(
+            &method,
+            quote! {
+                #[doc(alias = "POST /x/{id}")]
+                pub fn task_status(&self, id: &str, body: &models::Spec) -> TaskStatusBuilder {
+                    let base = (|| -> Result<Request> {
+                        let id = path_param("id", id)?;
+                        let request = Request::new(Method::POST, format!("/x/{id}"))
+                            .operation("overlord.task_status")
+                            .json(body)?;
+                        Ok(request)
+                    })();
+                    TaskStatusBuilder { service: self.service.clone(), base, max: None, }
+                }
+            },
+        );
+        assert!(
+            builder.contains(&quote!(pub async fn send(self) -> Result<Response>).to_string()),
+            "{builder}"
+        );
+        assert!(
+            builder.contains(&quote!(Ok(service.send(&request).await?)).to_string()),
+            "{builder}"
+        );
+    }
+
+    #[test]
+    fn answers_map_statuses_and_bodies() {
+        let cases = [
+            (
+                "response = { json = \"models::LeaderStatus\" }\nanswers = [{ status = 404, body = \"json\", is = \"value\" }]",
+                quote! {
+                    pub async fn task_status(&self) -> Result<models::LeaderStatus> {
+                        let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
+                        const ANSWERS: &[Answer] = &[Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value), Answer::SUCCESS];
+                        let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
+                        Ok(response.json()?)
+                    }
+                },
+            ),
+            (
+                "response = \"json\"\nanswers = [{ status = \"2xx\", body = \"empty\", is = \"none\" }, { status = \"2xx\", body = \"text\", is = \"none\" }]",
+                quote! {
+                    pub async fn task_status(&self) -> Result<Option<serde_json::Value>> {
+                        let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
+                        const ANSWERS: &[Answer] = &[
+                            Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                            Answer::new(StatusMatch::Class(2), BodyMatch::Text, Outcome::None),
+                            Answer::SUCCESS
+                        ];
+                        let (outcome, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
+                        Ok(match outcome {
+                            Outcome::None => None,
+                            _ => Some(response.json()?),
+                        })
+                    }
+                },
+            ),
+            (
+                "response = \"empty\"\nanswers = [{ status = \"2xx\", is = \"true\" }, { status = 503, is = \"false\" }]",
+                quote! {
+                    pub async fn task_status(&self) -> Result<bool> {
+                        let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
+                        const ANSWERS: &[Answer] = &[
+                            Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
+                            Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False)
+                        ];
+                        let (outcome, _) = self.service.execute(&request).await?.answer(ANSWERS)?;
+                        Ok(outcome == Outcome::True)
+                    }
+                },
+            ),
+            (
+                "response = \"empty\"\nanswers = [{ status = 404, is = \"value\" }]",
+                quote! {
+                    pub async fn task_status(&self) -> Result<()> {
+                        let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
+                        const ANSWERS: &[Answer] = &[Answer::new(StatusMatch::Is(404), BodyMatch::Any, Outcome::Value), Answer::SUCCESS];
+                        let _ = self.service.execute(&request).await?.answer(ANSWERS)?;
+                        Ok(())
+                    }
+                },
+            ),
+        ];
+        for (response, expected) in cases {
+            let spec = spec(
+                &format!("{HEAD}method = \"GET\"\npath = \"/x\"\n{response}\n"),
+                false,
+            );
+            let (method, _, uses) = rendered(&spec);
+            let expected = quote! {
+                #[doc(alias = "GET /x")]
+                #expected
+            };
+            same(&method, expected);
+            assert!(uses.contains("Answer , BodyMatch , Outcome"), "{uses}");
+        }
+    }
+
+    #[test]
+    fn deprecated_endpoints_say_so_to_the_compiler() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"GET\"\npath = \"/x\"\nresponse = \"json\"\ndeprecated = \"use y\"\n"
+            ),
+            false,
+        );
+        let (method, _, _) = rendered(&spec);
+        assert!(
+            method.starts_with(
+                &quote!(#[doc(alias = "GET /x")] #[deprecated(note = "use y")]).to_string()
+            ),
+            "{method}"
+        );
+    }
+
+    #[test]
+    fn shared_groups_are_trait_methods_and_builders() {
+        let spec = spec(
+            &format!(
+                "{HEAD}method = \"GET\"\npath = \"/status/{{name}}\"\nparams.name = {{ rust = \"name\", doc = \"n.\" }}\nresponse = \"text\"\n\n\
+                 [[endpoint]]\nid = \"tasks\"\nsummary = \"Lists.\"\ndocs = \"d\"\nmethod = \"GET\"\npath = \"/tasks\"\n\
+                 query = [{{ name = \"max\", type = \"int\", doc = \"n\" }}]\nresponse = \"json\"\n"
+            ),
+            true,
+        );
+        assert!(spec.is_shared(&spec.groups[0]));
+        let (method, _, _) = rendered(&spec);
+        same(
+            &method,
+            quote! {
+                #[doc(alias = "GET /status/{name}")]
+                fn task_status(&self, name: &str) -> impl Future<Output = Result<String>> + Send {
+                    async move {
+                        let name = path_param("name", name)?;
+                        let request = Request::new(Method::GET, format!("/status/{name}"))
+                            .operation(format!("{}.task_status", self.service_name()));
+                        Ok(self.service().send(&request).await?.text()?)
+                    }
+                }
+            },
+        );
+        let group = without_docs(render_shared_group(&spec, &spec.groups[0]));
+        assert!(
+            group.starts_with("pub mod g { use std :: pin :: Pin ;"),
+            "{group}"
+        );
+        assert!(
+            group.contains("pub trait GApi : ServiceClient {"),
+            "{group}"
+        );
+        assert!(
+            group.contains(
+                &quote!(
+                    fn tasks(&self) -> TasksBuilder {
+                        let base = Ok(Request::new(Method::GET, "/tasks")
+                            .operation(format!("{}.tasks", self.service_name())));
+                        TasksBuilder {
+                            service: self.service().clone(),
+                            base,
+                            max: None,
+                        }
+                    }
+                )
+                .to_string()
+            ),
+            "{group}"
+        );
+        assert!(
+            group.ends_with(
+                &quote!(
+                    pub use g::GApi;
+                )
+                .to_string()
+            ),
+            "{group}"
+        );
+        // Each client implements the trait in one line and has no copy of it.
+        let overlord = without_docs(render_service(&spec, &spec.services[0]));
+        assert!(
+            overlord.contains(&quote!(impl GApi for OverlordClient {}).to_string()),
+            "{overlord}"
+        );
+        assert!(
+            overlord.contains(
+                &quote!(
+                    use crate::g::GApi;
+                )
+                .to_string()
+            ),
+            "{overlord}"
+        );
+        assert!(!overlord.contains("task_status"), "{overlord}");
+        assert!(
+            overlord.contains(&quote!(impl ServiceClient for OverlordClient { fn service_name(&self) -> &'static str { "overlord" } fn service(&self) -> &Service { &self.service } }).to_string()),
+            "{overlord}"
+        );
+    }
 }

@@ -138,11 +138,13 @@ pub struct Endpoint {
     /// What the body is, for the docs.
     #[serde(default)]
     pub body_doc: Option<String>,
-    /// The response.
+    /// The response: how a body that is the value decodes.
     pub response: ResponseSpec,
-    /// Non-success statuses that are data for this endpoint (isLeader's 404).
+    /// What the endpoint answers besides "a 2xx is the value": statuses
+    /// that are answers (isLeader's 404), bodies that mean "nothing"
+    /// (`None`), readiness checks (`true`/`false`). The first match wins.
     #[serde(default)]
-    pub also_ok: Vec<u16>,
+    pub answers: Vec<AnswerSpec>,
     /// Whether the endpoint records `X-Druid-Author`/`X-Druid-Comment` in an audit log.
     #[serde(default)]
     pub audit: bool,
@@ -183,10 +185,15 @@ pub struct QueryParam {
     #[serde(default)]
     pub rust: Option<String>,
     /// `string`, `int`, `float`, `bool`, `flag` (presence only), `list`
-    /// (comma-separated), `repeated` (the key once per value) or
-    /// `underscore_interval` (an interval sent as `start_end`).
+    /// (comma-separated), `repeated` (the key once per value),
+    /// `underscore_interval` (an interval sent as `start_end`) or `enum` (a
+    /// Rust type, see [`QueryParam::enum_type`]).
     #[serde(rename = "type")]
     pub ty: String,
+    /// For `type = "enum"`: the Rust type of the value, sent as its
+    /// `Display` text (`models::TaskListState`).
+    #[serde(default, rename = "enum")]
+    pub enum_type: Option<String>,
     /// What it does.
     pub doc: String,
     /// Whether it must be given.
@@ -207,27 +214,70 @@ pub enum BodySpec {
     },
 }
 
-/// A response.
+/// A response: how a body that is the value decodes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum ResponseSpec {
-    /// `"json"` (a `serde_json::Value`), `"text"`, `"empty"`, `"raw"` (the
-    /// whole response) or `"ready"` (true on success, false on 503).
+    /// `"json"` (a `serde_json::Value`), `"text"`, `"empty"` (no value) or
+    /// `"raw"` (the whole response).
     Kind(String),
-    /// `{ json = "Type" }`, or `{ json = "Type", optional = true }` for
-    /// `Option<Type>` that is `None` on 204 or an empty body; with
-    /// `none_on_text = true` also on a plain-text message where JSON was
-    /// expected (how some releases say "nothing here").
+    /// `{ json = "Type" }`: a JSON body of that type.
     Typed {
         /// The Rust type of the body.
         json: String,
-        /// Whether an empty answer is `None`.
-        #[serde(default)]
-        optional: bool,
-        /// Whether a plain-text answer is `None` too (needs `optional`).
-        #[serde(default)]
-        none_on_text: bool,
     },
+}
+
+/// One answer of an endpoint: a status (or class) and a kind of body, and
+/// what it means.
+///
+/// ```toml
+/// answers = [{ status = 404, body = "json", is = "value" }]          # isLeader's follower answer
+/// answers = [{ status = "2xx", is = "true" }, { status = 503, is = "false" }]  # a readiness check
+/// answers = [{ status = "2xx", body = "empty", is = "none" }]         # 204: nothing there
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    /// A status (`404`) or a class (`"2xx"`).
+    pub status: StatusSpec,
+    /// `any` (default), `empty`, `json` or `text` (not empty and not JSON).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// `value` (decode the body), `none`, `true` or `false`.
+    pub is: String,
+}
+
+/// A status or a class of statuses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    /// One status.
+    Code(u16),
+    /// A class, `"2xx"` to `"5xx"`.
+    Class(String),
+}
+
+impl StatusSpec {
+    /// The class digit of `"2xx"`, if this is a valid class.
+    pub fn class(&self) -> Option<u16> {
+        match self {
+            StatusSpec::Class(text) => {
+                let digit = text.strip_suffix("xx")?.parse::<u16>().ok()?;
+                (1..=5).contains(&digit).then_some(digit)
+            }
+            StatusSpec::Code(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for StatusSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusSpec::Code(code) => write!(f, "{code}"),
+            StatusSpec::Class(class) => f.write_str(class),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,6 +444,12 @@ fn load_group(dir: &Path, name: &str) -> Result<Group, Vec<SpecError>> {
 }
 
 impl Spec {
+    /// Whether a group is served by more than one service: its endpoints
+    /// are generated once, as a trait every client of those services has.
+    pub fn is_shared(&self, group: &Group) -> bool {
+        self.services_of(group).count() > 1
+    }
+
     /// The groups a service serves, in order.
     pub fn groups_of<'a>(&'a self, service: &'a Service) -> impl Iterator<Item = &'a Group> + 'a {
         service
@@ -456,6 +512,18 @@ impl Endpoint {
                 None => (item.as_str(), None),
             })
             .collect()
+    }
+}
+
+impl Group {
+    /// The trait of a shared group: `sql-statements` -> `SqlStatementsApi`.
+    pub fn trait_name(&self) -> String {
+        format!("{}Api", pascal_case(&self.module_name()))
+    }
+
+    /// The module of a shared group: `sql-statements` -> `sql_statements`.
+    pub fn module_name(&self) -> String {
+        self.name.replace('-', "_")
     }
 }
 

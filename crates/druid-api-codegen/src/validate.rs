@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::spec::{BodySpec, Endpoint, Group, ResponseSpec, Spec, SpecError};
+use crate::spec::{BodySpec, Endpoint, Group, ResponseSpec, Spec, SpecError, StatusSpec};
 
 /// Methods the spec may use.
 pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
@@ -16,9 +16,14 @@ pub(crate) const QUERY_TYPES: &[&str] = &[
     "list",
     "repeated",
     "underscore_interval",
+    "enum",
 ];
 /// Response kinds written as a plain string.
-pub(crate) const RESPONSE_KINDS: &[&str] = &["json", "text", "empty", "raw", "ready"];
+pub(crate) const RESPONSE_KINDS: &[&str] = &["json", "text", "empty", "raw"];
+/// Body kinds an answer can name.
+pub(crate) const ANSWER_BODIES: &[&str] = &["any", "empty", "json", "text"];
+/// What an answer can mean.
+pub(crate) const ANSWER_MEANINGS: &[&str] = &["value", "none", "true", "false"];
 /// Body kinds written as a plain string.
 pub(crate) const BODY_KINDS: &[&str] = &["json", "text"];
 /// Path parameter kinds.
@@ -421,6 +426,30 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
                 Some(suggest(&q.ty, QUERY_TYPES)),
             );
         }
+        match (q.ty.as_str(), &q.enum_type) {
+            ("enum", None) => c.at(
+                e,
+                format!("the enum query parameter `{}` names no type", q.name),
+                Some("add `enum = \"models::TheEnum\"` (a type with `Display`)".to_owned()),
+            ),
+            ("enum", Some(ty)) if !parses_as_type(ty) => c.at(
+                e,
+                format!(
+                    "the type `{ty}` of query parameter `{}` is not a Rust type",
+                    q.name
+                ),
+                None,
+            ),
+            (other, Some(_)) if other != "enum" => c.at(
+                e,
+                format!(
+                    "the query parameter `{}` has an `enum` type but is of type `{other}`",
+                    q.name
+                ),
+                Some("set `type = \"enum\"`".to_owned()),
+            ),
+            _ => {}
+        }
         if q.required && q.ty == "flag" {
             c.at(
                 e,
@@ -493,31 +522,16 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
                 )),
             );
         }
-        ResponseSpec::Typed { json, .. } if !parses_as_type(json) => {
+        ResponseSpec::Typed { json } if !parses_as_type(json) => {
             c.at(
                 e,
                 format!("the response type `{json}` is not a Rust type"),
                 None,
             );
         }
-        ResponseSpec::Typed {
-            optional: false,
-            none_on_text: true,
-            ..
-        } => {
-            c.at(e, "`none_on_text` needs `optional = true`".to_owned(), None);
-        }
         _ => {}
     }
-    for status in &e.also_ok {
-        if !(300..600).contains(status) {
-            c.at(
-                e,
-                format!("`also_ok` holds {status}, which is not an error status"),
-                None,
-            );
-        }
-    }
+    check_answers(c, e);
     if let Some(status) = &e.status
         && !STATUSES.contains(&status.as_str())
     {
@@ -525,6 +539,78 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
             e,
             format!("unknown status `{status}`"),
             Some(suggest(status, STATUSES)),
+        );
+    }
+}
+
+/// What the answers of an endpoint may say, given its response.
+fn check_answers(c: &mut Collector<'_>, e: &Endpoint) {
+    for answer in &e.answers {
+        let status_ok = match &answer.status {
+            StatusSpec::Code(code) => (100..600).contains(code),
+            StatusSpec::Class(_) => answer.status.class().is_some(),
+        };
+        if !status_ok {
+            c.at(
+                e,
+                format!(
+                    "the answer status `{}` is neither a status nor a class",
+                    answer.status
+                ),
+                Some("write 404, or \"2xx\" for a whole class".to_owned()),
+            );
+        }
+        if let Some(body) = &answer.body
+            && !ANSWER_BODIES.contains(&body.as_str())
+        {
+            c.at(
+                e,
+                format!("unknown answer body `{body}`"),
+                Some(suggest(body, ANSWER_BODIES)),
+            );
+        }
+        if !ANSWER_MEANINGS.contains(&answer.is.as_str()) {
+            c.at(
+                e,
+                format!("unknown answer meaning `{}`", answer.is),
+                Some(suggest(&answer.is, ANSWER_MEANINGS)),
+            );
+        }
+    }
+    let is = |meaning: &str| e.answers.iter().any(|a| a.is == meaning);
+    let kind = match &e.response {
+        ResponseSpec::Kind(kind) => kind.as_str(),
+        ResponseSpec::Typed { .. } => "typed",
+    };
+    if is("true") || is("false") {
+        if e.answers.iter().any(|a| a.is != "true" && a.is != "false") {
+            c.at(
+                e,
+                "the answers mix `true`/`false` with `value`/`none`".to_owned(),
+                Some("a yes-or-no endpoint answers only `true` or `false`".to_owned()),
+            );
+        }
+        if kind != "empty" {
+            let shown = if kind == "typed" { "a JSON type" } else { kind };
+            c.at(
+                e,
+                format!("a yes-or-no endpoint must have `response = \"empty\"`, not {shown}"),
+                Some("the status is the answer; the body is not read".to_owned()),
+            );
+        }
+    }
+    if is("none") && !matches!(kind, "typed" | "json" | "text") {
+        c.at(
+            e,
+            format!("`none` needs a response with a value (JSON or text), not `{kind}`"),
+            None,
+        );
+    }
+    if kind == "raw" && !e.answers.is_empty() {
+        c.at(
+            e,
+            "a raw response takes no `answers`: the whole response is the answer".to_owned(),
+            None,
         );
     }
 }

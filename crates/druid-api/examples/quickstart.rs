@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use druid_api::models::SqlParameter;
+use druid_api::prelude::*;
 
 const TABLE: &str = "quickstart_wiki";
 
@@ -60,7 +61,7 @@ async fn run() -> druid_api::Result<()> {
     // Discovery: every service of the cluster, from sys.servers.
     let cluster = client.cluster().await?;
     println!("\nservers:");
-    for server in cluster.services() {
+    for server in cluster.servers() {
         let roles: Vec<String> = server
             .roles
             .iter()
@@ -71,7 +72,7 @@ async fn run() -> druid_api::Result<()> {
             .collect();
         println!("  {:<18} {}", server.server, roles.join(" + "));
     }
-    for server in cluster.services() {
+    for server in cluster.servers() {
         let any = cluster.service(&server.server)?;
         let status = any.status().await?;
         println!(

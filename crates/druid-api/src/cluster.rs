@@ -1,12 +1,12 @@
 //! The cluster: discovered services and a typed client for each.
 
 use druid_discovery::{ClusterModel, Server, ServerType, discover};
-use druid_transport::{Error, Result, Service};
+use druid_transport::{RedirectScope, Service};
 
-use crate::query::Client;
+use crate::client::Client;
 use crate::{
-    BrokerClient, CoordinatorClient, HistoricalClient, IndexerClient, MiddleManagerClient,
-    OverlordClient, PeonClient, RouterClient,
+    BrokerClient, CoordinatorClient, Error, HistoricalClient, IndexerClient, MiddleManagerClient,
+    OverlordClient, PeonClient, Result, RouterClient, ServiceClient, StatusApi,
 };
 
 /// A Druid cluster, as discovered from `sys.servers` through the entry-point
@@ -15,11 +15,14 @@ use crate::{
 /// The model is a snapshot: call [`Cluster::refresh`] after servers come, go
 /// or change leader. Clients handed out keep working with the server they
 /// were made for; ask again after a refresh to follow a new leader (the
-/// Coordinator and Overlord clients follow leader redirects on their own).
+/// Coordinator and Overlord clients follow leader redirects on their own, to
+/// any host of the cluster as this snapshot knows it: its
+/// [`RedirectScope`], which every client handed out carries).
 #[derive(Debug, Clone)]
 pub struct Cluster {
     client: Client,
     model: ClusterModel,
+    scope: RedirectScope,
 }
 
 /// A client of any service type, for [`Cluster::service`].
@@ -78,32 +81,6 @@ impl AnyClient {
         }
     }
 
-    /// The service handle, for generic REST access.
-    pub fn service(&self) -> &Service {
-        match self {
-            AnyClient::Coordinator(c) => c.service(),
-            AnyClient::Overlord(c) => c.service(),
-            AnyClient::Broker(c) => c.service(),
-            AnyClient::Router(c) => c.service(),
-            AnyClient::Historical(c) => c.service(),
-            AnyClient::MiddleManager(c) => c.service(),
-            AnyClient::Indexer(c) => c.service(),
-            AnyClient::Peon(c) => c.service(),
-            AnyClient::Other(_, service) => service,
-        }
-    }
-
-    /// Whether the service is alive (`GET /status/health`); every service has it.
-    pub async fn is_healthy(&self) -> Result<bool> {
-        // Every client has the same status endpoints; the query client will do.
-        Client::new(self.service().clone()).is_healthy().await
-    }
-
-    /// The service's version and modules (`GET /status`).
-    pub async fn status(&self) -> Result<crate::models::ServerStatus> {
-        Client::new(self.service().clone()).status().await
-    }
-
     /// The Coordinator client, if this is one.
     pub fn as_coordinator(&self) -> Option<&CoordinatorClient> {
         match self {
@@ -137,45 +114,68 @@ impl AnyClient {
     }
 }
 
+/// Every client is a handle on its service, and every service has the
+/// status endpoints.
+impl ServiceClient for AnyClient {
+    fn service_name(&self) -> &'static str {
+        match self {
+            AnyClient::Coordinator(c) => c.service_name(),
+            AnyClient::Overlord(c) => c.service_name(),
+            AnyClient::Broker(c) => c.service_name(),
+            AnyClient::Router(c) => c.service_name(),
+            AnyClient::Historical(c) => c.service_name(),
+            AnyClient::MiddleManager(c) => c.service_name(),
+            AnyClient::Indexer(c) => c.service_name(),
+            AnyClient::Peon(c) => c.service_name(),
+            AnyClient::Other(..) => "other",
+        }
+    }
+
+    fn service(&self) -> &Service {
+        match self {
+            AnyClient::Coordinator(c) => c.service(),
+            AnyClient::Overlord(c) => c.service(),
+            AnyClient::Broker(c) => c.service(),
+            AnyClient::Router(c) => c.service(),
+            AnyClient::Historical(c) => c.service(),
+            AnyClient::MiddleManager(c) => c.service(),
+            AnyClient::Indexer(c) => c.service(),
+            AnyClient::Peon(c) => c.service(),
+            AnyClient::Other(_, service) => service,
+        }
+    }
+}
+
+impl StatusApi for AnyClient {}
+
 impl Cluster {
     pub(crate) async fn discover(client: Client) -> Result<Self> {
         let model = discover(client.service()).await?;
-        let cluster = Cluster { client, model };
-        cluster.trust_hosts();
-        Ok(cluster)
+        Ok(Self::from_model(client, model))
     }
 
     /// A cluster from an already read model (e.g. recorded `sys.servers`
     /// rows), reached through `client`.
     pub fn from_model(client: Client, model: ClusterModel) -> Self {
-        let cluster = Cluster { client, model };
-        cluster.trust_hosts();
-        cluster
-    }
-
-    /// Lets redirects lead to every host of the cluster, as reported and as
-    /// mapped.
-    fn trust_hosts(&self) {
-        let transport = self.client.transport();
-        let mut hosts: Vec<String> = self.model.hosts().map(str::to_owned).collect();
-        for server in self.model.servers() {
-            for prefer in [false, true] {
-                if let Ok(url) = server.url(transport.mapper(), prefer)
-                    && let Some(host) = url.host_str()
-                {
-                    hosts.push(host.to_owned());
-                }
-            }
+        let scope = model.redirect_scope(client.transport().mapper());
+        Cluster {
+            client,
+            model,
+            scope,
         }
-        transport.set_cluster_hosts(hosts);
     }
 
     /// Reads `sys.servers` again. The model is replaced only when the read
-    /// succeeds.
+    /// succeeds; clients handed out before keep the old snapshot.
     pub async fn refresh(&mut self) -> Result<()> {
-        self.model = discover(self.client.service()).await?;
-        self.trust_hosts();
+        *self = Self::discover(self.client.clone()).await?;
         Ok(())
+    }
+
+    /// The hosts the clients of this cluster may be redirected to: every
+    /// server's host, as reported and as mapped.
+    pub fn redirect_scope(&self) -> &RedirectScope {
+        &self.scope
     }
 
     /// The query client the cluster was discovered through.
@@ -190,13 +190,15 @@ impl Cluster {
 
     /// Every server of the cluster (a Coordinator that is also the Overlord
     /// is one server with two roles).
-    pub fn services(&self) -> &[Server] {
+    pub fn servers(&self) -> &[Server] {
         self.model.servers()
     }
 
     fn service_of(&self, server: &Server) -> Result<Service> {
         let transport = self.client.transport();
-        transport.service_for(&server.host, server.plaintext_port, server.tls_port)
+        let service =
+            transport.service_for(&server.host, server.plaintext_port, server.tls_port)?;
+        Ok(service.with_redirect_scope(self.scope.clone()))
     }
 
     fn leader_service(&self, server_type: &ServerType) -> Result<Service> {
@@ -310,18 +312,14 @@ impl Cluster {
             .collect())
     }
 
-    /// The query client (the one the cluster was discovered through).
-    pub fn query_client(&self) -> Client {
-        self.client.clone()
-    }
-
     /// Which services answer at an endpoint: a URL (`http://host:8081/...`)
     /// or `host:port`, as the cluster reports it or as mapped. Empty when no
     /// server of the cluster is there.
     pub fn what_is(&self, endpoint: &str) -> Result<Vec<ServerType>> {
         let transport = self.client.transport();
-        self.model
-            .what_is(endpoint, transport.mapper(), transport.prefer_tls())
+        Ok(self
+            .model
+            .what_is(endpoint, transport.mapper(), transport.prefer_tls())?)
     }
 
     /// The client for the service at an endpoint. A server with several

@@ -9,6 +9,9 @@
 //! endpoint), so every method's docs name its HTTP method and path.
 //!
 //! ```no_run
+//! use druid_api::models::TaskListState;
+//! use druid_api::prelude::*;
+//!
 //! # async fn demo() -> druid_api::Result<()> {
 //! let client = druid_api::connect("http://localhost:8888")?;
 //!
@@ -17,13 +20,13 @@
 //! struct Row { page: String, added: i64 }
 //! let rows: Vec<Row> = client.sql("SELECT page, added FROM wiki").rows().await?;
 //!
-//! // The cluster and its services.
+//! // The cluster and its servers.
 //! let cluster = client.cluster().await?;
-//! for server in cluster.services() {
+//! for server in cluster.servers() {
 //!     println!("{} plays {:?}", server.server, server.types().collect::<Vec<_>>());
 //! }
 //! let overlord = cluster.overlord()?;
-//! let running = overlord.tasks().state("running").await?;
+//! let running = overlord.tasks().state(TaskListState::Running).await?;
 //! let coordinator = cluster.coordinator()?;
 //! assert!(coordinator.is_healthy().await?);
 //! # Ok(()) }
@@ -33,7 +36,9 @@
 //!
 //! [`connect`] takes defaults; [`Client::builder`] sets Basic auth, a
 //! private CA, a client certificate, timeouts, TLS preference and a
-//! [`ServiceMapper`] for clusters behind Docker port maps or NAT:
+//! [`ServiceMapper`] for clusters behind Docker port maps or NAT (every
+//! option of the transport's [`TransportBuilder`]: the client builder *is*
+//! one):
 //!
 //! ```no_run
 //! # fn demo() -> druid_api::Result<()> {
@@ -46,18 +51,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Clients and the endpoint groups they share
+//!
+//! Endpoints only one service has are methods of its client
+//! ([`OverlordClient::tasks`]). Endpoint groups several services serve
+//! (status, queries, SQL statements, lookup introspection, the worker API)
+//! are traits every client of the group implements ([`StatusApi`],
+//! [`QueryApi`], ...), so `is_healthy()` is the same method on every client
+//! and code can be generic over "any client with the status API". Import
+//! them with `use druid_api::prelude::*;`. [`QueryExt`] adds the SQL builder
+//! ([`QueryExt::sql`]), typed native queries and waits to every client that
+//! runs queries: [`Client`], [`BrokerClient`] and [`RouterClient`].
+//!
 //! # Endpoints the spec lacks
 //!
-//! Every client's [`service`](CoordinatorClient::service) sends any request
+//! Every client's [`service`](ServiceClient::service) sends any request
 //! through the same transport (auth, TLS, redirects, errors):
 //! `get_json`, `post_json`, `delete`, or `execute` with a [`Request`].
 //!
 //! # Errors
 //!
-//! One [`Error`] type tells apart connection failures, timeouts, TLS
-//! failures, Druid's errors (with the status and the error body parsed in
-//! any of Druid's shapes), responses that do not decode (with the JSON path),
-//! things that do not exist, and bad input. Nothing panics on server input,
+//! One [`Error`] type. Its predicates tell apart connection failures,
+//! timeouts of one request, waits that ran out, TLS failures, Druid's
+//! errors (with the status and the error body parsed in any of Druid's
+//! shapes), answers that do not decode (with the JSON path), things that do
+//! not exist, and bad input; [`Error::is_retryable`] says which failures are
+//! transient. `Display` is one short line. Nothing panics on server input,
 //! and no error or `Debug` output shows a password.
 //!
 //! # Cancellation and timeouts
@@ -75,25 +94,39 @@
 //! | `native-tls` | no | TLS through the platform library |
 
 pub mod catalog;
-mod client;
 mod cluster;
+mod connect;
+mod error;
 pub mod models;
 mod router_proxy;
+mod service_client;
 mod sql;
 mod statements;
 pub mod wait;
 
 pub use wait::ETERNITY;
 
-pub use client::{ClientBuilder, connect};
 pub use cluster::{AnyClient, Cluster};
+pub use connect::{ClientBuilder, connect};
 pub use druid_discovery::{ClusterModel, Role, Server, ServerRow, ServerType};
 pub use druid_transport::{
-    ApiError, BasicAuth, Body, DecodeError, DockerMapper, DruidError, Error, ErrorShape,
-    IdentityMapper, MockRequest, MockResponse, Request, Response, Result, Scheme, Service,
-    ServiceMapper, Transport, choose_port, service_url,
+    ApiError, BasicAuth, Body, DecodeError, DockerMapper, DruidError, ErrorShape, IdentityMapper,
+    MockRequest, MockResponse, RedirectScope, Request, Response, Scheme, Service, ServiceMapper,
+    Transport, TransportBuilder, choose_port, service_url,
 };
-pub use sql::{Column, SqlRequest, SqlResponse};
+pub use error::{Error, Result};
+pub use service_client::ServiceClient;
+pub use sql::{Column, NativeResponse, QueryExt, SqlRequest, SqlResponse};
 pub use statements::{AsyncResults, AsyncStatement};
+
+/// The transport crate, for its own error type and lower-level access.
+pub use druid_transport as transport;
+
+/// The traits of the clients, to `use druid_api::prelude::*;`: the base
+/// trait, every shared endpoint group's trait, and the query helpers.
+pub mod prelude {
+    pub use crate::group_traits::*;
+    pub use crate::{QueryExt, ServiceClient};
+}
 
 druid_api_macros::generate_clients!("../api-spec");

@@ -1,15 +1,15 @@
 //! The Router's management proxy, as typed clients.
 
-use druid_transport::Result;
+use druid_transport::Service;
 
-use crate::{CoordinatorClient, OverlordClient, RouterClient};
+use crate::{CoordinatorClient, OverlordClient, Result, RouterClient};
 
 impl RouterClient {
-    fn proxied(&self, prefix: &str) -> Result<druid_transport::Service> {
+    fn proxied(&self, prefix: &str) -> Result<Service> {
         let mut url = self.base_url().clone();
         let path = format!("{}/{prefix}", url.path().trim_end_matches('/'));
         url.set_path(&path);
-        Ok(self.service().transport().service(url))
+        Ok(self.service().clone().with_base_url(url))
     }
 
     /// A Coordinator client that reaches the lead Coordinator through this

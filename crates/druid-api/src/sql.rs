@@ -1,14 +1,142 @@
-//! SQL queries with typed rows, headers and the query ID.
+//! SQL queries with typed rows, headers and the query ID; typed native
+//! queries; the helpers every query client has ([`QueryExt`]).
 
-use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::time::Duration;
 
-use druid_transport::{Error, Response, Result};
+use druid_transport::Response;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::client::Client;
 use crate::models::{ColumnTypes, ResultFormat, SqlParameter, SqlQuery, SqlTaskResponse};
-use crate::query::Client;
+use crate::wait::poll;
+use crate::{Error, QueryApi, Result, SqlStatementsApi};
+
+/// What every client that runs queries ([`Client`], [`BrokerClient`](crate::BrokerClient),
+/// [`RouterClient`](crate::RouterClient)) can do besides the raw endpoints:
+/// SQL with typed rows, typed native queries, and waiting for a table.
+///
+/// It is implemented for every client with the query and SQL-statements
+/// endpoints; `use druid_api::prelude::*;` brings it in.
+pub trait QueryExt: QueryApi + SqlStatementsApi {
+    /// Starts an SQL query: set parameters, context and format on the
+    /// builder, then `.rows().await`, `.send().await` or `.await`.
+    ///
+    /// ```no_run
+    /// use druid_api::models::SqlParameter;
+    /// use druid_api::prelude::*;
+    ///
+    /// # async fn demo(broker: druid_api::BrokerClient) -> druid_api::Result<()> {
+    /// let rows: Vec<serde_json::Value> = broker
+    ///     .sql("SELECT page, added FROM wiki WHERE added > ?")
+    ///     .parameter(SqlParameter::bigint(10))
+    ///     .rows()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    fn sql(&self, query: impl Into<String>) -> SqlRequest {
+        SqlRequest::new(Client::new(self.service().clone()), query.into())
+    }
+
+    /// Runs a native JSON query and decodes its result into `T` (the shape
+    /// depends on the `queryType`: `Vec<serde_json::Value>` takes any).
+    /// The query ID Druid used (`X-Druid-Query-Id`) is kept.
+    ///
+    /// ```no_run
+    /// use druid_api::prelude::*;
+    ///
+    /// # async fn demo(client: druid_api::Client) -> druid_api::Result<()> {
+    /// let query = serde_json::json!({
+    ///     "queryType": "timeseries", "dataSource": "wiki", "granularity": "all",
+    ///     "intervals": ["2024-01-01/2025-01-01"],
+    ///     "aggregations": [{"type": "count", "name": "rows"}],
+    /// });
+    /// let answer = client.native_query::<Vec<serde_json::Value>>(&query).await?;
+    /// println!("{:?}: {:?}", answer.query_id, answer.result);
+    /// # Ok(()) }
+    /// ```
+    fn native_query<T: DeserializeOwned>(
+        &self,
+        query: &(impl Serialize + ?Sized),
+    ) -> impl Future<Output = Result<NativeResponse<T>>> + Send {
+        let request = self.native_query_raw(query);
+        async move {
+            let response = request.send().await?;
+            Ok(NativeResponse {
+                result: response.json()?,
+                query_id: response.header("x-druid-query-id").map(str::to_owned),
+            })
+        }
+    }
+
+    /// Waits until SQL sees at least `min_rows` rows in `table` (the Broker
+    /// learns new tables on its metadata refresh) and returns the count.
+    ///
+    /// The table name is quoted as an identifier, so any name works.
+    /// Running out of `limit` is [`Error::WaitTimeout`].
+    fn wait_until_queryable(
+        &self,
+        table: &str,
+        min_rows: u64,
+        limit: Duration,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        let sql = format!("SELECT COUNT(*) AS \"rows\" FROM {quoted}");
+        let what = format!("table {table} to answer SQL with {min_rows}+ rows");
+        async move {
+            poll(&what, limit, || async {
+                #[derive(serde::Deserialize)]
+                struct Count {
+                    rows: u64,
+                }
+                match self.sql(sql.clone()).rows::<Count>().await {
+                    Ok(rows) => {
+                        let count = rows.first().map(|r| r.rows).unwrap_or(0);
+                        if count >= min_rows {
+                            Ok(Ok(count))
+                        } else {
+                            Ok(Err(format!("{count} rows")))
+                        }
+                    }
+                    // Until the Broker knows the table, planning fails with a 4xx/5xx.
+                    Err(e) if e.api().is_some() => Ok(Err(e.to_string())),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+        }
+    }
+
+    /// Waits, up to `limit`, for an asynchronous SQL statement submitted
+    /// earlier (by this or another client of the same user) to succeed, and
+    /// returns the handle to read its rows.
+    ///
+    /// # Errors
+    ///
+    /// As [`AsyncStatement::wait`](crate::AsyncStatement::wait); an unknown
+    /// ID is Druid's 404.
+    fn wait_for_statement(
+        &self,
+        query_id: &str,
+        limit: Duration,
+    ) -> impl Future<Output = Result<crate::AsyncResults>> + Send {
+        crate::statements::wait_for_statement(Client::new(self.service().clone()), query_id, limit)
+    }
+}
+
+impl<C: QueryApi + SqlStatementsApi> QueryExt for C {}
+
+/// The answer of a native query: the result, and the query ID.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NativeResponse<T> {
+    /// The result, decoded.
+    pub result: T,
+    /// The query ID Druid used (`X-Druid-Query-Id`).
+    pub query_id: Option<String>,
+}
 
 /// An SQL query being set up. Finish it with [`SqlRequest::rows`] (typed
 /// rows), [`SqlRequest::send`] (the whole [`SqlResponse`]) or `.await` (the
@@ -90,6 +218,11 @@ impl SqlRequest {
     /// The client the statement goes through.
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The body, to change before sending.
+    pub(crate) fn body_mut(&mut self) -> &mut SqlQuery {
+        &mut self.body
     }
 
     fn check(&self) -> Result<()> {
@@ -206,7 +339,7 @@ impl SqlResponse {
 
     /// The body as text.
     pub fn text(&self) -> Result<String> {
-        self.response.text()
+        Ok(self.response.text()?)
     }
 
     /// How many rows of the body are header rows.
@@ -221,16 +354,21 @@ impl SqlResponse {
     }
 
     fn truncated(&self, what: &str) -> Error {
-        self.response.decode_error::<Vec<Value>>(
-            ".".to_owned(),
-            format!("the {what} result was cut off: the stream ended early (a query error after the first row?)"),
-        )
+        self.response
+            .decode_error::<Vec<Value>>(
+                ".".to_owned(),
+                format!(
+                    "the {what} result was cut off: the stream ended early (a query error after \
+                     the first row?)"
+                ),
+            )
+            .into()
     }
 
     /// Every row as JSON values, header rows included; truncation is an error.
     fn all_json_rows(&self) -> Result<Vec<Value>> {
         match self.format {
-            ResultFormat::Object | ResultFormat::Array => self.response.json::<Vec<Value>>(),
+            ResultFormat::Object | ResultFormat::Array => Ok(self.response.json::<Vec<Value>>()?),
             ResultFormat::ObjectLines | ResultFormat::ArrayLines => {
                 let text = self.response.text()?;
                 if !is_complete_lines(&text) {
@@ -242,6 +380,7 @@ impl SqlResponse {
                         serde_json::from_str(line).map_err(|e| {
                             self.response
                                 .decode_error::<Value>(".".to_owned(), e.to_string())
+                                .into()
                         })
                     })
                     .collect()
@@ -265,6 +404,7 @@ impl SqlResponse {
                 serde_json::from_value(row).map_err(|e| {
                     self.response
                         .decode_error::<T>(format!("[{i}]"), e.to_string())
+                        .into()
                 })
             })
             .collect()

@@ -9,16 +9,17 @@
 
 use std::time::{Duration, Instant};
 
-use druid_transport::{Error, Response, Result};
+use druid_transport::Response;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::client::Client;
 use crate::models::{
     ResultFormat, StatementColumn, StatementPage, StatementResponse, StatementState,
 };
-use crate::query::Client;
 use crate::sql::SqlRequest;
 use crate::wait::poll;
+use crate::{Error, Result, SqlStatementsApi};
 
 /// The context key that selects the statements API's execution mode.
 const EXECUTION_MODE: &str = "executionMode";
@@ -46,6 +47,7 @@ pub struct AsyncStatement {
 /// ```no_run
 /// # async fn demo(client: druid_api::Client) -> druid_api::Result<()> {
 /// use std::time::Duration;
+/// use druid_api::prelude::*;
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Row { page: String, added: i64 }
@@ -80,11 +82,11 @@ impl SqlRequest {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for an empty statement; [`Error::Api`] when
+    /// Invalid input ([`Error::is_invalid_input`]) for an empty statement;
+    /// Druid's answer ([`Error::api`]) when
     /// Druid refuses it (bad SQL, no multi-stage-query extension, ...).
-    pub async fn submit_async(self) -> Result<AsyncStatement> {
-        let client = self.client();
-        let mut body = self.body().clone();
+    pub async fn submit_async(mut self) -> Result<AsyncStatement> {
+        let body = self.body_mut();
         if body.query.trim().is_empty() {
             return Err(Error::invalid_input(
                 "the SQL query is empty; pass the statement to run",
@@ -94,9 +96,9 @@ impl SqlRequest {
             body.context
                 .insert(EXECUTION_MODE.to_owned(), Value::from("ASYNC"));
         }
-        let status = client.submit_statement(&body).await?;
+        let status = self.client().submit_statement(self.body()).await?;
         Ok(AsyncStatement {
-            client: client.clone(),
+            client: self.client().clone(),
             status,
         })
     }
@@ -125,28 +127,17 @@ impl SqlRequest {
     }
 }
 
-impl Client {
-    /// Waits, up to `limit`, for an asynchronous SQL statement submitted
-    /// earlier (by this or another client of the same user) to succeed, and
-    /// returns the handle to read its rows.
-    ///
-    /// # Errors
-    ///
-    /// As [`AsyncStatement::wait`]; an unknown ID is [`Error::Api`] with 404.
-    pub async fn wait_for_statement(
-        &self,
-        query_id: &str,
-        limit: Duration,
-    ) -> Result<AsyncResults> {
-        let started = Instant::now();
-        let status = self.statement(query_id).await?;
-        AsyncStatement {
-            client: self.clone(),
-            status,
-        }
+/// Waits for a statement by ID (`QueryExt::wait_for_statement`).
+pub(crate) async fn wait_for_statement(
+    client: Client,
+    query_id: &str,
+    limit: Duration,
+) -> Result<AsyncResults> {
+    let started = Instant::now();
+    let status = client.statement(query_id).await?;
+    AsyncStatement { client, status }
         .wait(limit.saturating_sub(started.elapsed()))
         .await
-    }
 }
 
 /// The error of a statement that ended without success.
@@ -256,7 +247,7 @@ impl AsyncResults {
         let mut request = self
             .client
             .statement_results(&self.status.query_id)
-            .result_format(format.as_str());
+            .result_format(format);
         if let Some(page) = page {
             request = request.page(page);
         }
@@ -268,8 +259,9 @@ impl AsyncResults {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`] for a page Druid does not have (400), and
-    /// [`Error::Decode`] when a row does not decode into `T` or the page has
+    /// Druid's answer ([`Error::api`]) for a page Druid does not have (400),
+    /// and a decode error ([`Error::decode`]) when a row does not decode
+    /// into `T` or the page has
     /// fewer rows than announced.
     pub async fn page<T: DeserializeOwned>(&self, page: i64) -> Result<Vec<T>> {
         let expected = self
@@ -308,28 +300,30 @@ fn decode_rows<T: DeserializeOwned>(response: &Response, expected: Option<i64>) 
             .filter(|line| !line.trim().is_empty())
             .enumerate()
             .map(|(i, line)| {
-                serde_json::from_str(line)
-                    .map_err(|e| response.decode_error::<Value>(format!("[{i}]"), e.to_string()))
+                serde_json::from_str(line).map_err(|e| {
+                    Error::from(response.decode_error::<Value>(format!("[{i}]"), e.to_string()))
+                })
             })
             .collect::<Result<_>>()?
     };
     if let Some(expected) = expected
         && usize::try_from(expected).ok() != Some(values.len())
     {
-        return Err(response.decode_error::<Vec<T>>(
+        return Err(Error::from(response.decode_error::<Vec<T>>(
             ".".to_owned(),
             format!(
                 "the page has {} rows where Druid announced {expected}: the download was cut off",
                 values.len()
             ),
-        ));
+        )));
     }
     values
         .into_iter()
         .enumerate()
         .map(|(i, row)| {
-            serde_json::from_value(row)
-                .map_err(|e| response.decode_error::<T>(format!("[{i}]"), e.to_string()))
+            serde_json::from_value(row).map_err(|e| {
+                Error::from(response.decode_error::<T>(format!("[{i}]"), e.to_string()))
+            })
         })
         .collect()
 }

@@ -7,12 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use druid_transport::{Error, Result};
-
 use crate::models::{SqlTaskResponse, TaskState, TaskStatus};
-use crate::query::Client;
 use crate::sql::SqlRequest;
-use crate::{CoordinatorClient, OverlordClient};
+use crate::{CoordinatorClient, Error, OverlordClient, Result};
 
 /// Druid's interval for all time (`Intervals.ETERNITY`).
 pub const ETERNITY: &str = "-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z";
@@ -28,6 +25,7 @@ pub const ETERNITY: &str = "-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36
 /// ```no_run
 /// # async fn demo(client: druid_api::Client) -> druid_api::Result<()> {
 /// use std::time::Duration;
+/// use druid_api::prelude::*;
 /// let count = druid_api::wait::poll("a second Broker", Duration::from_secs(60), || async {
 ///     let brokers = client.cluster().await?.brokers()?.len();
 ///     Ok(if brokers >= 2 { Ok(brokers) } else { Err(format!("{brokers} Brokers")) })
@@ -134,50 +132,6 @@ impl CoordinatorClient {
                         None => Ok(Err("not in the load status yet".to_owned())),
                     },
                     None => Ok(Err("no used segments yet".to_owned())),
-                }
-            },
-        )
-        .await
-    }
-}
-
-impl Client {
-    /// Waits until SQL sees at least `min_rows` rows in `table` (the Broker
-    /// learns new tables on its metadata refresh) and returns the count.
-    ///
-    /// The table name is quoted as an identifier, so any name works.
-    pub async fn wait_until_queryable(
-        &self,
-        table: &str,
-        min_rows: u64,
-        limit: Duration,
-    ) -> Result<u64> {
-        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
-        let sql = format!("SELECT COUNT(*) AS \"rows\" FROM {quoted}");
-        poll(
-            &format!("table {table} to answer SQL with {min_rows}+ rows"),
-            limit,
-            || async {
-                #[derive(serde::Deserialize)]
-                struct Count {
-                    rows: u64,
-                }
-                match self.sql(sql.clone()).rows::<Count>().await {
-                    Ok(rows) => {
-                        let count = rows.first().map(|r| r.rows).unwrap_or(0);
-                        if count >= min_rows {
-                            Ok(Ok(count))
-                        } else {
-                            Ok(Err(format!("{count} rows")))
-                        }
-                    }
-                    // Until the Broker knows the table, planning fails with a 4xx/5xx.
-                    Err(Error::Api(api)) => Ok(Err(format!(
-                        "{}: {}",
-                        api.status,
-                        api.error.message().unwrap_or("no message")
-                    ))),
-                    Err(e) => Err(e),
                 }
             },
         )

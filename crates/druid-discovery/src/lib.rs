@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use druid_transport::{Error, Request, Result, Service, ServiceMapper};
+use druid_transport::{Error, RedirectScope, Request, Result, Service, ServiceMapper};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -446,6 +446,22 @@ impl ClusterModel {
         self.servers.iter().map(|s| s.host.as_str())
     }
 
+    /// The hosts a redirect inside this cluster may lead to: every server's
+    /// host as Druid reports it, and as `mapper` maps it (plaintext and TLS).
+    pub fn redirect_scope(&self, mapper: &dyn ServiceMapper) -> RedirectScope {
+        let mut hosts: Vec<String> = self.hosts().map(str::to_owned).collect();
+        for server in &self.servers {
+            for prefer_tls in [false, true] {
+                if let Ok(url) = server.url(mapper, prefer_tls)
+                    && let Some(host) = url.host_str()
+                {
+                    hosts.push(host.to_owned());
+                }
+            }
+        }
+        RedirectScope::new(hosts)
+    }
+
     /// Finds the server behind an endpoint: a URL (`http://host:port/...`)
     /// or `host:port`, as Druid reports it or as the mapper maps it.
     pub fn find(
@@ -637,6 +653,19 @@ mod tests {
             old.leader(&ServerType::Coordinator).unwrap().server,
             "c:8081"
         );
+    }
+
+    #[test]
+    fn the_redirect_scope_has_reported_and_mapped_hosts() {
+        let model = ClusterModel::from_rows(rows(json!([
+            {"server":"172.18.0.4:8081","host":"172.18.0.4","plaintext_port":8081,"tls_port":-1,"server_type":"coordinator","is_leader":1},
+            {"server":"druid-broker:8082","host":"druid-broker","plaintext_port":8082,"tls_port":8282,"server_type":"broker"}
+        ])));
+        let scope = model.redirect_scope(&DockerMapper::new("docker.local", [[18081, 8081]]));
+        assert!(scope.allows("172.18.0.4"));
+        assert!(scope.allows("DRUID-BROKER"));
+        assert!(scope.allows("docker.local"));
+        assert!(!scope.allows("elsewhere"));
     }
 
     #[test]

@@ -1,8 +1,6 @@
-//! The one error type of the workspace, and Druid's error bodies.
+//! The transport's error type, and Druid's error bodies.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -13,18 +11,23 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong between a call and its typed answer.
+/// The longest `Display` of an error, in characters.
+pub const MAX_DISPLAY: usize = 300;
+
+/// Everything that can go wrong between a request and its answer.
 ///
 /// The variants tell apart what a caller reacts to differently: the network
-/// ([`Error::Connect`], [`Error::Timeout`], [`Error::Tls`], [`Error::Transport`]),
-/// Druid saying no ([`Error::Api`]), Druid answering something this client did
-/// not expect ([`Error::Decode`]), and mistakes the caller can fix
-/// ([`Error::InvalidInput`], [`Error::Config`], [`Error::NotFound`]).
+/// ([`Error::Connect`], [`Error::Timeout`], [`Error::Tls`], [`Error::Io`]),
+/// Druid saying no ([`Error::Api`]), Druid answering something this client
+/// did not expect ([`Error::Decode`]), a redirect that was not followed
+/// ([`Error::Redirect`]), and mistakes the caller can fix
+/// ([`Error::InvalidInput`], [`Error::Config`]).
 ///
-/// `Display` is one line without the source; walk [`std::error::Error::source`]
-/// (or print with `{:#}` through a reporter such as `anyhow`) for the cause.
-/// No variant ever holds a password: URLs lose their user info before they are
-/// stored.
+/// `Display` is one line of at most [`MAX_DISPLAY`] characters, without the
+/// source; walk [`std::error::Error::source`] (or print through a reporter
+/// such as `anyhow`) for the cause, and read [`ApiError::body`] for the whole
+/// answer. No variant ever holds a password: URLs lose their user info before
+/// they are stored.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -47,8 +50,8 @@ pub enum Error {
         source: BoxError,
     },
     /// The TLS handshake failed: an untrusted or expired certificate, a host
-    /// name mismatch, a refused client certificate, or an `https` URL without a
-    /// TLS backend compiled in.
+    /// name mismatch, a refused client certificate, a server that does not
+    /// speak TLS, or an `https` URL without a TLS backend compiled in.
     #[error("TLS failure talking to {url}")]
     Tls {
         /// The URL that was tried, without credentials.
@@ -57,30 +60,35 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
-    /// Any other failure to send the request or read the response.
+    /// Any other failure to send the request or read the response: a
+    /// connection reset, a body cut off.
     #[error("request to {url} failed")]
-    Transport {
+    Io {
         /// The URL that was tried, without credentials.
         url: String,
         /// The underlying error.
         #[source]
         source: BoxError,
     },
-    /// Druid answered with a status that is not a success for this endpoint.
+    /// Druid answered with a status that is not an answer of this endpoint.
     #[error(transparent)]
     Api(Box<ApiError>),
-    /// A success response did not match the type the endpoint promises.
+    /// An answer did not match the type the endpoint promises.
     #[error(transparent)]
     Decode(Box<DecodeError>),
-    /// Something the caller asked for does not exist: a service the cluster
-    /// does not run, an endpoint no known server answers on.
-    #[error("{what}")]
-    NotFound {
-        /// What was missing, and what to do about it.
-        what: String,
+    /// A redirect was not followed: it led outside the cluster, it had no
+    /// usable `Location`, or there were too many of them.
+    #[error("redirect from {from} not followed: {reason}")]
+    Redirect {
+        /// The URL that answered with the redirect, without credentials.
+        from: String,
+        /// Where it pointed, if it could be read.
+        to: Option<String>,
+        /// Why it was not followed.
+        reason: String,
     },
-    /// The caller passed something that cannot be sent: an empty SQL string,
-    /// an empty path parameter, a malformed URL.
+    /// The caller passed something that cannot be sent: an empty path
+    /// parameter, a malformed URL, a header that is not header text.
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The client configuration is unusable: an unreadable CA file, a bad
@@ -93,43 +101,12 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// A redirect was not followed: it led outside the cluster, it had no
-    /// usable `Location`, or there were too many of them.
-    #[error("redirect from {from} not followed: {reason}")]
-    Redirect {
-        /// The URL that answered with the redirect.
-        from: String,
-        /// Where it pointed, if it could be read.
-        to: Option<String>,
-        /// Why it was not followed.
-        reason: String,
-    },
-    /// A Druid task (ingestion, MSQ query, kill, ...) ended without success.
-    #[error("task {task_id} ended {state}: {message}")]
-    TaskFailed {
-        /// The task ID.
-        task_id: String,
-        /// How it ended (`FAILED`, or an unknown state).
-        state: String,
-        /// The task's error message, as Druid reports it.
-        message: String,
-    },
-    /// A wait for a condition in the cluster ran out of time.
-    #[error("gave up waiting for {what} after {waited:?}; last seen: {last_seen}")]
-    WaitTimeout {
-        /// What was waited for.
-        what: String,
-        /// How long the wait lasted.
-        waited: Duration,
-        /// The last state observed before giving up.
-        last_seen: String,
-    },
 }
 
 impl Error {
-    /// True for [`Error::Timeout`].
+    /// True for [`Error::Timeout`]: one request ran out of its time limit.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::WaitTimeout { .. })
+        matches!(self, Error::Timeout { .. })
     }
 
     /// True for [`Error::Connect`].
@@ -142,30 +119,55 @@ impl Error {
         matches!(self, Error::Tls { .. })
     }
 
-    /// True when Druid (or the caller's lookup) said the thing does not exist:
-    /// [`Error::NotFound`], or an HTTP 404.
+    /// True for an HTTP 404 from Druid.
     pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// True for [`Error::InvalidInput`].
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Error::InvalidInput(_))
+    }
+
+    /// Whether the failure is transient, so that the same request may succeed
+    /// later: no connection could be made, or Druid (or a proxy in front of
+    /// it) answered 429, 502, 503 or 504.
+    ///
+    /// This says nothing about whether repeating is *safe*: a request that
+    /// changes something may have taken effect before a 502. Timeouts are not
+    /// retryable here, since the server may still be working on the request.
+    pub fn is_retryable(&self) -> bool {
         match self {
-            Error::NotFound { .. } => true,
-            Error::Api(api) => api.status == StatusCode::NOT_FOUND,
+            Error::Connect { .. } => true,
+            Error::Api(api) => matches!(api.status.as_u16(), 429 | 502 | 503 | 504),
             _ => false,
         }
     }
 
     /// The HTTP status of an [`Error::Api`].
     pub fn status(&self) -> Option<StatusCode> {
+        self.api().map(|api| api.status)
+    }
+
+    /// The details of an [`Error::Api`].
+    pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(api) => Some(api.status),
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The details of an [`Error::Decode`].
+    pub fn decode(&self) -> Option<&DecodeError> {
+        match self {
+            Error::Decode(decode) => Some(decode),
             _ => None,
         }
     }
 
     /// The parsed Druid error body of an [`Error::Api`].
     pub fn druid_error(&self) -> Option<&DruidError> {
-        match self {
-            Error::Api(api) => Some(&api.error),
-            _ => None,
-        }
+        self.api().map(|api| &api.error)
     }
 
     /// Shorthand for [`Error::InvalidInput`].
@@ -180,14 +182,9 @@ impl Error {
             source: None,
         }
     }
-
-    /// Shorthand for [`Error::NotFound`].
-    pub fn not_found(what: impl Into<String>) -> Self {
-        Error::NotFound { what: what.into() }
-    }
 }
 
-/// Druid answered with a non-success status.
+/// Druid answered with a status that is not an answer of the endpoint.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -199,25 +196,30 @@ pub struct ApiError {
     pub url: String,
     /// The operation, e.g. `overlord.task_status`, or `raw` for generic calls.
     pub operation: String,
-    /// The error body, parsed in whatever shape Druid used.
+    /// The error body, parsed in whatever shape it had.
     pub error: DruidError,
     /// The raw body, as text (lossy UTF-8).
     pub body: String,
 }
 
 impl fmt::Display for ApiError {
+    /// One line: the status, the operation, Druid's code and message (or a
+    /// summary of a body that is not a Druid error, such as an HTML page's
+    /// title), then the method and URL; cut to [`MAX_DISPLAY`] characters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Druid answered {} to {} {} ({})",
-            self.status, self.method, self.url, self.operation
-        )?;
-        match (self.error.code(), self.error.message()) {
-            (Some(code), Some(message)) => write!(f, ": {code}: {message}"),
-            (Some(code), None) => write!(f, ": {code}"),
-            (None, Some(message)) => write!(f, ": {message}"),
-            (None, None) => Ok(()),
+        let mut line = format!("Druid answered {} to {}", self.status, self.operation);
+        let message = self.error.message().map(|m| clip(m, 200));
+        match (self.error.code(), message) {
+            (Some(code), Some(message)) if message.starts_with(code) => {
+                line.push_str(&format!(": {message}"));
+            }
+            (Some(code), Some(message)) => line.push_str(&format!(": {code}: {message}")),
+            (Some(code), None) => line.push_str(&format!(": {code}")),
+            (None, Some(message)) => line.push_str(&format!(": {message}")),
+            (None, None) => {}
         }
+        line.push_str(&format!(" ({} {})", self.method, self.url));
+        f.write_str(&clip(&line, MAX_DISPLAY))
     }
 }
 
@@ -236,6 +238,9 @@ pub enum ErrorShape {
     Bare,
     /// Jetty's own `{"message", "url", "status"}` (unknown path, method not allowed).
     Jetty,
+    /// An HTML page: Jetty's error pages, or a proxy's (a Router whose
+    /// Broker is gone answers 502 with one). The message is the page's title.
+    Html,
     /// Any other JSON value.
     OtherJson,
     /// A plain text body.
@@ -258,7 +263,8 @@ pub struct DruidError {
     pub error: Option<String>,
     /// The `errorCode` of a DruidException (`invalidInput`, `notFound`, ...).
     pub error_code: Option<String>,
-    /// The human-readable message.
+    /// The human-readable message (`errorMessage`, Jetty's `message`, the
+    /// title of an HTML page, or the text of a text body).
     pub error_message: Option<String>,
     /// The Java exception class, if the server shared it.
     pub error_class: Option<String>,
@@ -268,8 +274,9 @@ pub struct DruidError {
     pub persona: Option<String>,
     /// The DruidException category (`INVALID_INPUT`, `NOT_FOUND`, ...).
     pub category: Option<String>,
-    /// The DruidException context map, values as text.
-    pub context: BTreeMap<String, String>,
+    /// The DruidException `context` as Druid sent it: usually an object of
+    /// strings, a string in some releases. See [`DruidError::context_entry`].
+    pub context: Option<Value>,
 }
 
 impl DruidError {
@@ -283,7 +290,7 @@ impl DruidError {
             host: None,
             persona: None,
             category: None,
-            context: BTreeMap::new(),
+            context: None,
         }
     }
 
@@ -296,6 +303,11 @@ impl DruidError {
         }
         let value: Value = match serde_json::from_str(trimmed) {
             Ok(value) => value,
+            Err(_) if looks_like_html(trimmed) => {
+                let mut error = Self::empty(ErrorShape::Html);
+                error.error_message = html_title(trimmed);
+                return error;
+            }
             Err(_) => {
                 let mut error = Self::empty(ErrorShape::Text);
                 error.error_message = Some(trimmed.to_owned());
@@ -325,15 +337,7 @@ impl DruidError {
         error.host = text_of("host");
         error.persona = text_of("persona");
         error.category = text_of("category");
-        if let Some(Value::Object(context)) = map.get("context") {
-            for (key, value) in context {
-                let value = match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                error.context.insert(key.clone(), value);
-            }
-        }
+        error.context = map.get("context").filter(|c| !c.is_null()).cloned();
         error.shape = if error.error_code.is_some()
             || error.persona.is_some()
             || error.category.is_some()
@@ -363,16 +367,92 @@ impl DruidError {
         }
     }
 
-    /// The best human-readable message the body had.
+    /// The best human-readable message the body had. A legacy error whose
+    /// `errorMessage` is null (`{"error": "Plan validation failed",
+    /// "errorMessage": null}`) has its `error` text as the message.
     pub fn message(&self) -> Option<&str> {
         match self.shape {
             ErrorShape::Bare => self.error.as_deref(),
+            ErrorShape::Legacy => self.error_message.as_deref().or(self.error.as_deref()),
             _ => self.error_message.as_deref(),
+        }
+    }
+
+    /// One entry of the DruidException `context` as text; a context that is
+    /// a plain string is the entry `""`.
+    pub fn context_entry(&self, key: &str) -> Option<String> {
+        match (&self.context, key) {
+            (Some(Value::Object(map)), key) => map.get(key).map(|value| match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            (Some(Value::String(s)), "") => Some(s.clone()),
+            _ => None,
         }
     }
 }
 
-/// A success response whose body did not match the expected type.
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with('<') && (head.contains("<html") || head.contains("<!doctype html"))
+}
+
+/// The text of an HTML page's `<title>`, else of its first `<h1>`/`<h2>`.
+fn html_title(page: &str) -> Option<String> {
+    let lower = page.to_ascii_lowercase();
+    ["title", "h1", "h2"].iter().find_map(|tag| {
+        let open = lower.find(&format!("<{tag}"))?;
+        let start = open + lower[open..].find('>')? + 1;
+        let end = start + lower[start..].find(&format!("</{tag}"))?;
+        let text = page.get(start..end)?;
+        let text = strip_tags(text);
+        let text = text
+            .replace("&nbsp;", " ")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        let text = collapse_whitespace(&text);
+        (!text.is_empty()).then_some(text)
+    })
+}
+
+fn strip_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `text` on one line (runs of white space, line breaks included, become
+/// one space), cut to at most `max` characters with `...` at the cut.
+pub fn clip(text: &str, max: usize) -> String {
+    let line = collapse_whitespace(text);
+    if line.chars().count() <= max {
+        return line;
+    }
+    let mut out: String = line.chars().take(max.saturating_sub(3)).collect();
+    out.push_str("...");
+    out
+}
+
+/// An answer whose body did not match the expected type.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DecodeError {
@@ -391,25 +471,44 @@ pub struct DecodeError {
 }
 
 impl fmt::Display for DecodeError {
+    /// One line, cut to [`MAX_DISPLAY`] characters: the operation, the
+    /// expected type, the JSON path and the problem, then the start of the
+    /// body.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "response of {} ({}) is not a valid {}: at `{}`: {}; body starts: {}",
-            self.operation, self.url, self.expected, self.path, self.message, self.snippet
-        )
+        let line = format!(
+            "the answer of {} is not a {}: at `{}`: {}; body starts: {}",
+            self.operation,
+            short_type_name(&self.expected),
+            self.path,
+            clip(&self.message, 120),
+            self.snippet
+        );
+        f.write_str(&clip(&line, MAX_DISPLAY))
     }
 }
 
 impl std::error::Error for DecodeError {}
 
-/// The first `max` characters of a body, on a char boundary, with `...` when cut.
-pub(crate) fn snippet(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
-        out.push_str("...");
+/// `alloc::vec::Vec<druid_api::models::TaskStatus>` -> `Vec<TaskStatus>`.
+fn short_type_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut segment = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or_default());
+            segment.clear();
+            out.push(c);
+        }
     }
+    out.push_str(segment.rsplit("::").next().unwrap_or_default());
     out
+}
+
+/// The first `max` characters of a body, on one line, with `...` when cut.
+pub(crate) fn snippet(body: &[u8], max: usize) -> String {
+    clip(&String::from_utf8_lossy(body), max)
 }
 
 #[cfg(test)]
@@ -432,6 +531,14 @@ mod tests {
     }
 
     #[test]
+    fn legacy_shape_without_message_has_the_error_as_message() {
+        let e = DruidError::parse(br#"{"error":"Plan validation failed","errorMessage":null}"#);
+        assert_eq!(e.shape, ErrorShape::Legacy);
+        assert_eq!(e.code(), Some("Plan validation failed"));
+        assert_eq!(e.message(), Some("Plan validation failed"));
+    }
+
+    #[test]
     fn druid_exception_shape_prefers_error_code() {
         let e = DruidError::parse(
             br#"{"error":"druidException","errorCode":"invalidInput","persona":"USER","category":"INVALID_INPUT","errorMessage":"bad","context":{"line":"1","n":2}}"#,
@@ -441,8 +548,19 @@ mod tests {
         assert_eq!(e.message(), Some("bad"));
         assert_eq!(e.persona.as_deref(), Some("USER"));
         assert_eq!(e.category.as_deref(), Some("INVALID_INPUT"));
-        assert_eq!(e.context.get("line").map(String::as_str), Some("1"));
-        assert_eq!(e.context.get("n").map(String::as_str), Some("2"));
+        assert_eq!(e.context_entry("line").as_deref(), Some("1"));
+        assert_eq!(e.context_entry("n").as_deref(), Some("2"));
+        assert_eq!(e.context_entry("missing"), None);
+    }
+
+    #[test]
+    fn druid_exception_with_a_string_context_keeps_it() {
+        let e = DruidError::parse(
+            br#"{"error":"druidException","errorCode":"general","persona":"USER","category":"RUNTIME_FAILURE","errorMessage":"boom","context":"while planning"}"#,
+        );
+        assert_eq!(e.shape, ErrorShape::DruidException);
+        assert_eq!(e.context, Some(Value::from("while planning")));
+        assert_eq!(e.context_entry("").as_deref(), Some("while planning"));
     }
 
     #[test]
@@ -460,6 +578,21 @@ mod tests {
         );
         assert_eq!(e.shape, ErrorShape::Jetty);
         assert_eq!(e.message(), Some("Not Found"));
+    }
+
+    #[test]
+    fn html_pages_are_their_title() {
+        let page = "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n\
+                    <title>Error 502 Bad Gateway</title>\n</head>\n<body><h2>HTTP ERROR 502 Bad Gateway</h2>\n\
+                    <table>\n<tr><th>URI:</th><td>/druid/v2/sql</td></tr>\n</table>\n</body>\n</html>\n";
+        let e = DruidError::parse(page.as_bytes());
+        assert_eq!(e.shape, ErrorShape::Html);
+        assert_eq!(e.message(), Some("Error 502 Bad Gateway"));
+        let e =
+            DruidError::parse(b"<!DOCTYPE html><html><body><h1>Bad &amp; gone</h1></body></html>");
+        assert_eq!(e.message(), Some("Bad & gone"));
+        let e = DruidError::parse(b"<html><body>no title</body></html>");
+        assert_eq!((e.shape, e.message()), (ErrorShape::Html, None));
     }
 
     #[test]
@@ -483,8 +616,24 @@ mod tests {
     }
 
     #[test]
-    fn snippet_cuts_on_char_boundary() {
-        assert_eq!(snippet("ééé".as_bytes(), 2), "éé...");
-        assert_eq!(snippet(b"ab", 5), "ab");
+    fn clip_makes_one_bounded_line() {
+        assert_eq!(clip("a\n  b\tc", 10), "a b c");
+        assert_eq!(clip("ééééé", 4), "é...");
+        assert_eq!(clip("abcd", 4), "abcd");
+        assert_eq!(snippet(b"ab\ncd", 5), "ab cd");
+    }
+
+    #[test]
+    fn type_names_are_shortened() {
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<druid_api::models::TaskStatus>"),
+            "Vec<TaskStatus>"
+        );
+        assert_eq!(
+            short_type_name(
+                "core::option::Option<std::collections::BTreeMap<alloc::string::String, f64>>"
+            ),
+            "Option<BTreeMap<String, f64>>"
+        );
     }
 }

@@ -9,20 +9,27 @@
 //!   percent-encoded per segment ([`path_param`]), intervals take Druid's
 //!   `start_end` path form ([`interval_path_param`]), and presence-only flags
 //!   (`?full`) are sent as bare keys.
-//! - **One configured client per cluster.** [`Transport::builder`] sets Basic
-//!   auth, a private CA, a client certificate (mutual TLS), timeouts, TLS
-//!   preference and a [`ServiceMapper`]. A [`Service`] is the transport plus
-//!   one service's base URL, and offers generic `get_json`/`post_json`/
-//!   `delete` for endpoints nobody generated.
+//! - **One configured client per cluster.** [`Transport::builder`] sets the
+//!   entry URL, Basic auth, a private CA, a client certificate (mutual TLS),
+//!   timeouts, TLS preference and a [`ServiceMapper`]. The same
+//!   [`TransportBuilder`] builds anything made from a transport
+//!   ([`FromTransport`]), so a client crate on top exposes every option
+//!   without repeating one. A [`Service`] is the transport plus one
+//!   service's base URL and [`RedirectScope`], and offers generic
+//!   `get_json`/`post_json`/`delete` for endpoints nobody generated.
 //! - **Leader redirects, by hand.** Coordinators and Overlords that are not
 //!   the leader answer `307`. The HTTP library is told not to follow
 //!   redirects (it would drop the `Authorization` header on the port
 //!   change); the transport re-sends method, body and credentials itself,
 //!   maps the `Location` through the mapper, follows it only to the same host
-//!   or a host of the cluster, and stops after a limit.
+//!   or a host of the service's [`RedirectScope`], and stops after a limit.
+//! - **What an answer means.** An endpoint's [`Answer`]s say which statuses
+//!   and bodies are answers and what they map to (the value, `None`, `true`
+//!   or `false`); everything else is [`Error::Api`].
 //! - **Druid's error bodies.** [`DruidError::parse`] reads every shape Druid
 //!   uses (legacy query errors, DruidException, bare `{"error"}`, Jetty's,
-//!   plain text, empty); [`ApiError`] keeps status, URL, operation and raw body.
+//!   HTML pages, plain text, empty); [`ApiError`] keeps status, URL,
+//!   operation and raw body, and its `Display` is one short line.
 //! - **URL mapping.** [`IdentityMapper`], [`DockerMapper`] (Docker-style
 //!   `[external, internal]` port pairs) or any closure.
 //! - **Offline testing.** [`TransportBuilder::mock`] answers requests with a
@@ -35,16 +42,19 @@
 //! let coordinator = transport.service("http://localhost:8081".parse().expect("a URL"));
 //! let datasources: Vec<String> = coordinator.get_json("/druid/coordinator/v1/datasources").await?;
 //! let request = Request::get("/druid/coordinator/v1/loadstatus").flag("simple");
-//! let answer = coordinator.send(&request, &[]).await?;
+//! let answer = coordinator.send(&request).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! # Invariants
 //!
 //! - No password reaches `Debug`, `Display` or an error: URLs are stored
-//!   without user info, and [`BasicAuth`] redacts its password.
-//! - Nothing runs in a background task: retries and redirects happen inside
-//!   the caller's future, so dropping it cancels the request.
+//!   without user info, [`BasicAuth`] redacts its password, secret headers
+//!   are marked sensitive and request bodies show only their size.
+//! - Nothing runs in a background task: redirects happen inside the
+//!   caller's future, so dropping it cancels the request.
+//! - The transport holds no state that calls or discovery change; what a
+//!   service may be redirected to travels with the [`Service`].
 //! - Server input never panics; it becomes an [`Error`].
 //!
 //! # Features
@@ -57,17 +67,21 @@
 //! Without either, `https` URLs fail with [`Error::Tls`] and TLS options
 //! with [`Error::Config`].
 
+pub mod builder;
 pub mod error;
 pub mod mapper;
+pub mod mock;
 pub mod request;
+pub mod response;
 pub mod transport;
 
+pub use builder::{BasicAuth, FromTransport, TransportBuilder};
 pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, Result};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
+pub use mock::{MockRequest, MockResponse};
 pub use request::{Body, Request, encode_segment, interval_path_param, path_param};
-pub use transport::{
-    BasicAuth, MockRequest, MockResponse, Response, Service, Transport, TransportBuilder,
-};
+pub use response::{Answer, BodyMatch, Outcome, Response, StatusMatch};
+pub use transport::{RedirectScope, Service, Transport, sanitize};
 
 /// The `http` crate, whose `Method`, `StatusCode` and `HeaderMap` appear in
 /// this crate's API.

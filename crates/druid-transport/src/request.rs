@@ -118,14 +118,34 @@ impl Body {
     }
 }
 
+/// Shows the kind and size only: a body can hold a password (a user's new
+/// credentials, a lookup's connection string).
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Body::Empty => f.write_str("Empty"),
-            Body::Json(bytes) => write!(f, "Json({})", String::from_utf8_lossy(bytes)),
-            Body::Text(text) => write!(f, "Text({text:?})"),
+            Body::Json(bytes) => write!(f, "Json({} bytes)", bytes.len()),
+            Body::Text(text) => write!(f, "Text({} bytes)", text.len()),
         }
     }
+}
+
+/// Whether a header carries a secret, so its value is marked sensitive and
+/// `Debug` shows `Sensitive` instead.
+fn is_secret_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "credential",
+        "api-key",
+        "apikey",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 /// One HTTP request to one Druid service, relative to the service's base URL.
@@ -204,22 +224,47 @@ impl Request {
         self
     }
 
+    /// Adds `key=value` once per value (`?id=a&id=b`).
+    pub fn query_each<V: ToString>(
+        mut self,
+        key: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        for value in values {
+            self.query.push((key.to_owned(), Some(value.to_string())));
+        }
+        self
+    }
+
     /// Adds the flag when `on` is true.
     pub fn flag_if(self, key: &str, on: bool) -> Self {
         if on { self.flag(key) } else { self }
     }
 
     /// Sets a header. An invalid name or value is an [`Error::InvalidInput`].
+    ///
+    /// Headers that carry secrets (`Authorization`, cookies, names with
+    /// `token`, `secret`, `password`, `credential` or `api-key`) are marked
+    /// sensitive: `Debug` never shows them.
     pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
         let name = HeaderName::try_from(name)
             .map_err(|_| Error::invalid_input(format!("{name:?} is not a valid header name")))?;
-        let value = HeaderValue::try_from(value).map_err(|_| {
+        let mut value = HeaderValue::try_from(value).map_err(|_| {
             Error::invalid_input(format!(
                 "the value of header {name} is not valid header text"
             ))
         })?;
+        value.set_sensitive(is_secret_header(&name));
         self.headers.insert(name, value);
         Ok(self)
+    }
+
+    /// Sets a header when `value` is `Some`.
+    pub fn header_opt(self, name: &str, value: Option<&str>) -> Result<Self> {
+        match value {
+            Some(value) => self.header(name, value),
+            None => Ok(self),
+        }
     }
 
     /// Sets a JSON body.
@@ -360,6 +405,25 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_secret_headers_and_bodies() {
+        let r = Request::post("/users/admin/credentials")
+            .json(&serde_json::json!({"password": "s3cret-body"}))
+            .unwrap()
+            .header("Authorization", "Bearer s3cret-token")
+            .unwrap()
+            .header("X-Druid-Auth-Token", "s3cret-custom")
+            .unwrap()
+            .header("X-Druid-Author", "alice")
+            .unwrap();
+        let text = format!("{r:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("alice"), "{text}");
+        assert!(text.contains("Json(26 bytes)"), "{text}");
+        // The secret is still sent.
+        assert_eq!(r.headers()["authorization"], "Bearer s3cret-token");
+    }
+
+    #[test]
     fn bodies_and_headers() {
         let r = Request::post("/druid/v2/sql")
             .json(&serde_json::json!({"query": "SELECT 1"}))
@@ -370,6 +434,8 @@ mod tests {
         assert_eq!(r.body().json_value().unwrap()["query"], "SELECT 1");
         assert_eq!(r.headers()["x-druid-author"], "me");
         assert!(Request::get("/").header("bad name", "x").is_err());
+        let r = Request::get("/x").query_each("id", ["a", "b c"]);
+        assert_eq!(r.path_and_query(), "/x?id=a&id=b%20c");
         assert!(Request::get("/").header("x", "line\nbreak").is_err());
         assert_eq!(Request::get("/").text("hi").body().as_bytes(), b"hi");
     }

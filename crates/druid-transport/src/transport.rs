@@ -1,457 +1,52 @@
 //! The HTTP transport: one configured client, shared by every service.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::error::{ApiError, BoxError, DecodeError, DruidError, Error, Result, snippet};
-use crate::mapper::{IdentityMapper, ServiceMapper};
+use crate::builder::{BasicAuth, TransportBuilder};
+use crate::error::{BoxError, Error, Result};
+use crate::mapper::ServiceMapper;
+use crate::mock::{MockFn, MockRequest};
 use crate::request::{Body, Request};
-
-/// The default limit on the time to open a connection.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The default limit on a whole request, body download included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-/// The default number of redirects followed for one call.
-pub const DEFAULT_MAX_REDIRECTS: usize = 5;
-
-/// HTTP Basic credentials. `Debug` never shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    username: String,
-    password: String,
-}
-
-impl BasicAuth {
-    /// Credentials for a user.
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        BasicAuth {
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// The user name.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    fn header_value(&self) -> Result<HeaderValue> {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.username, self.password));
-        let mut value = HeaderValue::try_from(format!("Basic {token}"))
-            .map_err(|_| Error::config("the Basic auth credentials are not valid header text"))?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-impl fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A request as a mock backend sees it: exactly what would go on the wire.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct MockRequest {
-    /// The method.
-    pub method: Method,
-    /// The full URL, query included.
-    pub url: Url,
-    /// All headers, `Authorization` and `Content-Type` included.
-    pub headers: HeaderMap,
-    /// The body bytes.
-    pub body: Bytes,
-}
-
-/// The answer of a mock backend.
-#[derive(Debug, Clone)]
-pub struct MockResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl MockResponse {
-    /// A response with a status and a body.
-    pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
-        MockResponse {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: HeaderMap::new(),
-            body: body.into(),
-        }
-    }
-
-    /// A `200` response with a JSON body.
-    pub fn json(value: &serde_json::Value) -> Self {
-        Self::new(200, value.to_string()).header("content-type", "application/json")
-    }
-
-    /// Adds a header; an invalid one is ignored.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::try_from(name),
-            HeaderValue::try_from(value),
-        ) {
-            self.headers.append(name, value);
-        }
-        self
-    }
-}
-
-type MockFn = dyn Fn(&MockRequest) -> MockResponse + Send + Sync;
+use crate::response::Response;
 
 #[derive(Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Http(reqwest::Client),
     Mock(Arc<MockFn>),
 }
 
-/// Where a CA certificate comes from.
-#[derive(Clone)]
-enum PemSource {
-    File(PathBuf),
-    Bytes(Vec<u8>),
-}
-
-impl PemSource {
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    fn load(&self, what: &str) -> Result<Vec<u8>> {
-        match self {
-            PemSource::Bytes(bytes) => Ok(bytes.clone()),
-            PemSource::File(path) => std::fs::read(path).map_err(|e| Error::Config {
-                message: format!("cannot read the {what} file {}", path.display()),
-                source: Some(Box::new(e)),
-            }),
-        }
-    }
-}
-
-impl fmt::Debug for PemSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PemSource::File(path) => write!(f, "File({})", path.display()),
-            PemSource::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
-        }
-    }
-}
-
-/// Configures a [`Transport`]. Setters never fail; [`TransportBuilder::build`]
-/// checks everything.
-#[derive(Clone)]
-pub struct TransportBuilder {
-    basic_auth: Option<BasicAuth>,
-    ca_certs: Vec<PemSource>,
-    identity: Option<PemSource>,
-    built_in_roots: bool,
-    connect_timeout: Option<Duration>,
-    timeout: Option<Duration>,
-    prefer_tls: bool,
-    mapper: Arc<dyn ServiceMapper>,
-    max_redirects: usize,
-    user_agent: String,
-    mock: Option<Arc<MockFn>>,
-}
-
-impl fmt::Debug for TransportBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TransportBuilder")
-            .field("basic_auth", &self.basic_auth)
-            .field("ca_certs", &self.ca_certs)
-            .field(
-                "identity",
-                &self.identity.as_ref().map(|_| "<client certificate>"),
-            )
-            .field("built_in_roots", &self.built_in_roots)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("prefer_tls", &self.prefer_tls)
-            .field("mapper", &self.mapper.describe())
-            .field("max_redirects", &self.max_redirects)
-            .field("mock", &self.mock.is_some())
-            .finish()
-    }
-}
-
-impl Default for TransportBuilder {
-    fn default() -> Self {
-        TransportBuilder {
-            basic_auth: None,
-            ca_certs: Vec::new(),
-            identity: None,
-            built_in_roots: true,
-            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-            timeout: Some(DEFAULT_TIMEOUT),
-            prefer_tls: false,
-            mapper: Arc::new(IdentityMapper),
-            max_redirects: DEFAULT_MAX_REDIRECTS,
-            user_agent: concat!("druid-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
-            mock: None,
-        }
-    }
-}
-
-impl TransportBuilder {
-    /// Sends HTTP Basic credentials with every request (druid-basic-security).
-    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
-        self.basic_auth = Some(BasicAuth::new(username, password));
-        self
-    }
-
-    /// Trusts the CA certificate(s) in a PEM file, for clusters whose
-    /// certificates a private CA signed.
-    pub fn ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_certs.push(PemSource::File(path.into()));
-        self
-    }
-
-    /// Trusts the CA certificate(s) in PEM text.
-    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.ca_certs.push(PemSource::Bytes(pem.into()));
-        self
-    }
-
-    /// Trusts only the CAs given with [`Self::ca_cert_file`] or
-    /// [`Self::ca_cert_pem`], not the system's.
-    pub fn only_given_cas(mut self) -> Self {
-        self.built_in_roots = false;
-        self
-    }
-
-    /// Presents a client certificate (mutual TLS): a PEM file holding the
-    /// private key and the certificate chain.
-    pub fn client_identity_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.identity = Some(PemSource::File(path.into()));
-        self
-    }
-
-    /// Presents a client certificate from PEM text (key and chain).
-    pub fn client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.identity = Some(PemSource::Bytes(pem.into()));
-        self
-    }
-
-    /// Limits the time to open a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Limits the time of a whole request, body included (default 300 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Removes the request time limit, for very long downloads.
-    pub fn no_timeout(mut self) -> Self {
-        self.timeout = None;
-        self
-    }
-
-    /// Uses a server's TLS port when it has one.
-    pub fn prefer_tls(mut self, prefer: bool) -> Self {
-        self.prefer_tls = prefer;
-        self
-    }
-
-    /// Translates the hosts and ports Druid reports into reachable URLs.
-    pub fn mapper(mut self, mapper: impl ServiceMapper + 'static) -> Self {
-        self.mapper = Arc::new(mapper);
-        self
-    }
-
-    /// Limits how many redirects one call follows (default 5).
-    pub fn max_redirects(mut self, max: usize) -> Self {
-        self.max_redirects = max;
-        self
-    }
-
-    /// Sets the `User-Agent` header.
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = agent.into();
-        self
-    }
-
-    /// Answers every request with `handler` instead of the network.
-    ///
-    /// Everything else (URL building, auth headers, redirects, error
-    /// decoding) runs as usual, so code that uses the client can be tested
-    /// offline.
-    pub fn mock<F>(mut self, handler: F) -> Self
-    where
-        F: Fn(&MockRequest) -> MockResponse + Send + Sync + 'static,
-    {
-        self.mock = Some(Arc::new(handler));
-        self
-    }
-
-    /// Whether TLS ports are preferred.
-    pub fn is_prefer_tls(&self) -> bool {
-        self.prefer_tls
-    }
-
-    /// Checks the configuration and builds the transport.
-    pub fn build(self) -> Result<Transport> {
-        let auth_header = match &self.basic_auth {
-            Some(auth) => Some(auth.header_value()?),
-            None => None,
-        };
-        let backend = match &self.mock {
-            Some(mock) => Backend::Mock(mock.clone()),
-            None => Backend::Http(self.build_reqwest()?),
-        };
-        Ok(Transport {
-            inner: Arc::new(Inner {
-                backend,
-                auth_header,
-                basic_auth: self.basic_auth,
-                prefer_tls: self.prefer_tls,
-                mapper: self.mapper,
-                max_redirects: self.max_redirects,
-                timeout: self.timeout,
-                known_hosts: RwLock::new(HashSet::new()),
-            }),
-        })
-    }
-
-    fn build_reqwest(&self) -> Result<reqwest::Client> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent.clone());
-        if let Some(timeout) = self.connect_timeout {
-            builder = builder.connect_timeout(timeout);
-        }
-        if let Some(timeout) = self.timeout {
-            builder = builder.timeout(timeout);
-        }
-        builder = self.configure_tls(builder)?;
-        builder.build().map_err(|e| Error::Config {
-            message: "the HTTP client could not be set up".to_owned(),
-            source: Some(Box::new(e)),
-        })
-    }
-
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    fn configure_tls(&self, mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
-        #[cfg(feature = "rustls")]
-        {
-            builder = builder.tls_backend_rustls();
-        }
-        let mut roots = Vec::new();
-        for source in &self.ca_certs {
-            let pem = source.load("CA certificate")?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
-                message: format!("the CA certificate {source:?} is not valid PEM"),
-                source: Some(Box::new(e)),
-            })?;
-            if certs.is_empty() {
-                return Err(Error::config(format!(
-                    "the CA certificate {source:?} holds no certificate; pass a PEM file with \
-                     -----BEGIN CERTIFICATE----- blocks"
-                )));
-            }
-            roots.extend(certs);
-        }
-        builder = if self.built_in_roots {
-            builder.tls_certs_merge(roots)
-        } else {
-            builder.tls_certs_only(roots)
-        };
-        if let Some(source) = &self.identity {
-            let pem = source.load("client certificate")?;
-            builder = builder.identity(identity_from_pem(&pem)?);
-        }
-        Ok(builder)
-    }
-
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    fn configure_tls(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
-        if !self.ca_certs.is_empty() || self.identity.is_some() {
-            return Err(Error::config(
-                "TLS options were given, but druid-transport was built without TLS; enable its \
-                 `rustls` (default) or `native-tls` feature",
-            ));
-        }
-        Ok(builder)
-    }
-}
-
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
-fn bad_identity(source: Option<BoxError>) -> Error {
-    Error::Config {
-        message: "the client certificate must be one PEM file with the private key (PKCS#8 with \
-                  native-tls) and the certificate chain"
-            .to_owned(),
-        source,
-    }
-}
-
-/// A client identity from one PEM text holding the key and the chain.
-#[cfg(feature = "rustls")]
-fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
-    reqwest::Identity::from_pem(pem).map_err(|e| bad_identity(Some(Box::new(e))))
-}
-
-/// A client identity from one PEM text holding the key and the chain: the
-/// platform library wants the two apart.
-#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
-    let text = std::str::from_utf8(pem).map_err(|e| bad_identity(Some(Box::new(e))))?;
-    let (mut certs, mut key) = (String::new(), String::new());
-    let mut block = String::new();
-    for line in text.lines() {
-        block.push_str(line);
-        block.push('\n');
-        if line.starts_with("-----END ") {
-            if line.contains("PRIVATE KEY") {
-                key.push_str(&block);
-            } else if line.contains("CERTIFICATE") {
-                certs.push_str(&block);
-            }
-            block.clear();
-        }
-    }
-    if certs.is_empty() || key.is_empty() {
-        return Err(bad_identity(None));
-    }
-    reqwest::Identity::from_pkcs8_pem(certs.as_bytes(), key.as_bytes())
-        .map_err(|e| bad_identity(Some(Box::new(e))))
-}
-
-struct Inner {
-    backend: Backend,
-    auth_header: Option<HeaderValue>,
-    basic_auth: Option<BasicAuth>,
-    prefer_tls: bool,
-    mapper: Arc<dyn ServiceMapper>,
-    max_redirects: usize,
-    timeout: Option<Duration>,
-    known_hosts: RwLock<HashSet<String>>,
+pub(crate) struct Inner {
+    pub(crate) backend: Backend,
+    pub(crate) auth_header: Option<HeaderValue>,
+    pub(crate) basic_auth: Option<BasicAuth>,
+    pub(crate) prefer_tls: bool,
+    pub(crate) mapper: Arc<dyn ServiceMapper>,
+    pub(crate) max_redirects: usize,
+    pub(crate) timeout: Option<Duration>,
+    /// Hosts every service of this transport may be redirected to.
+    pub(crate) scope: RedirectScope,
+    /// The service given to the builder's `url`.
+    pub(crate) entry: Option<Url>,
 }
 
 /// A configured HTTP client for one cluster. Cheap to clone; clones share
-/// connections and settings.
+/// connections and settings, and nothing else: the transport holds no state
+/// that discovery or a call changes.
 ///
 /// Redirects are never followed by the HTTP library (it would drop the
 /// `Authorization` header when the port changes, which a leader redirect
 /// always does). The transport follows them itself: same method, same body,
-/// the `Location` passed through the [`ServiceMapper`], and only to the host
-/// of the request or to a host of the cluster.
+/// the `Location` passed through the [`ServiceMapper`], and only to a host
+/// the [`Service`] may be redirected to (see [`RedirectScope`]).
 #[derive(Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
@@ -460,10 +55,12 @@ pub struct Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
+            .field("entry", &self.inner.entry.as_ref().map(Url::as_str))
             .field("basic_auth", &self.inner.basic_auth)
             .field("prefer_tls", &self.inner.prefer_tls)
             .field("mapper", &self.inner.mapper.describe())
             .field("max_redirects", &self.inner.max_redirects)
+            .field("redirect_scope", &self.inner.scope)
             .field("timeout", &self.inner.timeout)
             .field("mock", &matches!(self.inner.backend, Backend::Mock(_)))
             .finish()
@@ -476,12 +73,26 @@ impl Transport {
         TransportBuilder::default()
     }
 
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Transport {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// A handle on the service at `base_url` (e.g. `http://localhost:8081`).
+    /// Its redirects may lead to the hosts given to
+    /// [`TransportBuilder::redirect_hosts`].
     pub fn service(&self, base_url: Url) -> Service {
         Service {
             transport: self.clone(),
             base: base_url,
+            scope: RedirectScope::default(),
         }
+    }
+
+    /// The service given to [`TransportBuilder::url`], if one was.
+    pub fn entry(&self) -> Option<Service> {
+        self.inner.entry.clone().map(|url| self.service(url))
     }
 
     /// A handle on the server with these host and ports as Druid reports
@@ -509,39 +120,8 @@ impl Transport {
         &*self.inner.mapper
     }
 
-    /// Replaces the set of host names redirects may lead to (besides the
-    /// host of the request itself). Discovery calls this with every host of
-    /// the cluster, as reported and as mapped.
-    pub fn set_cluster_hosts<I, S>(&self, hosts: I)
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let set = hosts
-            .into_iter()
-            .map(|h| normalize_host(h.as_ref()))
-            .collect();
-        match self.inner.known_hosts.write() {
-            Ok(mut guard) => *guard = set,
-            Err(poisoned) => *poisoned.into_inner() = set,
-        }
-    }
-
-    fn is_cluster_host(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        match self.inner.known_hosts.read() {
-            Ok(guard) => guard.contains(&host),
-            Err(poisoned) => poisoned.into_inner().contains(&host),
-        }
-    }
-
     /// Sends one request to `url` without following redirects.
-    async fn send_once(
-        &self,
-        method: &Method,
-        url: &Url,
-        request: &Request,
-    ) -> Result<RawResponse> {
+    async fn send_once(&self, method: &Method, url: &Url, request: &Request) -> Result<Response> {
         let mut headers = request.headers().clone();
         if let Some(content_type) = request.body().content_type() {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -554,7 +134,7 @@ impl Transport {
             Body::Json(bytes) => bytes.clone(),
             Body::Text(text) => Bytes::from(text.clone()),
         };
-        match &self.inner.backend {
+        let (status, headers, body) = match &self.inner.backend {
             Backend::Mock(handler) => {
                 let mock = handler(&MockRequest {
                     method: method.clone(),
@@ -562,21 +142,16 @@ impl Transport {
                     headers,
                     body,
                 });
-                Ok(RawResponse {
-                    status: mock.status,
-                    headers: mock.headers,
-                    body: mock.body,
-                })
+                (mock.status, mock.headers, mock.body)
             }
             Backend::Http(client) => {
                 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
                 if url.scheme() == "https" {
                     return Err(Error::Tls {
                         url: sanitize(url),
-                        source:
-                            "druid-transport was built without TLS; enable its `rustls` (default) \
-                                 or `native-tls` feature"
-                                .into(),
+                        source: "druid-transport was built without TLS; enable its `rustls` \
+                                 (default) or `native-tls` feature"
+                            .into(),
                     });
                 }
                 let mut builder = client.request(method.clone(), url.clone()).headers(headers);
@@ -587,33 +162,35 @@ impl Transport {
                 let status = response.status();
                 let headers = response.headers().clone();
                 let body = response.bytes().await.map_err(|e| classify(e, url))?;
-                Ok(RawResponse {
-                    status,
-                    headers,
-                    body,
-                })
+                (status, headers, body)
             }
-        }
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+            url: without_credentials(url),
+            method: method.clone(),
+            operation: request.operation_name().to_owned(),
+        })
     }
 
-    /// Sends `request` to the service at `base`, following redirects; any
-    /// status is returned as a [`Response`].
-    pub async fn execute(&self, base: &Url, request: &Request) -> Result<Response> {
+    /// Sends `request` to the service at `base`, following redirects within
+    /// `scope`; any status is returned as a [`Response`].
+    async fn execute(
+        &self,
+        base: &Url,
+        scope: &RedirectScope,
+        request: &Request,
+    ) -> Result<Response> {
         let mut url = join(base, request)?;
         let mut method = request.method().clone();
         let mut request = request.clone();
         let mut hops = 0;
         loop {
-            let raw = self.send_once(&method, &url, &request).await?;
-            if !is_followed_redirect(raw.status) {
-                return Ok(Response {
-                    status: raw.status,
-                    headers: raw.headers,
-                    body: raw.body,
-                    url,
-                    method,
-                    operation: request.operation_name().to_owned(),
-                });
+            let response = self.send_once(&method, &url, &request).await?;
+            if !is_followed_redirect(response.status) {
+                return Ok(response);
             }
             let from = sanitize(&url);
             if hops >= self.inner.max_redirects {
@@ -627,21 +204,23 @@ impl Transport {
                 });
             }
             hops += 1;
-            let location = raw
+            let location = response
                 .headers
                 .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| Error::Redirect {
                     from: from.clone(),
                     to: None,
-                    reason: format!("the {} answer has no readable Location header", raw.status),
+                    reason: format!(
+                        "the {} answer has no readable Location header",
+                        response.status
+                    ),
                 })?;
             let target = url.join(location).map_err(|e| Error::Redirect {
                 from: from.clone(),
                 to: Some(location.to_owned()),
                 reason: format!("the Location is not a valid URL: {e}"),
             })?;
-            let target_host = target.host_str().unwrap_or_default().to_owned();
             let mapped = self
                 .inner
                 .mapper
@@ -652,10 +231,14 @@ impl Transport {
                     reason: format!("the Location could not be mapped: {e}"),
                 })?;
             let request_host = url.host_str().unwrap_or_default();
-            let mapped_host = mapped.host_str().unwrap_or_default();
-            let allowed = normalize_host(mapped_host) == normalize_host(request_host)
-                || self.is_cluster_host(&target_host)
-                || self.is_cluster_host(mapped_host);
+            let allowed = [target.host_str(), mapped.host_str()]
+                .into_iter()
+                .flatten()
+                .any(|host| {
+                    same_host(host, request_host)
+                        || scope.allows(host)
+                        || self.inner.scope.allows(host)
+                });
             if !allowed {
                 return Err(Error::Redirect {
                     from,
@@ -665,7 +248,7 @@ impl Transport {
                         .to_owned(),
                 });
             }
-            if raw.status == StatusCode::SEE_OTHER {
+            if response.status == StatusCode::SEE_OTHER {
                 method = Method::GET;
                 request =
                     Request::get(request.path()).operation(request.operation_name().to_owned());
@@ -675,10 +258,60 @@ impl Transport {
     }
 }
 
+/// The hosts a redirect may lead to, besides the host of the request
+/// itself: a value, so that two handles never change each other's scope.
+///
+/// A discovered cluster gives every service it hands out one scope holding
+/// the cluster's hosts, as reported and as mapped; a transport adds the
+/// hosts given to [`TransportBuilder::redirect_hosts`] to every service.
+/// Host names compare case-insensitively, IPv6 addresses without brackets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RedirectScope {
+    hosts: Arc<BTreeSet<String>>,
+}
+
+impl RedirectScope {
+    /// A scope of these hosts.
+    pub fn new<I, S>(hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RedirectScope {
+            hosts: Arc::new(
+                hosts
+                    .into_iter()
+                    .map(|h| normalize_host(h.as_ref()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether a redirect may lead to `host`.
+    pub fn allows(&self, host: &str) -> bool {
+        self.hosts.contains(&normalize_host(host))
+    }
+
+    /// The hosts, normalized.
+    pub fn hosts(&self) -> impl Iterator<Item = &str> {
+        self.hosts.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for RedirectScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.hosts.iter()).finish()
+    }
+}
+
 fn normalize_host(host: &str) -> String {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase()
+}
+
+fn same_host(a: &str, b: &str) -> bool {
+    normalize_host(a) == normalize_host(b)
 }
 
 fn is_followed_redirect(status: StatusCode) -> bool {
@@ -694,202 +327,94 @@ fn join(base: &Url, request: &Request) -> Result<Url> {
             sanitize(base)
         )));
     }
-    let prefix = base.as_str().trim_end_matches('/');
     let path = request.path();
     if !path.starts_with('/') {
         return Err(Error::invalid_input(format!(
             "the request path {path:?} must start with '/'"
         )));
     }
+    let prefix = base.as_str().trim_end_matches('/');
     let text = format!("{prefix}{}", request.path_and_query());
     Url::parse(&text).map_err(|e| {
-        Error::invalid_input(format!("{} is not a valid URL: {e}", strip_userinfo(&text)))
+        Error::invalid_input(format!(
+            "{}{} is not a valid URL: {e}",
+            sanitize(base).trim_end_matches('/'),
+            request.path_and_query()
+        ))
     })
 }
 
-fn strip_userinfo(text: &str) -> String {
-    match Url::parse(text) {
-        Ok(url) => sanitize(&url),
-        Err(_) => text.to_owned(),
-    }
+fn without_credentials(url: &Url) -> Url {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean
 }
 
 /// A URL as text with any user name and password removed.
 pub fn sanitize(url: &Url) -> String {
     if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
+        url.to_string()
+    } else {
+        without_credentials(url).to_string()
     }
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
-    clean.to_string()
 }
 
+/// Sorts a failure of the HTTP library into the error the caller reacts to.
+/// TLS is told by the types in the error's source chain, never by its text,
+/// which holds host names.
 fn classify(error: reqwest::Error, url: &Url) -> Error {
     let url = sanitize(url);
     let is_timeout = error.is_timeout();
     let is_connect = error.is_connect();
-    let chain = error_chain_text(&error);
+    let is_tls = is_tls_failure(&error);
     let source: BoxError = Box::new(error.without_url());
     if is_timeout {
         Error::Timeout { url, source }
-    } else if looks_like_tls(&chain) {
+    } else if is_tls {
         Error::Tls { url, source }
     } else if is_connect {
         Error::Connect { url, source }
     } else {
-        Error::Transport { url, source }
+        Error::Io { url, source }
     }
 }
 
-fn error_chain_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(" | ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text.to_ascii_lowercase()
-}
-
-fn looks_like_tls(chain: &str) -> bool {
-    [
-        "certificate",
-        "tls",
-        "ssl",
-        "handshake",
-        "unknownissuer",
-        "badsignature",
-        "notvalidforname",
-        "invalid peer",
-    ]
-    .iter()
-    .any(|needle| chain.contains(needle))
-}
-
-struct RawResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-/// A complete response: status, headers and the whole body.
-#[derive(Debug, Clone)]
-pub struct Response {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    url: Url,
-    method: Method,
-    operation: String,
-}
-
-impl Response {
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// A header as text, if present and readable.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body.
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// The final URL (after redirects), with credentials.
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// Whether the body is empty or only white space.
-    pub fn is_empty(&self) -> bool {
-        self.body.iter().all(u8::is_ascii_whitespace)
-    }
-
-    /// Turns a non-success status into [`Error::Api`]; statuses listed in
-    /// `also_ok` count as success.
-    pub fn error_for_status(self, also_ok: &[u16]) -> Result<Self> {
-        if self.status.is_success() || also_ok.contains(&self.status.as_u16()) {
-            Ok(self)
-        } else {
-            Err(self.into_api_error())
+/// Whether a TLS library's error is in the source chain. `std::io::Error`
+/// hides the error it wraps from `source()`, so it is opened by hand.
+fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if is_tls_error_type(e) {
+            return true;
         }
-    }
-
-    /// This response as an [`ApiError`], whatever its status.
-    pub fn into_api_error(self) -> Error {
-        Error::Api(Box::new(ApiError {
-            status: self.status,
-            method: self.method,
-            url: sanitize(&self.url),
-            operation: self.operation,
-            error: DruidError::parse(&self.body),
-            body: String::from_utf8_lossy(&self.body).into_owned(),
-        }))
-    }
-
-    /// Decodes the body as JSON into `T`, naming the JSON path on failure.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let mut de = serde_json::Deserializer::from_slice(&self.body);
-        let value: T = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| self.decode_error::<T>(e.path().to_string(), e.inner().to_string()))?;
-        de.end()
-            .map_err(|e| self.decode_error::<T>(".".to_owned(), e.to_string()))?;
-        Ok(value)
-    }
-
-    /// Like [`Response::json`], but an empty body (or a `204`) is `None`.
-    pub fn json_opt<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        if self.status == StatusCode::NO_CONTENT || self.is_empty() {
-            Ok(None)
-        } else {
-            self.json().map(Some)
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && is_tls_failure(inner)
+        {
+            return true;
         }
+        current = e.source();
     }
-
-    /// Like [`Response::json_opt`], and a plain-text message where JSON was
-    /// expected is `None` too: some Druid releases answer "nothing here" with
-    /// a sentence (and a JSON content type).
-    pub fn json_or_text_opt<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
-        match first {
-            Some(b'{' | b'[' | b'"') => self.json_opt(),
-            Some(c) if c.is_ascii_digit() || *c == b'-' => self.json_opt(),
-            Some(_) if serde_json::from_slice::<serde_json::Value>(&self.body).is_err() => Ok(None),
-            _ => self.json_opt(),
-        }
-    }
-
-    /// The body as UTF-8 text.
-    pub fn text(&self) -> Result<String> {
-        String::from_utf8(self.body.to_vec())
-            .map_err(|e| self.decode_error::<String>(".".to_owned(), e.to_string()))
-    }
-
-    /// A [`DecodeError`] for this response.
-    pub fn decode_error<T>(&self, path: String, message: String) -> Error {
-        Error::Decode(Box::new(DecodeError {
-            operation: self.operation.clone(),
-            url: sanitize(&self.url),
-            expected: std::any::type_name::<T>().to_owned(),
-            path,
-            message,
-            snippet: snippet(&self.body, 200),
-        }))
-    }
+    false
 }
 
-/// One service of the cluster: a transport and the service's base URL.
+#[allow(unused_variables)] // without a TLS backend there is nothing to look for
+fn is_tls_error_type(error: &(dyn std::error::Error + 'static)) -> bool {
+    #[cfg(feature = "rustls")]
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    #[cfg(feature = "native-tls")]
+    if error.is::<native_tls::Error>() {
+        return true;
+    }
+    false
+}
+
+/// One service of the cluster: a transport, the service's base URL, and the
+/// hosts its redirects may lead to.
 ///
 /// Besides backing the generated clients, it is the generic access to
 /// endpoints the spec does not cover (an extension's own REST API, say): the
@@ -904,12 +429,14 @@ impl Response {
 pub struct Service {
     transport: Transport,
     base: Url,
+    scope: RedirectScope,
 }
 
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
             .field("base_url", &sanitize(&self.base))
+            .field("redirect_scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -925,20 +452,41 @@ impl Service {
         &self.transport
     }
 
-    /// Sends a request; any status is returned.
-    pub async fn execute(&self, request: &Request) -> Result<Response> {
-        self.transport.execute(&self.base, request).await
+    /// The hosts this service's redirects may lead to, besides the host of
+    /// the request and the transport's [`TransportBuilder::redirect_hosts`].
+    pub fn redirect_scope(&self) -> &RedirectScope {
+        &self.scope
     }
 
-    /// Sends a request; a non-success status is an [`Error::Api`], except
-    /// the statuses in `also_ok`.
-    pub async fn send(&self, request: &Request, also_ok: &[u16]) -> Result<Response> {
-        self.execute(request).await?.error_for_status(also_ok)
+    /// The same service, redirected only within `scope` (and the
+    /// transport's hosts): the hosts of the cluster it belongs to.
+    pub fn with_redirect_scope(mut self, scope: RedirectScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// The same transport and redirect scope, at another base URL (a path
+    /// prefix such as the Router's `/proxy/coordinator`, say).
+    pub fn with_base_url(mut self, base_url: Url) -> Self {
+        self.base = base_url;
+        self
+    }
+
+    /// Sends a request; any status is returned.
+    pub async fn execute(&self, request: &Request) -> Result<Response> {
+        self.transport
+            .execute(&self.base, &self.scope, request)
+            .await
+    }
+
+    /// Sends a request; a status other than 2xx is an [`Error::Api`].
+    pub async fn send(&self, request: &Request) -> Result<Response> {
+        self.execute(request).await?.error_for_status()
     }
 
     /// Sends a request and decodes a JSON answer.
     pub async fn send_json<T: DeserializeOwned>(&self, request: &Request) -> Result<T> {
-        self.send(request, &[]).await?.json()
+        self.send(request).await?.json()
     }
 
     /// `GET path` (encoded, may hold a query), decoding a JSON answer.
@@ -948,9 +496,7 @@ impl Service {
 
     /// `GET path`, returning the body as text.
     pub async fn get_text(&self, path: &str) -> Result<String> {
-        self.send(&raw_request(Method::GET, path), &[])
-            .await?
-            .text()
+        self.send(&raw_request(Method::GET, path)).await?.text()
     }
 
     /// `POST path` with a JSON body, decoding a JSON answer (use
@@ -970,20 +516,20 @@ impl Service {
     where
         B: serde::Serialize + ?Sized,
     {
-        self.send(&raw_request(Method::POST, path).json(body)?, &[])
+        self.send(&raw_request(Method::POST, path).json(body)?)
             .await
     }
 
     /// `POST path` with a text body, returning the answer as text.
     pub async fn post_text(&self, path: &str, body: &str) -> Result<String> {
-        self.send(&raw_request(Method::POST, path).text(body), &[])
+        self.send(&raw_request(Method::POST, path).text(body))
             .await?
             .text()
     }
 
     /// `DELETE path`, returning the response.
     pub async fn delete(&self, path: &str) -> Result<Response> {
-        self.send(&raw_request(Method::DELETE, path), &[]).await
+        self.send(&raw_request(Method::DELETE, path)).await
     }
 }
 
@@ -995,6 +541,7 @@ fn raw_request(method: Method, path: &str) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::MockResponse;
     use std::sync::Mutex;
 
     fn base() -> Url {
@@ -1021,25 +568,28 @@ mod tests {
         assert!(join(&base(), &Request::get("status")).is_err());
     }
 
+    #[tokio::test]
+    async fn transport_wide_redirect_hosts_apply_to_hand_built_services() {
+        let transport = Transport::builder()
+            .redirect_hosts(["leader.example"])
+            .mock(|r| match r.url.host_str() {
+                Some("follower.example") => MockResponse::new(307, "").header(
+                    "location",
+                    "http://leader.example:8081/druid/coordinator/v1/x",
+                ),
+                _ => MockResponse::new(200, "from the leader"),
+            })
+            .build()
+            .unwrap();
+        let follower = transport.service(Url::parse("http://follower.example:8081").unwrap());
+        let text = follower.get_text("/druid/coordinator/v1/x").await.unwrap();
+        assert_eq!(text, "from the leader");
+    }
+
     #[test]
     fn sanitize_removes_credentials() {
         let url = Url::parse("http://admin:secret@host:1/x").unwrap();
         assert_eq!(sanitize(&url), "http://host:1/x");
-    }
-
-    #[test]
-    fn basic_auth_debug_hides_password() {
-        let auth = BasicAuth::new("admin", "s3cret");
-        let text = format!("{auth:?}");
-        assert!(text.contains("admin"));
-        assert!(!text.contains("s3cret"));
-        let builder = Transport::builder().basic_auth("admin", "s3cret");
-        assert!(!format!("{builder:?}").contains("s3cret"));
-        let transport = builder
-            .mock(|_| MockResponse::new(200, ""))
-            .build()
-            .unwrap();
-        assert!(!format!("{transport:?}").contains("s3cret"));
     }
 
     #[tokio::test]
@@ -1121,9 +671,17 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        transport.set_cluster_hosts(["evil.example"]);
-        let err = service.get_text("/evil").await.unwrap_err();
-        // Allowed now, and the next hop loops until the limit.
+        // Another service of the same transport, scoped to a cluster that
+        // has the host: allowed there, and the next hop loops until the
+        // limit. The first service's scope is unchanged.
+        let scoped = service
+            .clone()
+            .with_redirect_scope(RedirectScope::new(["EVIL.example"]));
+        assert!(matches!(
+            service.get_text("/evil").await.unwrap_err(),
+            Error::Redirect { .. }
+        ));
+        let err = scoped.get_text("/evil").await.unwrap_err();
         assert!(
             matches!(&err, Error::Redirect { reason, .. } if reason.contains("more than 5")),
             "{err:?}"
@@ -1146,8 +704,12 @@ mod tests {
             })
             .build()
             .unwrap();
-        transport.set_cluster_hosts(["172.18.0.9"]);
-        let text = transport.service(base()).get_text("/x?y=1").await.unwrap();
+        let text = transport
+            .service(base())
+            .with_redirect_scope(RedirectScope::new(["172.18.0.9"]))
+            .get_text("/x?y=1")
+            .await
+            .unwrap();
         assert_eq!(text, "done");
         assert_eq!(seen.lock().unwrap()[1], "http://localhost:18090/x?y=1");
     }

@@ -13,6 +13,7 @@
 mod walks;
 
 use druid_api::models::{DataSourceCompactionConfig, LookupSpec, Rule};
+use druid_api::prelude::*;
 use druid_tests::live::{LOAD_LIMIT, client, credentials, eventually, ingest_with_sql, unique};
 use druid_tests::walk::{Params, Walk};
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::too_many_lines)]
 
+use druid_api::prelude::*;
 use druid_tests::walk::{Params, Walk};
 
 /// Every `GET` endpoint of [`druid_api::CoordinatorClient`].

@@ -2,8 +2,16 @@
 
 /// The Coordinator client, [`CoordinatorClient`], and the builders of its calls with options.
 pub mod coordinator {
-    #[allow(unused_imports)]
-    use super::*;
+    use std::pin::Pin;
+    use druid_transport::{
+        Answer, BodyMatch, Outcome, Request, Service, StatusMatch, interval_path_param,
+        path_param,
+    };
+    use druid_transport::http::Method;
+    use druid_transport::url::Url;
+    use serde::Serialize;
+    use crate::{Result, ServiceClient, models};
+    use crate::status::StatusApi;
     /// The Coordinator client.
     ///
     /// The lead Coordinator: segment metadata and load state, retention rules, dynamic configuration, auto-compaction, lookups and (deprecated since Druid 34) data management. Non-leaders redirect to the leader; the client follows the redirect.
@@ -16,12 +24,7 @@ pub mod coordinator {
     ///
     /// ## Status
     ///
-    /// - [`status`](CoordinatorClient::status): `GET /status`
-    /// - [`is_healthy`](CoordinatorClient::is_healthy): `GET /status/health`
-    /// - [`properties`](CoordinatorClient::properties): `GET /status/properties`
-    /// - [`self_discovered_status`](CoordinatorClient::self_discovered_status): `GET /status/selfDiscovered/status`
-    /// - [`is_self_discovered`](CoordinatorClient::is_self_discovered): `GET /status/selfDiscovered`
-    /// - [`status_ready`](CoordinatorClient::status_ready): `GET /status/ready`
+    /// The methods of [`StatusApi`](crate::StatusApi), shared with the other clients of the group.
     ///
     /// ## Leadership and metadata
     ///
@@ -171,201 +174,24 @@ pub mod coordinator {
     /// - [`delete_catalog_table`](CoordinatorClient::delete_catalog_table): `DELETE /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}`
     #[derive(Clone, Debug)]
     pub struct CoordinatorClient {
-        service: ::druid_transport::Service,
+        service: Service,
     }
+
     impl CoordinatorClient {
         /// A client for the service behind `service`.
-        pub fn new(service: ::druid_transport::Service) -> Self {
+        pub fn new(service: Service) -> Self {
             Self { service }
         }
 
         /// The service handle: base URL, transport, and generic
         /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-        pub fn service(&self) -> &::druid_transport::Service {
+        pub fn service(&self) -> &Service {
             &self.service
         }
 
         /// The base URL this client talks to.
-        pub fn base_url(&self) -> &::druid_transport::url::Url {
+        pub fn base_url(&self) -> &Url {
             self.service.base_url()
-        }
-
-        /// Returns the Druid version, the loaded extensions and the JVM's memory.
-        ///
-        /// On the Router this describes the Router itself.
-        ///
-        /// Sends `GET /status` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServerStatus`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
-        #[doc(alias = "GET /status")]
-        pub async fn status(&self) -> ::druid_transport::Result<models::ServerStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status",
-                    )
-                    .operation("coordinator.status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServerStatus>()
-        }
-
-        /// Returns `true` when the service is alive.
-        ///
-        /// Needs no credentials, even with authentication on.
-        ///
-        /// Sends `GET /status/health` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `bool`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
-        #[doc(alias = "GET /status/health")]
-        pub async fn is_healthy(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/health",
-                    )
-                    .operation("coordinator.is_healthy");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<bool>()
-        }
-
-        /// Returns the service's runtime properties, name to value.
-        ///
-        /// Hidden properties (`druid.server.hiddenProperties`, passwords by default) are left out by Druid.
-        ///
-        /// Sends `GET /status/properties` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Properties`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
-        #[doc(alias = "GET /status/properties")]
-        pub async fn properties(&self) -> ::druid_transport::Result<models::Properties> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/properties",
-                    )
-                    .operation("coordinator.properties");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::Properties>()
-        }
-
-        /// Returns whether the service has found itself in the cluster's service discovery.
-        ///
-        /// Sends `GET /status/selfDiscovered/status` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SelfDiscovered`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered/status")]
-        pub async fn self_discovered_status(
-            &self,
-        ) -> ::druid_transport::Result<models::SelfDiscovered> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered/status",
-                    )
-                    .operation("coordinator.self_discovered_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SelfDiscovered>()
-        }
-
-        /// Returns `true` once the service has found itself in service discovery, `false` before.
-        ///
-        /// The status-code form of `self_discovered_status`, made for load balancers.
-        ///
-        /// Sends `GET /status/selfDiscovered` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered")]
-        pub async fn is_self_discovered(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered",
-                    )
-                    .operation("coordinator.is_self_discovered");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
-        ///
-        /// Made for load balancers and Kubernetes readiness probes.
-        ///
-        /// Sends `GET /status/ready` to the Coordinator.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
-        ///
-        /// Since Druid 37.0.0.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
-        #[doc(alias = "GET /status/ready")]
-        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/ready",
-                    )
-                    .operation("coordinator.status_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
         }
 
         /// Returns the base URL of the lead Coordinator, as text.
@@ -376,22 +202,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-coordinator-leader-address).
         #[doc(alias = "GET /druid/coordinator/v1/leader")]
-        pub async fn leader(&self) -> ::druid_transport::Result<::std::string::String> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/leader",
-                    )
-                    .operation("coordinator.leader");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.text()
+        pub async fn leader(&self) -> Result<String> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/leader")
+                .operation("coordinator.leader");
+            Ok(self.service.send(&request).await?.text()?)
         }
 
         /// Returns whether the Coordinator answering is the leader.
@@ -400,26 +218,25 @@ pub mod coordinator {
         ///
         /// Sends `GET /druid/coordinator/v1/isLeader` to the Coordinator.
         ///
+        /// # Answers
+        ///
+        /// A 404 with a JSON body is the value, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status other than 404 (an answer here); [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LeaderStatus`; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::LeaderStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-coordinator-leader-status).
         #[doc(alias = "GET /druid/coordinator/v1/isLeader")]
-        pub async fn is_leader(
-            &self,
-        ) -> ::druid_transport::Result<models::LeaderStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/isLeader",
-                    )
-                    .operation("coordinator.is_leader");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[404u16]).await?.json::<models::LeaderStatus>()
+        pub async fn is_leader(&self) -> Result<models::LeaderStatus> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/isLeader")
+                .operation("coordinator.is_leader");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value),
+                Answer::SUCCESS,
+            ];
+            let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
+            Ok(response.json()?)
         }
 
         /// Returns the progress of every Historical that clones another.
@@ -428,26 +245,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CloneStatusList`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CloneStatusList` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-historical-cloning-status).
         #[doc(alias = "GET /druid/coordinator/v1/config/cloneStatus")]
-        pub async fn clone_status(
-            &self,
-        ) -> ::druid_transport::Result<models::CloneStatusList> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config/cloneStatus",
-                    )
-                    .operation("coordinator.clone_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CloneStatusList>()
+        pub async fn clone_status(&self) -> Result<models::CloneStatusList> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/config/cloneStatus",
+                )
+                .operation("coordinator.clone_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the cloning progress of one target Historical.
@@ -462,7 +272,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CloneStatus`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CloneStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -471,19 +281,14 @@ pub mod coordinator {
         pub async fn clone_status_of(
             &self,
             target_server: &str,
-        ) -> ::druid_transport::Result<models::CloneStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config/cloneStatus",
-                    )
-                    .operation("coordinator.clone_status_of");
-                request = request.query("targetServer", target_server);
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CloneStatus>()
+        ) -> Result<models::CloneStatus> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/config/cloneStatus",
+                )
+                .operation("coordinator.clone_status_of")
+                .query("targetServer", target_server);
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the Brokers that have the latest dynamic configuration, and when they got it.
@@ -492,26 +297,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SyncedBrokers`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SyncedBrokers` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-broker-dynamic-configuration-view).
         #[doc(alias = "GET /druid/coordinator/v1/config/syncedBrokers")]
-        pub async fn synced_brokers(
-            &self,
-        ) -> ::druid_transport::Result<models::SyncedBrokers> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config/syncedBrokers",
-                    )
-                    .operation("coordinator.synced_brokers");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SyncedBrokers>()
+        pub async fn synced_brokers(&self) -> Result<models::SyncedBrokers> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/config/syncedBrokers",
+                )
+                .operation("coordinator.synced_brokers");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the percentage of each datasource's segments that are loaded.
@@ -520,27 +318,16 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, f64>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, f64>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus")]
         pub async fn load_status(
             &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, f64>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadstatus",
-                    )
-                    .operation("coordinator.load_status");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, f64>>()
+        ) -> Result<std::collections::BTreeMap<String, f64>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/loadstatus")
+                .operation("coordinator.load_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns how many segments of each datasource are left to load.
@@ -549,28 +336,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, i64>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, i64>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus?simple")]
         pub async fn load_status_simple(
             &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, i64>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadstatus",
-                    )
-                    .operation("coordinator.load_status_simple");
-                request = request.flag("simple");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, i64>>()
+        ) -> Result<std::collections::BTreeMap<String, i64>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/loadstatus")
+                .operation("coordinator.load_status_simple")
+                .flag("simple");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per tier and datasource, how many segments (replicas included) are left to load.
@@ -585,23 +361,18 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus?full")]
-        pub fn load_status_full(&self) -> LoadStatusFullBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadstatus",
-                    )
-                    .operation("coordinator.load_status_full");
-                request = request.flag("full");
-                Ok(request)
-            })();
+        pub fn load_status_full(&self) -> LoadStatusFullBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/loadstatus")
+                    .operation("coordinator.load_status_full")
+                    .flag("full"),
+            );
             LoadStatusFullBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 compute_using_cluster_view: false,
             }
@@ -613,24 +384,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue")]
-        pub async fn load_queue(
-            &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadqueue",
-                    )
-                    .operation("coordinator.load_queue");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn load_queue(&self) -> Result<serde_json::Value> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/loadqueue")
+                .operation("coordinator.load_queue");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per Historical, how many segments and bytes wait to load or drop.
@@ -639,30 +400,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, models::LoadQueue>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::LoadQueue>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue?simple")]
         pub async fn load_queue_simple(
             &self,
-        ) -> ::druid_transport::Result<
-            std::collections::BTreeMap<String, models::LoadQueue>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadqueue",
-                    )
-                    .operation("coordinator.load_queue_simple");
-                request = request.flag("simple");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, models::LoadQueue>>()
+        ) -> Result<std::collections::BTreeMap<String, models::LoadQueue>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/loadqueue")
+                .operation("coordinator.load_queue_simple")
+                .flag("simple");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per Historical, the full metadata of the segments waiting to load or drop.
@@ -673,25 +421,15 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue?full")]
-        pub async fn load_queue_full(
-            &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/loadqueue",
-                    )
-                    .operation("coordinator.load_queue_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn load_queue_full(&self) -> Result<serde_json::Value> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/loadqueue")
+                .operation("coordinator.load_queue_full")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the percentage of a datasource's segments that are loaded.
@@ -711,9 +449,13 @@ pub mod coordinator {
         ///
         /// - [`interval`](DatasourceLoadStatusBuilder::interval): the interval to check, `start/end` (default: the last two weeks) (query `interval`)
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, a 2xx with a plain-text body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, f64>`; an empty answer, or a plain-text message instead of JSON, is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, f64>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/loadstatus")]
@@ -721,24 +463,23 @@ pub mod coordinator {
             &self,
             datasource: &str,
             force_metadata_refresh: bool,
-        ) -> DatasourceLoadStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/loadstatus",
-                            ::druid_transport::path_param("datasource", datasource) ?
+        ) -> DatasourceLoadStatusBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/coordinator/v1/datasources/{datasource}/loadstatus"
                         ),
                     )
-                    .operation("coordinator.datasource_load_status");
-                request = request.query("forceMetadataRefresh", force_metadata_refresh);
+                    .operation("coordinator.datasource_load_status")
+                    .query("forceMetadataRefresh", force_metadata_refresh);
                 Ok(request)
             })();
             DatasourceLoadStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
+                interval: None,
             }
         }
 
@@ -758,24 +499,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-used-segments).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/segments")]
-        pub fn metadata_segments(&self) -> MetadataSegmentsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/metadata/segments",
-                    )
-                    .operation("coordinator.metadata_segments");
-                Ok(request)
-            })();
+        pub fn metadata_segments(&self) -> MetadataSegmentsBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/metadata/segments")
+                    .operation("coordinator.metadata_segments"),
+            );
             MetadataSegmentsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasources: ::std::vec::Vec::new(),
+                datasources: Vec::new(),
                 include_overshadowed_status: false,
                 include_realtime_segments: false,
             }
@@ -793,22 +529,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources")]
-        pub fn metadata_datasources(&self) -> MetadataDatasourcesBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/metadata/datasources",
-                    )
-                    .operation("coordinator.metadata_datasources");
-                Ok(request)
-            })();
+        pub fn metadata_datasources(&self) -> MetadataDatasourcesBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/metadata/datasources")
+                    .operation("coordinator.metadata_datasources"),
+            );
             MetadataDatasourcesBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 include_unused: false,
             }
@@ -820,25 +551,18 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources?full")]
-        pub async fn metadata_datasources_full(
-            &self,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/metadata/datasources",
-                    )
-                    .operation("coordinator.metadata_datasources_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        pub async fn metadata_datasources_full(&self) -> Result<Vec<serde_json::Value>> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/metadata/datasources",
+                )
+                .operation("coordinator.metadata_datasources_full")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a datasource's metadata: its name, properties and used segments.
@@ -851,28 +575,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-metadata-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources/{dataSource}")]
         pub async fn metadata_datasource(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.metadata_datasource");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/metadata/datasources/{datasource}"),
+                )
+                .operation("coordinator.metadata_datasource");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the IDs of a datasource's used segments.
@@ -885,7 +602,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource).
         #[doc(
@@ -894,21 +611,16 @@ pub mod coordinator {
         pub async fn metadata_segment_ids(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.metadata_segment_ids");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/metadata/datasources/{datasource}/segments"
+                    ),
+                )
+                .operation("coordinator.metadata_segment_ids");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the metadata of a datasource's used segments.
@@ -921,7 +633,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::Segment>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource).
         #[doc(
@@ -930,22 +642,17 @@ pub mod coordinator {
         pub async fn metadata_segments_of(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<Vec<models::Segment>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.metadata_segments_of");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::Segment>>()
+        ) -> Result<Vec<models::Segment>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/metadata/datasources/{datasource}/segments"
+                    ),
+                )
+                .operation("coordinator.metadata_segments_of")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the IDs of a datasource's used segments that overlap the given intervals.
@@ -961,7 +668,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource-in-intervals).
         #[doc(
@@ -971,22 +678,17 @@ pub mod coordinator {
             &self,
             datasource: &str,
             body: &[&str],
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.metadata_segment_ids_in");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/coordinator/v1/metadata/datasources/{datasource}/segments"
+                    ),
+                )
+                .operation("coordinator.metadata_segment_ids_in")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the metadata of a datasource's used segments that overlap the given intervals.
@@ -1000,7 +702,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::Segment>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource-in-intervals).
         #[doc(
@@ -1010,23 +712,18 @@ pub mod coordinator {
             &self,
             datasource: &str,
             body: &[&str],
-        ) -> ::druid_transport::Result<Vec<models::Segment>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.metadata_segments_in");
-                request = request.flag("full");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::Segment>>()
+        ) -> Result<Vec<models::Segment>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/coordinator/v1/metadata/datasources/{datasource}/segments"
+                    ),
+                )
+                .operation("coordinator.metadata_segments_in")
+                .flag("full")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the metadata of one segment.
@@ -1048,7 +745,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Segment`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::Segment` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segment-of-a-datasource).
         #[doc(
@@ -1058,24 +755,23 @@ pub mod coordinator {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> MetadataSegmentBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/metadata/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
+        ) -> MetadataSegmentBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let segment_id = path_param("segment_id", segment_id)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/coordinator/v1/metadata/datasources/{datasource}/segments/{segment_id}"
                         ),
                     )
                     .operation("coordinator.metadata_segment");
                 Ok(request)
             })();
             MetadataSegmentBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                include_unused: ::core::option::Option::None,
+                include_unused: None,
             }
         }
 
@@ -1091,26 +787,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
         #[doc(alias = "POST /druid/coordinator/v1/metadata/dataSourceInformation")]
         pub async fn datasource_information(
             &self,
             body: &[&str],
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/coordinator/v1/metadata/dataSourceInformation",
-                    )
-                    .operation("coordinator.datasource_information");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        ) -> Result<Vec<serde_json::Value>> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/coordinator/v1/metadata/dataSourceInformation",
+                )
+                .operation("coordinator.datasource_information")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the broadcast segments every data server loads at start-up.
@@ -1119,24 +810,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
         #[doc(alias = "POST /druid/coordinator/v1/metadata/bootstrapSegments")]
-        pub async fn bootstrap_segments(
-            &self,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/coordinator/v1/metadata/bootstrapSegments",
-                    )
-                    .operation("coordinator.bootstrap_segments");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        pub async fn bootstrap_segments(&self) -> Result<Vec<serde_json::Value>> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/coordinator/v1/metadata/bootstrapSegments",
+                )
+                .operation("coordinator.bootstrap_segments");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the names of the datasources that Historicals serve.
@@ -1145,22 +829,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources")]
-        pub async fn datasources(&self) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/datasources",
-                    )
-                    .operation("coordinator.datasources");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn datasources(&self) -> Result<Vec<String>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/datasources")
+                .operation("coordinator.datasources");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns every served datasource with its size per tier and segment totals.
@@ -1169,28 +845,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::NamedDataSourceSummary>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::NamedDataSourceSummary>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources?simple")]
         pub async fn datasources_simple(
             &self,
-        ) -> ::druid_transport::Result<Vec<models::NamedDataSourceSummary>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/datasources",
-                    )
-                    .operation("coordinator.datasources_simple");
-                request = request.flag("simple");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<Vec<models::NamedDataSourceSummary>>()
+        ) -> Result<Vec<models::NamedDataSourceSummary>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/datasources")
+                .operation("coordinator.datasources_simple")
+                .flag("simple");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns every served datasource with its full metadata and segments.
@@ -1199,25 +864,15 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources?full")]
-        pub async fn datasources_full(
-            &self,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/datasources",
-                    )
-                    .operation("coordinator.datasources_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        pub async fn datasources_full(&self) -> Result<Vec<serde_json::Value>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/datasources")
+                .operation("coordinator.datasources_full")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a served datasource's size per tier and its segment totals.
@@ -1230,32 +885,41 @@ pub mod coordinator {
         ///
         /// - `datasource`: the datasource.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceSummary`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceSummary` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}")]
         pub async fn datasource(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<models::DataSourceSummary>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json_opt::<models::DataSourceSummary>()
+        ) -> Result<Option<models::DataSourceSummary>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}"),
+                )
+                .operation("coordinator.datasource");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
+                .await?
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Returns a served datasource's full metadata, segments included.
@@ -1268,31 +932,42 @@ pub mod coordinator {
         ///
         /// - `datasource`: the datasource.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}?full")]
         pub async fn datasource_full(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
+        ) -> Result<Option<serde_json::Value>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}"),
+                )
+                .operation("coordinator.datasource_full")
+                .flag("full");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
+                .await?
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Returns the intervals of a datasource's served segments, newest first.
@@ -1305,28 +980,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/intervals")]
         pub async fn datasource_intervals(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_intervals");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/intervals"),
+                )
+                .operation("coordinator.datasource_intervals");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per interval of a datasource, the size and count of its segments.
@@ -1339,7 +1007,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, models::SizeAndCount>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::SizeAndCount>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(
@@ -1348,27 +1016,15 @@ pub mod coordinator {
         pub async fn datasource_intervals_simple(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<
-            std::collections::BTreeMap<String, models::SizeAndCount>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_intervals_simple");
-                request = request.flag("simple");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, models::SizeAndCount>>()
+        ) -> Result<std::collections::BTreeMap<String, models::SizeAndCount>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/intervals"),
+                )
+                .operation("coordinator.datasource_intervals_simple")
+                .flag("simple");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per interval of a datasource, its segments with metadata and servers.
@@ -1381,7 +1037,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(
@@ -1390,22 +1046,15 @@ pub mod coordinator {
         pub async fn datasource_intervals_full(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_intervals_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/intervals"),
+                )
+                .operation("coordinator.datasource_intervals_full")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the IDs of a datasource's served segments in an interval.
@@ -1426,7 +1075,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segments-of-a-datasource-in-an-interval).
         #[doc(
@@ -1436,23 +1085,21 @@ pub mod coordinator {
             &self,
             datasource: &str,
             interval: &str,
-        ) -> DatasourceIntervalBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::interval_path_param("interval", interval)
-                            ?
+        ) -> DatasourceIntervalBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let interval = interval_path_param("interval", interval)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/coordinator/v1/datasources/{datasource}/intervals/{interval}"
                         ),
                     )
                     .operation("coordinator.datasource_interval");
                 Ok(request)
             })();
             DatasourceIntervalBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 simple: false,
                 full: false,
@@ -1470,7 +1117,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-server-view).
         #[doc(
@@ -1480,23 +1127,17 @@ pub mod coordinator {
             &self,
             datasource: &str,
             interval: &str,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals/{}/serverview",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::interval_path_param("interval", interval)
-                            ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_interval_server_view");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        ) -> Result<Vec<serde_json::Value>> {
+            let datasource = path_param("datasource", datasource)?;
+            let interval = interval_path_param("interval", interval)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/datasources/{datasource}/intervals/{interval}/serverview"
+                    ),
+                )
+                .operation("coordinator.datasource_interval_server_view");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the IDs of a datasource's served segments.
@@ -1509,28 +1150,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-segments-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/segments")]
         pub async fn datasource_segment_ids(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_segment_ids");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/segments"),
+                )
+                .operation("coordinator.datasource_segment_ids");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the metadata of a datasource's served segments.
@@ -1543,7 +1177,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::Segment>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-segments-of-a-datasource).
         #[doc(
@@ -1552,22 +1186,15 @@ pub mod coordinator {
         pub async fn datasource_segments(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<Vec<models::Segment>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/segments",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_segments");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::Segment>>()
+        ) -> Result<Vec<models::Segment>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/segments"),
+                )
+                .operation("coordinator.datasource_segments")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a served segment's metadata and the servers that hold it.
@@ -1581,7 +1208,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServedSegment`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ServedSegment` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-segment-of-a-datasource).
         #[doc(
@@ -1591,22 +1218,17 @@ pub mod coordinator {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> ::druid_transport::Result<models::ServedSegment> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_segment");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServedSegment>()
+        ) -> Result<models::ServedSegment> {
+            let datasource = path_param("datasource", datasource)?;
+            let segment_id = path_param("segment_id", segment_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/datasources/{datasource}/segments/{segment_id}"
+                    ),
+                )
+                .operation("coordinator.datasource_segment");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the tiers that serve a datasource.
@@ -1619,28 +1241,18 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-tiers-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/tiers")]
-        pub async fn datasource_tiers(
-            &self,
-            datasource: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/tiers",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.datasource_tiers");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn datasource_tiers(&self, datasource: &str) -> Result<Vec<String>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/tiers"),
+                )
+                .operation("coordinator.datasource_tiers");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per interval and datasource, the size and count of the served segments.
@@ -1649,37 +1261,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::SizeAndCount>>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::SizeAndCount>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-intervals).
         #[doc(alias = "GET /druid/coordinator/v1/intervals")]
         pub async fn intervals(
             &self,
-        ) -> ::druid_transport::Result<
+        ) -> Result<
             std::collections::BTreeMap<
                 String,
                 std::collections::BTreeMap<String, models::SizeAndCount>,
             >,
         > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/intervals",
-                    )
-                    .operation("coordinator.intervals");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<
-                    std::collections::BTreeMap<
-                        String,
-                        std::collections::BTreeMap<String, models::SizeAndCount>,
-                    >,
-                >()
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/intervals")
+                .operation("coordinator.intervals");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the total size and count of the served segments in an interval.
@@ -1699,26 +1295,22 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-in-an-interval).
         #[doc(alias = "GET /druid/coordinator/v1/intervals/{interval}")]
-        pub fn interval(&self, interval: &str) -> IntervalBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/intervals/{}",
-                            ::druid_transport::interval_path_param("interval", interval)
-                            ?
-                        ),
+        pub fn interval(&self, interval: &str) -> IntervalBuilder {
+            let base = (|| -> Result<Request> {
+                let interval = interval_path_param("interval", interval)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/coordinator/v1/intervals/{interval}"),
                     )
                     .operation("coordinator.interval");
                 Ok(request)
             })();
             IntervalBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 simple: false,
                 full: false,
@@ -1731,22 +1323,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-servers).
         #[doc(alias = "GET /druid/coordinator/v1/servers")]
-        pub async fn servers(&self) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/servers",
-                    )
-                    .operation("coordinator.servers");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn servers(&self) -> Result<Vec<String>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/servers")
+                .operation("coordinator.servers");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns every data server with its type, tier and sizes.
@@ -1755,25 +1339,15 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::DataServer>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::DataServer>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-servers).
         #[doc(alias = "GET /druid/coordinator/v1/servers?simple")]
-        pub async fn servers_simple(
-            &self,
-        ) -> ::druid_transport::Result<Vec<models::DataServer>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/servers",
-                    )
-                    .operation("coordinator.servers_simple");
-                request = request.flag("simple");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::DataServer>>()
+        pub async fn servers_simple(&self) -> Result<Vec<models::DataServer>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/servers")
+                .operation("coordinator.servers_simple")
+                .flag("simple");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the names of the tiers of the cluster.
@@ -1782,24 +1356,16 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/operations/security-user-auth#state).
         #[doc(alias = "GET /druid/coordinator/v1/tiers")]
-        pub async fn tiers(&self) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/tiers",
-                    )
-                    .operation("coordinator.tiers");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn tiers(&self) -> Result<Vec<String>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/tiers")
+                .operation("coordinator.tiers");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the services of the cluster grouped by role, as the Coordinator sees them.
@@ -1814,24 +1380,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api).
         #[doc(alias = "GET /druid/coordinator/v1/cluster")]
-        pub fn cluster(&self) -> ClusterBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/cluster",
-                    )
-                    .operation("coordinator.cluster");
-                Ok(request)
-            })();
+        pub fn cluster(&self) -> ClusterBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/cluster")
+                    .operation("coordinator.cluster"),
+            );
             ClusterBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 full: false,
             }
@@ -1850,7 +1411,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#permanently-delete-segments).
         #[doc(
@@ -1860,26 +1421,18 @@ pub mod coordinator {
             &self,
             datasource: &str,
             interval: &str,
-        ) -> ::druid_transport::Result<()> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/intervals/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::interval_path_param("interval", interval)
-                            ?
-                        ),
-                    )
-                    .operation("coordinator.kill_unused_segments");
-                request
-            };
-            let service = &self.service;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+        ) -> Result<()> {
+            let datasource = path_param("datasource", datasource)?;
+            let interval = interval_path_param("interval", interval)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!(
+                        "/druid/coordinator/v1/datasources/{datasource}/intervals/{interval}"
+                    ),
+                )
+                .operation("coordinator.kill_unused_segments");
+            self.service.send(&request).await?;
+            Ok(())
         }
 
         /// Marks every segment of a datasource unused, which drops it from the Historicals.
@@ -1894,7 +1447,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_unused`
         ///
@@ -1906,21 +1459,14 @@ pub mod coordinator {
         pub async fn mark_datasource_unused(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_datasource_unused");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!("/druid/coordinator/v1/datasources/{datasource}"),
+                )
+                .operation("coordinator.mark_datasource_unused");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks every non-overshadowed segment of a datasource used again.
@@ -1933,7 +1479,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_used`
         ///
@@ -1945,21 +1491,14 @@ pub mod coordinator {
         pub async fn mark_datasource_used(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_datasource_used");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/coordinator/v1/datasources/{datasource}"),
+                )
+                .operation("coordinator.mark_datasource_used");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks the segments of a datasource in an interval, or with the given IDs, unused.
@@ -1973,9 +1512,13 @@ pub mod coordinator {
         /// - `datasource`: the datasource.
         /// - `body`: an interval or a list of segment IDs (exactly one).
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_unused`
         ///
@@ -1988,27 +1531,29 @@ pub mod coordinator {
             &self,
             datasource: &str,
             body: &models::SegmentFilter,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<models::SegmentUpdateResponse>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/markUnused",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_segments_unused");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
+        ) -> Result<Option<models::SegmentUpdateResponse>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/markUnused"),
+                )
+                .operation("coordinator.mark_segments_unused")
+                .json(body)?;
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
                 .await?
-                .json_opt::<models::SegmentUpdateResponse>()
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Marks the segments of a datasource in an interval, or with the given IDs, used.
@@ -2022,9 +1567,13 @@ pub mod coordinator {
         /// - `datasource`: the datasource.
         /// - `body`: an interval or a list of segment IDs (exactly one).
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_used`
         ///
@@ -2037,27 +1586,29 @@ pub mod coordinator {
             &self,
             datasource: &str,
             body: &models::SegmentFilter,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<models::SegmentUpdateResponse>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/markUsed",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_segments_used");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
+        ) -> Result<Option<models::SegmentUpdateResponse>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/coordinator/v1/datasources/{datasource}/markUsed"),
+                )
+                .operation("coordinator.mark_segments_used")
+                .json(body)?;
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
                 .await?
-                .json_opt::<models::SegmentUpdateResponse>()
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Marks one segment unused.
@@ -2071,7 +1622,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_unused`
         ///
@@ -2086,22 +1637,17 @@ pub mod coordinator {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_segment_unused");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let segment_id = path_param("segment_id", segment_id)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!(
+                        "/druid/coordinator/v1/datasources/{datasource}/segments/{segment_id}"
+                    ),
+                )
+                .operation("coordinator.mark_segment_unused");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks one segment used.
@@ -2115,7 +1661,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_used`
         ///
@@ -2130,22 +1676,17 @@ pub mod coordinator {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
-                        ),
-                    )
-                    .operation("coordinator.mark_segment_used");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let segment_id = path_param("segment_id", segment_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/coordinator/v1/datasources/{datasource}/segments/{segment_id}"
+                    ),
+                )
+                .operation("coordinator.mark_segment_used");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Replaces every retention rule of a datasource.
@@ -2167,7 +1708,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#update-retention-rules-for-a-datasource).
         #[doc(alias = "POST /druid/coordinator/v1/rules/{dataSource}")]
@@ -2175,25 +1716,22 @@ pub mod coordinator {
             &self,
             datasource: &str,
             body: &[models::Rule],
-        ) -> SetRulesBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/rules/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
+        ) -> SetRulesBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!("/druid/coordinator/v1/rules/{datasource}"),
                     )
-                    .operation("coordinator.set_rules");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_rules")
+                    .json(body)?;
                 Ok(request)
             })();
             SetRulesBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2213,29 +1751,28 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#update-default-retention-rules-for-all-datasources).
         #[doc(alias = "POST /druid/coordinator/v1/rules/_default")]
         pub fn set_default_rules(
             &self,
             body: &[models::Rule],
-        ) -> SetDefaultRulesBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+        ) -> SetDefaultRulesBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/coordinator/v1/rules/_default",
                     )
-                    .operation("coordinator.set_default_rules");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_default_rules")
+                    .json(body)?;
                 Ok(request)
             })();
             SetDefaultRulesBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2245,29 +1782,16 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, Vec<models::Rule>>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, Vec<models::Rule>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-an-array-of-all-retention-rules).
         #[doc(alias = "GET /druid/coordinator/v1/rules")]
         pub async fn all_rules(
             &self,
-        ) -> ::druid_transport::Result<
-            std::collections::BTreeMap<String, Vec<models::Rule>>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/rules",
-                    )
-                    .operation("coordinator.all_rules");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, Vec<models::Rule>>>()
+        ) -> Result<std::collections::BTreeMap<String, Vec<models::Rule>>> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/rules")
+                .operation("coordinator.all_rules");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the retention rules of a datasource.
@@ -2288,25 +1812,22 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::Rule>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Rule>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-an-array-of-retention-rules-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/rules/{dataSource}")]
-        pub fn rules(&self, datasource: &str) -> RulesBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/rules/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
+        pub fn rules(&self, datasource: &str) -> RulesBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/coordinator/v1/rules/{datasource}"),
                     )
                     .operation("coordinator.rules");
                 Ok(request)
             })();
             RulesBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 full: false,
             }
@@ -2327,25 +1848,20 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-audit-history-for-all-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/rules/history")]
-        pub fn rules_history(&self) -> RulesHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/rules/history",
-                    )
-                    .operation("coordinator.rules_history");
-                Ok(request)
-            })();
+        pub fn rules_history(&self) -> RulesHistoryBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/rules/history")
+                    .operation("coordinator.rules_history"),
+            );
             RulesHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2366,7 +1882,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
@@ -2375,24 +1891,21 @@ pub mod coordinator {
         pub fn datasource_rules_history(
             &self,
             datasource: &str,
-        ) -> DatasourceRulesHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/rules/{}/history",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
+        ) -> DatasourceRulesHistoryBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/coordinator/v1/rules/{datasource}/history"),
                     )
                     .operation("coordinator.datasource_rules_history");
                 Ok(request)
             })();
             DatasourceRulesHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2402,24 +1915,14 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CoordinatorDynamicConfig`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CoordinatorDynamicConfig` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-dynamic-configuration).
         #[doc(alias = "GET /druid/coordinator/v1/config")]
-        pub async fn dynamic_config(
-            &self,
-        ) -> ::druid_transport::Result<models::CoordinatorDynamicConfig> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config",
-                    )
-                    .operation("coordinator.dynamic_config");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CoordinatorDynamicConfig>()
+        pub async fn dynamic_config(&self) -> Result<models::CoordinatorDynamicConfig> {
+            let request = Request::new(Method::GET, "/druid/coordinator/v1/config")
+                .operation("coordinator.dynamic_config");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Updates the Coordinator dynamic configuration; fields left out keep their values.
@@ -2438,29 +1941,25 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-dynamic-configuration).
         #[doc(alias = "POST /druid/coordinator/v1/config")]
         pub fn set_dynamic_config(
             &self,
             body: &models::CoordinatorDynamicConfig,
-        ) -> SetDynamicConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/coordinator/v1/config",
-                    )
-                    .operation("coordinator.set_dynamic_config");
-                let request = request.json(body)?;
+        ) -> SetDynamicConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(Method::POST, "/druid/coordinator/v1/config")
+                    .operation("coordinator.set_dynamic_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetDynamicConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2477,25 +1976,20 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-dynamic-configuration-history).
         #[doc(alias = "GET /druid/coordinator/v1/config/history")]
-        pub fn dynamic_config_history(&self) -> DynamicConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config/history",
-                    )
-                    .operation("coordinator.dynamic_config_history");
-                Ok(request)
-            })();
+        pub fn dynamic_config_history(&self) -> DynamicConfigHistoryBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/config/history")
+                    .operation("coordinator.dynamic_config_history"),
+            );
             DynamicConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2505,7 +1999,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::BrokerDynamicConfig`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::BrokerDynamicConfig` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 37.0.0.
         ///
@@ -2513,18 +2007,13 @@ pub mod coordinator {
         #[doc(alias = "GET /druid/coordinator/v1/broker/config")]
         pub async fn broker_dynamic_config(
             &self,
-        ) -> ::druid_transport::Result<models::BrokerDynamicConfig> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/broker/config",
-                    )
-                    .operation("coordinator.broker_dynamic_config");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::BrokerDynamicConfig>()
+        ) -> Result<models::BrokerDynamicConfig> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/broker/config",
+                )
+                .operation("coordinator.broker_dynamic_config");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Replaces the Broker dynamic configuration.
@@ -2545,7 +2034,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// Since Druid 37.0.0.
         ///
@@ -2554,22 +2043,21 @@ pub mod coordinator {
         pub fn set_broker_dynamic_config(
             &self,
             body: &models::BrokerDynamicConfig,
-        ) -> SetBrokerDynamicConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+        ) -> SetBrokerDynamicConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/coordinator/v1/broker/config",
                     )
-                    .operation("coordinator.set_broker_dynamic_config");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_broker_dynamic_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetBrokerDynamicConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2586,7 +2074,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 37.0.0.
         ///
@@ -2594,21 +2082,16 @@ pub mod coordinator {
         #[doc(alias = "GET /druid/coordinator/v1/broker/config/history")]
         pub fn broker_dynamic_config_history(
             &self,
-        ) -> BrokerDynamicConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/broker/config/history",
-                    )
-                    .operation("coordinator.broker_dynamic_config_history");
-                Ok(request)
-            })();
+        ) -> BrokerDynamicConfigHistoryBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/broker/config/history")
+                    .operation("coordinator.broker_dynamic_config_history"),
+            );
             BrokerDynamicConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2630,29 +2113,28 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#create-or-update-automatic-compaction-configuration).
         #[doc(alias = "POST /druid/coordinator/v1/config/compaction")]
         pub fn set_compaction_config(
             &self,
             body: &models::DataSourceCompactionConfig,
-        ) -> SetCompactionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+        ) -> SetCompactionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/coordinator/v1/config/compaction",
                     )
-                    .operation("coordinator.set_compaction_config");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_compaction_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetCompactionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2674,31 +2156,28 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#remove-automatic-compaction-configuration).
         #[doc(alias = "DELETE /druid/coordinator/v1/config/compaction/{dataSource}")]
         pub fn delete_compaction_config(
             &self,
             datasource: &str,
-        ) -> DeleteCompactionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/config/compaction/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
+        ) -> DeleteCompactionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!("/druid/coordinator/v1/config/compaction/{datasource}"),
                     )
                     .operation("coordinator.delete_compaction_config");
                 Ok(request)
             })();
             DeleteCompactionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2716,7 +2195,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// **Deprecated**: use the Overlord's cluster compaction config (`OverlordClient::set_cluster_compaction_config`) on Druid 34+
         ///
@@ -2725,23 +2204,21 @@ pub mod coordinator {
         #[deprecated(
             note = "use the Overlord's cluster compaction config (`OverlordClient::set_cluster_compaction_config`) on Druid 34+"
         )]
-        pub fn set_compaction_task_slots(&self) -> SetCompactionTaskSlotsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+        pub fn set_compaction_task_slots(&self) -> SetCompactionTaskSlotsBuilder {
+            let base = Ok(
+                Request::new(
+                        Method::POST,
                         "/druid/coordinator/v1/config/compaction/taskslots",
                     )
-                    .operation("coordinator.set_compaction_task_slots");
-                Ok(request)
-            })();
+                    .operation("coordinator.set_compaction_task_slots"),
+            );
             SetCompactionTaskSlotsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                ratio: ::core::option::Option::None,
-                max: ::core::option::Option::None,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                ratio: None,
+                max: None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2751,24 +2228,17 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionConfigs`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionConfigs` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration).
         #[doc(alias = "GET /druid/coordinator/v1/config/compaction")]
-        pub async fn compaction_configs(
-            &self,
-        ) -> ::druid_transport::Result<models::CompactionConfigs> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/config/compaction",
-                    )
-                    .operation("coordinator.compaction_configs");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CompactionConfigs>()
+        pub async fn compaction_configs(&self) -> Result<models::CompactionConfigs> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/config/compaction",
+                )
+                .operation("coordinator.compaction_configs");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the auto-compaction configuration of a datasource.
@@ -2783,31 +2253,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceCompactionConfig`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceCompactionConfig` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/config/compaction/{dataSource}")]
         pub async fn compaction_config(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::DataSourceCompactionConfig> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/config/compaction/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("coordinator.compaction_config");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<models::DataSourceCompactionConfig>()
+        ) -> Result<models::DataSourceCompactionConfig> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/config/compaction/{datasource}"),
+                )
+                .operation("coordinator.compaction_config");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the history of a datasource's auto-compaction configuration.
@@ -2827,7 +2287,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration-history).
         #[doc(
@@ -2836,24 +2296,23 @@ pub mod coordinator {
         pub fn compaction_config_history(
             &self,
             datasource: &str,
-        ) -> CompactionConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/config/compaction/{}/history",
-                            ::druid_transport::path_param("datasource", datasource) ?
+        ) -> CompactionConfigHistoryBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/coordinator/v1/config/compaction/{datasource}/history"
                         ),
                     )
                     .operation("coordinator.compaction_config_history");
                 Ok(request)
             })();
             CompactionConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2869,26 +2328,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionProgress`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionProgress` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-progress).
         #[doc(alias = "GET /druid/coordinator/v1/compaction/progress")]
         pub async fn compaction_progress(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::CompactionProgress> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/compaction/progress",
-                    )
-                    .operation("coordinator.compaction_progress");
-                request = request.query("dataSource", datasource);
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CompactionProgress>()
+        ) -> Result<models::CompactionProgress> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/compaction/progress",
+                )
+                .operation("coordinator.compaction_progress")
+                .query("dataSource", datasource);
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the auto-compaction status of every datasource, or of one.
@@ -2903,24 +2357,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionStatus`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-status).
         #[doc(alias = "GET /druid/coordinator/v1/compaction/status")]
-        pub fn compaction_status(&self) -> CompactionStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/compaction/status",
-                    )
-                    .operation("coordinator.compaction_status");
-                Ok(request)
-            })();
+        pub fn compaction_status(&self) -> CompactionStatusBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/compaction/status")
+                    .operation("coordinator.compaction_status"),
+            );
             CompactionStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasource: ::core::option::Option::None,
+                datasource: None,
             }
         }
 
@@ -2930,27 +2379,20 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api).
         #[doc(alias = "POST /druid/coordinator/v1/compaction/compact")]
-        pub async fn run_compaction(&self) -> ::druid_transport::Result<()> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/coordinator/v1/compaction/compact",
-                    )
-                    .operation("coordinator.run_compaction");
-                request
-            };
-            let service = &self.service;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+        pub async fn run_compaction(&self) -> Result<()> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/coordinator/v1/compaction/compact",
+                )
+                .operation("coordinator.run_compaction");
+            self.service.send(&request).await?;
+            Ok(())
         }
 
         /// Creates or updates lookups in bulk, per tier, and returns what was accepted.
@@ -2971,29 +2413,28 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#create-or-update-lookups-in-bulk).
         #[doc(alias = "POST /druid/coordinator/v1/lookups/config")]
         pub fn update_lookups(
             &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> UpdateLookupsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+            body: &(impl Serialize + ?Sized),
+        ) -> UpdateLookupsBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/coordinator/v1/lookups/config",
                     )
-                    .operation("coordinator.update_lookups");
-                let request = request.json(body)?;
+                    .operation("coordinator.update_lookups")
+                    .json(body)?;
                 Ok(request)
             })();
             UpdateLookupsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3011,24 +2452,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-all-lookup-tiers).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config")]
-        pub fn lookup_tiers(&self) -> LookupTiersBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/lookups/config",
-                    )
-                    .operation("coordinator.lookup_tiers");
-                Ok(request)
-            })();
+        pub fn lookup_tiers(&self) -> LookupTiersBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/lookups/config")
+                    .operation("coordinator.lookup_tiers"),
+            );
             LookupTiersBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                discover: ::core::option::Option::None,
+                discover: None,
             }
         }
 
@@ -3038,37 +2474,24 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::LookupSpec>>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::LookupSpec>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-all-lookups).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/all")]
         pub async fn all_lookups(
             &self,
-        ) -> ::druid_transport::Result<
+        ) -> Result<
             std::collections::BTreeMap<
                 String,
                 std::collections::BTreeMap<String, models::LookupSpec>,
             >,
         > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/lookups/config/all",
-                    )
-                    .operation("coordinator.all_lookups");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<
-                    std::collections::BTreeMap<
-                        String,
-                        std::collections::BTreeMap<String, models::LookupSpec>,
-                    >,
-                >()
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/coordinator/v1/lookups/config/all",
+                )
+                .operation("coordinator.all_lookups");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the names of a tier's lookups.
@@ -3081,28 +2504,18 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookups-in-a-tier).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}")]
-        pub async fn tier_lookups(
-            &self,
-            tier: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}",
-                            ::druid_transport::path_param("tier", tier) ?
-                        ),
-                    )
-                    .operation("coordinator.tier_lookups");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn tier_lookups(&self, tier: &str) -> Result<Vec<String>> {
+            let tier = path_param("tier", tier)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/lookups/config/{tier}"),
+                )
+                .operation("coordinator.tier_lookups");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a tier's lookups with their specs.
@@ -3115,34 +2528,22 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, models::LookupSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::LookupSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookups-in-a-tier).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}?detailed=true")]
         pub async fn tier_lookups_detailed(
             &self,
             tier: &str,
-        ) -> ::druid_transport::Result<
-            std::collections::BTreeMap<String, models::LookupSpec>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}",
-                            ::druid_transport::path_param("tier", tier) ?
-                        ),
-                    )
-                    .operation("coordinator.tier_lookups_detailed");
-                request = request.query("detailed", "true");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, models::LookupSpec>>()
+        ) -> Result<std::collections::BTreeMap<String, models::LookupSpec>> {
+            let tier = path_param("tier", tier)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/lookups/config/{tier}"),
+                )
+                .operation("coordinator.tier_lookups_detailed")
+                .query("detailed", "true");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Deletes a tier and all its lookups.
@@ -3161,28 +2562,25 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#delete-a-tier).
         #[doc(alias = "DELETE /druid/coordinator/v1/lookups/config/{tier}")]
-        pub fn delete_lookup_tier(&self, tier: &str) -> DeleteLookupTierBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}",
-                            ::druid_transport::path_param("tier", tier) ?
-                        ),
+        pub fn delete_lookup_tier(&self, tier: &str) -> DeleteLookupTierBuilder {
+            let base = (|| -> Result<Request> {
+                let tier = path_param("tier", tier)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!("/druid/coordinator/v1/lookups/config/{tier}"),
                     )
                     .operation("coordinator.delete_lookup_tier");
                 Ok(request)
             })();
             DeleteLookupTierBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3197,7 +2595,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LookupSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::LookupSpec` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-a-lookup).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
@@ -3205,22 +2603,15 @@ pub mod coordinator {
             &self,
             tier: &str,
             lookup_name: &str,
-        ) -> ::druid_transport::Result<models::LookupSpec> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}/{}",
-                            ::druid_transport::path_param("tier", tier) ?,
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("coordinator.lookup");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::LookupSpec>()
+        ) -> Result<models::LookupSpec> {
+            let tier = path_param("tier", tier)?;
+            let lookup_name = path_param("lookup_name", lookup_name)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/lookups/config/{tier}/{lookup_name}"),
+                )
+                .operation("coordinator.lookup");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Creates or updates one lookup.
@@ -3243,7 +2634,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#create-or-update-a-lookup).
         #[doc(alias = "POST /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
@@ -3252,26 +2643,25 @@ pub mod coordinator {
             tier: &str,
             lookup_name: &str,
             body: &models::LookupSpec,
-        ) -> SetLookupBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}/{}",
-                            ::druid_transport::path_param("tier", tier) ?,
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+        ) -> SetLookupBuilder {
+            let base = (|| -> Result<Request> {
+                let tier = path_param("tier", tier)?;
+                let lookup_name = path_param("lookup_name", lookup_name)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid/coordinator/v1/lookups/config/{tier}/{lookup_name}"
                         ),
                     )
-                    .operation("coordinator.set_lookup");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_lookup")
+                    .json(body)?;
                 Ok(request)
             })();
             SetLookupBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3292,7 +2682,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#delete-a-lookup).
         #[doc(alias = "DELETE /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
@@ -3300,25 +2690,24 @@ pub mod coordinator {
             &self,
             tier: &str,
             lookup_name: &str,
-        ) -> DeleteLookupBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/config/{}/{}",
-                            ::druid_transport::path_param("tier", tier) ?,
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+        ) -> DeleteLookupBuilder {
+            let base = (|| -> Result<Request> {
+                let tier = path_param("tier", tier)?;
+                let lookup_name = path_param("lookup_name", lookup_name)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid/coordinator/v1/lookups/config/{tier}/{lookup_name}"
                         ),
                     )
                     .operation("coordinator.delete_lookup");
                 Ok(request)
             })();
             DeleteLookupBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3334,24 +2723,19 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status")]
-        pub fn lookup_status(&self) -> LookupStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/lookups/status",
-                    )
-                    .operation("coordinator.lookup_status");
-                Ok(request)
-            })();
+        pub fn lookup_status(&self) -> LookupStatusBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/lookups/status")
+                    .operation("coordinator.lookup_status"),
+            );
             LookupStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                detailed: ::core::option::Option::None,
+                detailed: None,
             }
         }
 
@@ -3371,27 +2755,24 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status/{tier}")]
-        pub fn tier_lookup_status(&self, tier: &str) -> TierLookupStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/status/{}",
-                            ::druid_transport::path_param("tier", tier) ?
-                        ),
+        pub fn tier_lookup_status(&self, tier: &str) -> TierLookupStatusBuilder {
+            let base = (|| -> Result<Request> {
+                let tier = path_param("tier", tier)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/coordinator/v1/lookups/status/{tier}"),
                     )
                     .operation("coordinator.tier_lookup_status");
                 Ok(request)
             })();
             TierLookupStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                detailed: ::core::option::Option::None,
+                detailed: None,
             }
         }
 
@@ -3412,7 +2793,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status/{tier}/{lookupName}")]
@@ -3420,24 +2801,23 @@ pub mod coordinator {
             &self,
             tier: &str,
             lookup_name: &str,
-        ) -> OneLookupStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/status/{}/{}",
-                            ::druid_transport::path_param("tier", tier) ?,
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
+        ) -> OneLookupStatusBuilder {
+            let base = (|| -> Result<Request> {
+                let tier = path_param("tier", tier)?;
+                let lookup_name = path_param("lookup_name", lookup_name)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/coordinator/v1/lookups/status/{tier}/{lookup_name}"
                         ),
                     )
                     .operation("coordinator.one_lookup_status");
                 Ok(request)
             })();
             OneLookupStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                detailed: ::core::option::Option::None,
+                detailed: None,
             }
         }
 
@@ -3454,25 +2834,20 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/nodeStatus")]
-        pub fn lookup_node_status(&self) -> LookupNodeStatusBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/coordinator/v1/lookups/nodeStatus",
-                    )
-                    .operation("coordinator.lookup_node_status");
-                Ok(request)
-            })();
+        pub fn lookup_node_status(&self) -> LookupNodeStatusBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/coordinator/v1/lookups/nodeStatus")
+                    .operation("coordinator.lookup_node_status"),
+            );
             LookupNodeStatusBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                discover: ::core::option::Option::None,
-                detailed: ::core::option::Option::None,
+                discover: None,
+                detailed: None,
             }
         }
 
@@ -3486,28 +2861,21 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/nodeStatus/{tier}")]
         pub async fn tier_lookup_node_status(
             &self,
             tier: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/nodeStatus/{}",
-                            ::druid_transport::path_param("tier", tier) ?
-                        ),
-                    )
-                    .operation("coordinator.tier_lookup_node_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let tier = path_param("tier", tier)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/lookups/nodeStatus/{tier}"),
+                )
+                .operation("coordinator.tier_lookup_node_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the lookups one node has loaded, has to load and has to drop.
@@ -3521,7 +2889,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(
@@ -3531,23 +2899,17 @@ pub mod coordinator {
             &self,
             tier: &str,
             host_and_port: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/lookups/nodeStatus/{}/{}",
-                            ::druid_transport::path_param("tier", tier) ?,
-                            ::druid_transport::path_param("host_and_port", host_and_port)
-                            ?
-                        ),
-                    )
-                    .operation("coordinator.node_lookup_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let tier = path_param("tier", tier)?;
+            let host_and_port = path_param("host_and_port", host_and_port)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/lookups/nodeStatus/{tier}/{host_and_port}"
+                    ),
+                )
+                .operation("coordinator.node_lookup_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns, per basic authenticator, whether the Coordinator has loaded its user cache.
@@ -3556,7 +2918,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, bool>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, bool>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3564,21 +2926,13 @@ pub mod coordinator {
         #[doc(alias = "GET /druid-ext/basic-security/authentication/loadStatus")]
         pub async fn authentication_load_status(
             &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, bool>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid-ext/basic-security/authentication/loadStatus",
-                    )
-                    .operation("coordinator.authentication_load_status");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, bool>>()
+        ) -> Result<std::collections::BTreeMap<String, bool>> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid-ext/basic-security/authentication/loadStatus",
+                )
+                .operation("coordinator.authentication_load_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the names of the users of an authenticator.
@@ -3591,7 +2945,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3602,22 +2956,16 @@ pub mod coordinator {
         pub async fn authentication_users(
             &self,
             authenticator: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authentication/db/{}/users",
-                            ::druid_transport::path_param("authenticator", authenticator)
-                            ?
-                        ),
-                    )
-                    .operation("coordinator.authentication_users");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let authenticator = path_param("authenticator", authenticator)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authentication/db/{authenticator}/users"
+                    ),
+                )
+                .operation("coordinator.authentication_users");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns an authenticator's user: the name and the salted password hash, if a password is set.
@@ -3633,7 +2981,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthenticatorUser`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthenticatorUser` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3645,22 +2993,17 @@ pub mod coordinator {
             &self,
             authenticator: &str,
             user: &str,
-        ) -> ::druid_transport::Result<models::AuthenticatorUser> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
-                            ::druid_transport::path_param("authenticator", authenticator)
-                            ?, ::druid_transport::path_param("user", user) ?
-                        ),
-                    )
-                    .operation("coordinator.authentication_user");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::AuthenticatorUser>()
+        ) -> Result<models::AuthenticatorUser> {
+            let authenticator = path_param("authenticator", authenticator)?;
+            let user = path_param("user", user)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
+                    ),
+                )
+                .operation("coordinator.authentication_user");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Creates a user, without a password, in an authenticator.
@@ -3682,7 +3025,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3694,25 +3037,24 @@ pub mod coordinator {
             &self,
             authenticator: &str,
             user: &str,
-        ) -> CreateAuthenticationUserBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
-                            ::druid_transport::path_param("authenticator", authenticator)
-                            ?, ::druid_transport::path_param("user", user) ?
+        ) -> CreateAuthenticationUserBuilder {
+            let base = (|| -> Result<Request> {
+                let authenticator = path_param("authenticator", authenticator)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
                         ),
                     )
                     .operation("coordinator.create_authentication_user");
                 Ok(request)
             })();
             CreateAuthenticationUserBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3735,7 +3077,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3747,25 +3089,24 @@ pub mod coordinator {
             &self,
             authenticator: &str,
             user: &str,
-        ) -> DeleteAuthenticationUserBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authentication/db/{}/users/{}",
-                            ::druid_transport::path_param("authenticator", authenticator)
-                            ?, ::druid_transport::path_param("user", user) ?
+        ) -> DeleteAuthenticationUserBuilder {
+            let base = (|| -> Result<Request> {
+                let authenticator = path_param("authenticator", authenticator)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
                         ),
                     )
                     .operation("coordinator.delete_authentication_user");
                 Ok(request)
             })();
             DeleteAuthenticationUserBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3789,7 +3130,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3802,26 +3143,25 @@ pub mod coordinator {
             authenticator: &str,
             user: &str,
             body: &models::CredentialsUpdate,
-        ) -> SetUserPasswordBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authentication/db/{}/users/{}/credentials",
-                            ::druid_transport::path_param("authenticator", authenticator)
-                            ?, ::druid_transport::path_param("user", user) ?
+        ) -> SetUserPasswordBuilder {
+            let base = (|| -> Result<Request> {
+                let authenticator = path_param("authenticator", authenticator)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}/credentials"
                         ),
                     )
-                    .operation("coordinator.set_user_password");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_user_password")
+                    .json(body)?;
                 Ok(request)
             })();
             SetUserPasswordBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -3831,7 +3171,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, bool>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, bool>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3839,21 +3179,13 @@ pub mod coordinator {
         #[doc(alias = "GET /druid-ext/basic-security/authorization/loadStatus")]
         pub async fn authorization_load_status(
             &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, bool>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid-ext/basic-security/authorization/loadStatus",
-                    )
-                    .operation("coordinator.authorization_load_status");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, bool>>()
+        ) -> Result<std::collections::BTreeMap<String, bool>> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid-ext/basic-security/authorization/loadStatus",
+                )
+                .operation("coordinator.authorization_load_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the names of the users of an authorizer.
@@ -3866,7 +3198,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3877,21 +3209,16 @@ pub mod coordinator {
         pub async fn authorization_users(
             &self,
             authorizer: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users",
-                            ::druid_transport::path_param("authorizer", authorizer) ?
-                        ),
-                    )
-                    .operation("coordinator.authorization_users");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let authorizer = path_param("authorizer", authorizer)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authorization/db/{authorizer}/users"
+                    ),
+                )
+                .operation("coordinator.authorization_users");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns an authorizer's user with the names of its roles.
@@ -3907,7 +3234,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerUser`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerUser` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3919,22 +3246,17 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             user: &str,
-        ) -> ::druid_transport::Result<models::AuthorizerUser> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?
-                        ),
-                    )
-                    .operation("coordinator.authorization_user");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::AuthorizerUser>()
+        ) -> Result<models::AuthorizerUser> {
+            let authorizer = path_param("authorizer", authorizer)?;
+            let user = path_param("user", user)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
+                    ),
+                )
+                .operation("coordinator.authorization_user");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns an authorizer's user with its roles and their permissions.
@@ -3956,7 +3278,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerUserFull`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerUserFull` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -3968,23 +3290,22 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             user: &str,
-        ) -> AuthorizationUserFullBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?
+        ) -> AuthorizationUserFullBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                         ),
                     )
-                    .operation("coordinator.authorization_user_full");
-                request = request.flag("full");
+                    .operation("coordinator.authorization_user_full")
+                    .flag("full");
                 Ok(request)
             })();
             AuthorizationUserFullBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 simplify_permissions: false,
             }
@@ -4009,7 +3330,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4021,25 +3342,24 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             user: &str,
-        ) -> CreateAuthorizationUserBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?
+        ) -> CreateAuthorizationUserBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                         ),
                     )
                     .operation("coordinator.create_authorization_user");
                 Ok(request)
             })();
             CreateAuthorizationUserBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4060,7 +3380,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4072,25 +3392,24 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             user: &str,
-        ) -> DeleteAuthorizationUserBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?
+        ) -> DeleteAuthorizationUserBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let user = path_param("user", user)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                         ),
                     )
                     .operation("coordinator.delete_authorization_user");
                 Ok(request)
             })();
             DeleteAuthorizationUserBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4104,7 +3423,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4112,24 +3431,16 @@ pub mod coordinator {
         #[doc(
             alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings"
         )]
-        pub async fn group_mappings(
-            &self,
-            authorizer: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings",
-                            ::druid_transport::path_param("authorizer", authorizer) ?
-                        ),
-                    )
-                    .operation("coordinator.group_mappings");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn group_mappings(&self, authorizer: &str) -> Result<Vec<String>> {
+            let authorizer = path_param("authorizer", authorizer)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings"
+                    ),
+                )
+                .operation("coordinator.group_mappings");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a group mapping: its LDAP group pattern and the names of its roles.
@@ -4145,7 +3456,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::GroupMapping`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::GroupMapping` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4157,23 +3468,17 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             group_mapping: &str,
-        ) -> ::druid_transport::Result<models::GroupMapping> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("group_mapping", group_mapping)
-                            ?
-                        ),
-                    )
-                    .operation("coordinator.group_mapping");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::GroupMapping>()
+        ) -> Result<models::GroupMapping> {
+            let authorizer = path_param("authorizer", authorizer)?;
+            let group_mapping = path_param("group_mapping", group_mapping)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}"
+                    ),
+                )
+                .operation("coordinator.group_mapping");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Creates a group mapping that gives roles to the LDAP groups matching a pattern.
@@ -4196,7 +3501,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4209,27 +3514,25 @@ pub mod coordinator {
             authorizer: &str,
             group_mapping: &str,
             body: &models::GroupMapping,
-        ) -> CreateGroupMappingBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("group_mapping", group_mapping)
-                            ?
+        ) -> CreateGroupMappingBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let group_mapping = path_param("group_mapping", group_mapping)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}"
                         ),
                     )
-                    .operation("coordinator.create_group_mapping");
-                let request = request.json(body)?;
+                    .operation("coordinator.create_group_mapping")
+                    .json(body)?;
                 Ok(request)
             })();
             CreateGroupMappingBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4250,7 +3553,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4262,26 +3565,24 @@ pub mod coordinator {
             &self,
             authorizer: &str,
             group_mapping: &str,
-        ) -> DeleteGroupMappingBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("group_mapping", group_mapping)
-                            ?
+        ) -> DeleteGroupMappingBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let group_mapping = path_param("group_mapping", group_mapping)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}"
                         ),
                     )
                     .operation("coordinator.delete_group_mapping");
                 Ok(request)
             })();
             DeleteGroupMappingBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4295,7 +3596,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4303,24 +3604,16 @@ pub mod coordinator {
         #[doc(
             alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles"
         )]
-        pub async fn roles(
-            &self,
-            authorizer: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/roles",
-                            ::druid_transport::path_param("authorizer", authorizer) ?
-                        ),
-                    )
-                    .operation("coordinator.roles");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn roles(&self, authorizer: &str) -> Result<Vec<String>> {
+            let authorizer = path_param("authorizer", authorizer)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid-ext/basic-security/authorization/db/{authorizer}/roles"
+                    ),
+                )
+                .operation("coordinator.roles");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a role with its permissions, and with `full` the users and group mappings that have it.
@@ -4343,7 +3636,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::AuthorizerRole`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerRole` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4351,22 +3644,21 @@ pub mod coordinator {
         #[doc(
             alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
         )]
-        pub fn role(&self, authorizer: &str, role: &str) -> RoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("role", role) ?
+        pub fn role(&self, authorizer: &str, role: &str) -> RoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.role");
                 Ok(request)
             })();
             RoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 full: false,
                 simplify_permissions: false,
@@ -4392,7 +3684,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4400,29 +3692,24 @@ pub mod coordinator {
         #[doc(
             alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
         )]
-        pub fn create_role(
-            &self,
-            authorizer: &str,
-            role: &str,
-        ) -> CreateRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("role", role) ?
+        pub fn create_role(&self, authorizer: &str, role: &str) -> CreateRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.create_role");
                 Ok(request)
             })();
             CreateRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4443,7 +3730,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4451,29 +3738,24 @@ pub mod coordinator {
         #[doc(
             alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
         )]
-        pub fn delete_role(
-            &self,
-            authorizer: &str,
-            role: &str,
-        ) -> DeleteRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("role", role) ?
+        pub fn delete_role(&self, authorizer: &str, role: &str) -> DeleteRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.delete_role");
                 Ok(request)
             })();
             DeleteRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4497,7 +3779,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4510,26 +3792,25 @@ pub mod coordinator {
             authorizer: &str,
             role: &str,
             body: &[models::Permission],
-        ) -> SetRolePermissionsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/roles/{}/permissions",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("role", role) ?
+        ) -> SetRolePermissionsBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}/permissions"
                         ),
                     )
-                    .operation("coordinator.set_role_permissions");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_role_permissions")
+                    .json(body)?;
                 Ok(request)
             })();
             SetRolePermissionsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4553,7 +3834,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4566,26 +3847,25 @@ pub mod coordinator {
             authorizer: &str,
             user: &str,
             role: &str,
-        ) -> AssignRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?,
-                            ::druid_transport::path_param("role", role) ?
+        ) -> AssignRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let user = path_param("user", user)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.assign_role");
                 Ok(request)
             })();
             AssignRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4609,7 +3889,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4622,26 +3902,25 @@ pub mod coordinator {
             authorizer: &str,
             user: &str,
             role: &str,
-        ) -> UnassignRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/users/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("user", user) ?,
-                            ::druid_transport::path_param("role", role) ?
+        ) -> UnassignRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let user = path_param("user", user)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.unassign_role");
                 Ok(request)
             })();
             UnassignRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4665,7 +3944,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4678,26 +3957,25 @@ pub mod coordinator {
             authorizer: &str,
             group_mapping: &str,
             role: &str,
-        ) -> AssignGroupMappingRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("group_mapping", group_mapping)
-                            ?, ::druid_transport::path_param("role", role) ?
+        ) -> AssignGroupMappingRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let group_mapping = path_param("group_mapping", group_mapping)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.assign_group_mapping_role");
                 Ok(request)
             })();
             AssignGroupMappingRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4721,7 +3999,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
@@ -4734,26 +4012,25 @@ pub mod coordinator {
             authorizer: &str,
             group_mapping: &str,
             role: &str,
-        ) -> UnassignGroupMappingRoleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid-ext/basic-security/authorization/db/{}/groupMappings/{}/roles/{}",
-                            ::druid_transport::path_param("authorizer", authorizer) ?,
-                            ::druid_transport::path_param("group_mapping", group_mapping)
-                            ?, ::druid_transport::path_param("role", role) ?
+        ) -> UnassignGroupMappingRoleBuilder {
+            let base = (|| -> Result<Request> {
+                let authorizer = path_param("authorizer", authorizer)?;
+                let group_mapping = path_param("group_mapping", group_mapping)?;
+                let role = path_param("role", role)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}/roles/{role}"
                         ),
                     )
                     .operation("coordinator.unassign_group_mapping_role");
                 Ok(request)
             })();
             UnassignGroupMappingRoleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -4769,7 +4046,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -4777,24 +4054,14 @@ pub mod coordinator {
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-list-of-table-names-in-schema).
         #[doc(alias = "GET /druid/coordinator/v1/catalog/schemas/{schema}/tables")]
-        pub async fn catalog_tables(
-            &self,
-            schema: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/catalog/schemas/{}/tables",
-                            ::druid_transport::path_param("schema", schema) ?
-                        ),
-                    )
-                    .operation("coordinator.catalog_tables");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn catalog_tables(&self, schema: &str) -> Result<Vec<String>> {
+            let schema = path_param("schema", schema)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/catalog/schemas/{schema}/tables"),
+                )
+                .operation("coordinator.catalog_tables");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns every table definition of a schema with its metadata and spec.
@@ -4809,7 +4076,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
@@ -4822,22 +4089,15 @@ pub mod coordinator {
         pub async fn catalog_tables_metadata(
             &self,
             schema: &str,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/catalog/schemas/{}/tables",
-                            ::druid_transport::path_param("schema", schema) ?
-                        ),
-                    )
-                    .operation("coordinator.catalog_tables_metadata");
-                request = request.query("format", "metadata");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        ) -> Result<Vec<serde_json::Value>> {
+            let schema = path_param("schema", schema)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/coordinator/v1/catalog/schemas/{schema}/tables"),
+                )
+                .operation("coordinator.catalog_tables_metadata")
+                .query("format", "metadata");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a table definition: its ID, creation and update times (the version), state and spec.
@@ -4853,7 +4113,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -4867,22 +4127,17 @@ pub mod coordinator {
             &self,
             schema: &str,
             name: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
-                            ::druid_transport::path_param("schema", schema) ?,
-                            ::druid_transport::path_param("name", name) ?
-                        ),
-                    )
-                    .operation("coordinator.catalog_table");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let schema = path_param("schema", schema)?;
+            let name = path_param("name", name)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
+                    ),
+                )
+                .operation("coordinator.catalog_table");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Creates or updates a table definition and returns its new version, `{"version": n}`.
@@ -4906,7 +4161,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -4920,27 +4175,26 @@ pub mod coordinator {
             &self,
             schema: &str,
             name: &str,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> SetCatalogTableBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
-                            ::druid_transport::path_param("schema", schema) ?,
-                            ::druid_transport::path_param("name", name) ?
+            body: &(impl Serialize + ?Sized),
+        ) -> SetCatalogTableBuilder {
+            let base = (|| -> Result<Request> {
+                let schema = path_param("schema", schema)?;
+                let name = path_param("name", name)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
                         ),
                     )
-                    .operation("coordinator.set_catalog_table");
-                let request = request.json(body)?;
+                    .operation("coordinator.set_catalog_table")
+                    .json(body)?;
                 Ok(request)
             })();
             SetCatalogTableBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                version: ::core::option::Option::None,
-                overwrite: ::core::option::Option::None,
+                version: None,
+                overwrite: None,
             }
         }
 
@@ -4957,7 +4211,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -4971,37 +4225,42 @@ pub mod coordinator {
             &self,
             schema: &str,
             name: &str,
-        ) -> ::druid_transport::Result<()> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/coordinator/v1/catalog/schemas/{}/tables/{}",
-                            ::druid_transport::path_param("schema", schema) ?,
-                            ::druid_transport::path_param("name", name) ?
-                        ),
-                    )
-                    .operation("coordinator.delete_catalog_table");
-                request
-            };
-            let service = &self.service;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+        ) -> Result<()> {
+            let schema = path_param("schema", schema)?;
+            let name = path_param("name", name)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!(
+                        "/druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
+                    ),
+                )
+                .operation("coordinator.delete_catalog_table");
+            self.service.send(&request).await?;
+            Ok(())
         }
     }
 
+    impl ServiceClient for CoordinatorClient {
+        fn service_name(&self) -> &'static str {
+            "coordinator"
+        }
+
+        fn service(&self) -> &Service {
+            &self.service
+        }
+    }
+
+    impl StatusApi for CoordinatorClient {}
     /// The options of [`CoordinatorClient::load_status_full`]: set them, then `.await` the builder or call [`send`](LoadStatusFullBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct LoadStatusFullBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct LoadStatusFullBuilder {
+        service: Service,
+        base: Result<Request>,
         compute_using_cluster_view: bool,
     }
-    impl<'a> LoadStatusFullBuilder<'a> {
+
+    impl LoadStatusFullBuilder {
         /// count replicas against the cluster view rather than the rules (query `computeUsingClusterView`)
         pub fn compute_using_cluster_view(mut self, value: bool) -> Self {
             self.compute_using_cluster_view = value;
@@ -5009,131 +4268,104 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request
-                .flag_if("computeUsingClusterView", self.compute_using_cluster_view);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .flag_if("computeUsingClusterView", self.compute_using_cluster_view),
+            )
         }
 
         /// Sends the request and decodes the answer.
         pub async fn send(
             self,
-        ) -> ::druid_transport::Result<
+        ) -> Result<
             std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
         > {
-            let service = &self.client.service;
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<
-                    std::collections::BTreeMap<
-                        String,
-                        std::collections::BTreeMap<String, i64>,
-                    >,
-                >()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for LoadStatusFullBuilder<'a> {
-        type Output = ::druid_transport::Result<
+
+    impl IntoFuture for LoadStatusFullBuilder {
+        type Output = Result<
             std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
         >;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::datasource_load_status`]: set them, then `.await` the builder or call [`send`](DatasourceLoadStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DatasourceLoadStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
+    pub struct DatasourceLoadStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
     }
-    impl<'a> DatasourceLoadStatusBuilder<'a> {
+
+    impl DatasourceLoadStatusBuilder {
         /// the interval to check, `start/end` (default: the last two weeks) (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("interval", self.interval))
         }
 
         /// Sends the request and decodes the answer.
         pub async fn send(
             self,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<std::collections::BTreeMap<String, f64>>,
-        > {
-            let service = &self.client.service;
+        ) -> Result<Option<std::collections::BTreeMap<String, f64>>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service
-                .send(&request, &[])
-                .await?
-                .json_or_text_opt::<std::collections::BTreeMap<String, f64>>()
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::new(StatusMatch::Class(2), BodyMatch::Text, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = service.execute(&request).await?.answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
     }
-    impl<'a> ::core::future::IntoFuture for DatasourceLoadStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<
-            ::core::option::Option<std::collections::BTreeMap<String, f64>>,
-        >;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DatasourceLoadStatusBuilder {
+        type Output = Result<Option<std::collections::BTreeMap<String, f64>>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::metadata_segments`]: set them, then `.await` the builder or call [`send`](MetadataSegmentsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct MetadataSegmentsBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasources: ::std::vec::Vec<::std::string::String>,
+    pub struct MetadataSegmentsBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasources: Vec<String>,
         include_overshadowed_status: bool,
         include_realtime_segments: bool,
     }
-    impl<'a> MetadataSegmentsBuilder<'a> {
+
+    impl MetadataSegmentsBuilder {
         /// only segments of these datasources (query `datasources`)
         pub fn datasources(
             mut self,
-            value: impl ::core::iter::IntoIterator<
-                Item = impl ::core::convert::Into<::std::string::String>,
-            >,
+            value: impl IntoIterator<Item = impl Into<String>>,
         ) -> Self {
-            self.datasources = value
-                .into_iter()
-                .map(::core::convert::Into::into)
-                .collect();
+            self.datasources = value.into_iter().map(Into::into).collect();
             self
         }
 
@@ -5150,51 +4382,45 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            for value in &self.datasources {
-                request = request.query("datasources", value);
-            }
-            request = request
-                .flag_if("includeOvershadowedStatus", self.include_overshadowed_status);
-            request = request
-                .flag_if("includeRealtimeSegments", self.include_realtime_segments);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_each("datasources", self.datasources)
+                    .flag_if(
+                        "includeOvershadowedStatus",
+                        self.include_overshadowed_status,
+                    )
+                    .flag_if("includeRealtimeSegments", self.include_realtime_segments),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<serde_json::Value>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for MetadataSegmentsBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<serde_json::Value>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for MetadataSegmentsBuilder {
+        type Output = Result<Vec<serde_json::Value>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::metadata_datasources`]: set them, then `.await` the builder or call [`send`](MetadataDatasourcesBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct MetadataDatasourcesBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct MetadataDatasourcesBuilder {
+        service: Service,
+        base: Result<Request>,
         include_unused: bool,
     }
-    impl<'a> MetadataDatasourcesBuilder<'a> {
+
+    impl MetadataDatasourcesBuilder {
         /// also name datasources with only unused segments (query `includeUnused`)
         pub fn include_unused(mut self, value: bool) -> Self {
             self.include_unused = value;
@@ -5202,92 +4428,74 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("includeUnused", self.include_unused);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("includeUnused", self.include_unused))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<String>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<String>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for MetadataDatasourcesBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<String>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for MetadataDatasourcesBuilder {
+        type Output = Result<Vec<String>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::metadata_segment`]: set them, then `.await` the builder or call [`send`](MetadataSegmentBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct MetadataSegmentBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        include_unused: ::core::option::Option<bool>,
+    pub struct MetadataSegmentBuilder {
+        service: Service,
+        base: Result<Request>,
+        include_unused: Option<bool>,
     }
-    impl<'a> MetadataSegmentBuilder<'a> {
+
+    impl MetadataSegmentBuilder {
         /// also find unused segments (query `includeUnused`)
         pub fn include_unused(mut self, value: bool) -> Self {
-            self.include_unused = ::core::option::Option::Some(value);
+            self.include_unused = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("includeUnused", self.include_unused);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("includeUnused", self.include_unused))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<models::Segment> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::Segment> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::Segment>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for MetadataSegmentBuilder<'a> {
-        type Output = ::druid_transport::Result<models::Segment>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for MetadataSegmentBuilder {
+        type Output = Result<models::Segment>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::datasource_interval`]: set them, then `.await` the builder or call [`send`](DatasourceIntervalBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DatasourceIntervalBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct DatasourceIntervalBuilder {
+        service: Service,
+        base: Result<Request>,
         simple: bool,
         full: bool,
     }
-    impl<'a> DatasourceIntervalBuilder<'a> {
+
+    impl DatasourceIntervalBuilder {
         /// answer sizes and counts per interval instead (query `simple`)
         pub fn simple(mut self, value: bool) -> Self {
             self.simple = value;
@@ -5301,47 +4509,37 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("simple", self.simple);
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("simple", self.simple).flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for DatasourceIntervalBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DatasourceIntervalBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::interval`]: set them, then `.await` the builder or call [`send`](IntervalBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct IntervalBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct IntervalBuilder {
+        service: Service,
+        base: Result<Request>,
         simple: bool,
         full: bool,
     }
-    impl<'a> IntervalBuilder<'a> {
+
+    impl IntervalBuilder {
         /// answer per interval instead (query `simple`)
         pub fn simple(mut self, value: bool) -> Self {
             self.simple = value;
@@ -5355,46 +4553,36 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("simple", self.simple);
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("simple", self.simple).flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for IntervalBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for IntervalBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::cluster`]: set them, then `.await` the builder or call [`send`](ClusterBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct ClusterBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct ClusterBuilder {
+        service: Service,
+        base: Result<Request>,
         full: bool,
     }
-    impl<'a> ClusterBuilder<'a> {
+
+    impl ClusterBuilder {
         /// add each node's details (query `full`)
         pub fn full(mut self, value: bool) -> Self {
             self.full = value;
@@ -5402,179 +4590,136 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for ClusterBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for ClusterBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_rules`]: set them, then `.await` the builder or call [`send`](SetRulesBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetRulesBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetRulesBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetRulesBuilder<'a> {
+
+    impl SetRulesBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetRulesBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetRulesBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_default_rules`]: set them, then `.await` the builder or call [`send`](SetDefaultRulesBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetDefaultRulesBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetDefaultRulesBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetDefaultRulesBuilder<'a> {
+
+    impl SetDefaultRulesBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetDefaultRulesBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetDefaultRulesBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::rules`]: set them, then `.await` the builder or call [`send`](RulesBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct RulesBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct RulesBuilder {
+        service: Service,
+        base: Result<Request>,
         full: bool,
     }
-    impl<'a> RulesBuilder<'a> {
+
+    impl RulesBuilder {
         /// append the cluster's default rules (query `full`)
         pub fn full(mut self, value: bool) -> Self {
             self.full = value;
@@ -5582,1434 +4727,1130 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::Rule>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::Rule>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::Rule>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for RulesBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::Rule>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for RulesBuilder {
+        type Output = Result<Vec<models::Rule>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::rules_history`]: set them, then `.await` the builder or call [`send`](RulesHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct RulesHistoryBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct RulesHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> RulesHistoryBuilder<'a> {
+
+    impl RulesHistoryBuilder {
         /// the period to list, `start/end` (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for RulesHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for RulesHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::datasource_rules_history`]: set them, then `.await` the builder or call [`send`](DatasourceRulesHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DatasourceRulesHistoryBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct DatasourceRulesHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> DatasourceRulesHistoryBuilder<'a> {
+
+    impl DatasourceRulesHistoryBuilder {
         /// the period to list, `start/end` (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for DatasourceRulesHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DatasourceRulesHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_dynamic_config`]: set them, then `.await` the builder or call [`send`](SetDynamicConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetDynamicConfigBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetDynamicConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetDynamicConfigBuilder<'a> {
+
+    impl SetDynamicConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetDynamicConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetDynamicConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::dynamic_config_history`]: set them, then `.await` the builder or call [`send`](DynamicConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DynamicConfigHistoryBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct DynamicConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> DynamicConfigHistoryBuilder<'a> {
+
+    impl DynamicConfigHistoryBuilder {
         /// the period to list, `start/end` (default: the last week) (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for DynamicConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DynamicConfigHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_broker_dynamic_config`]: set them, then `.await` the builder or call [`send`](SetBrokerDynamicConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetBrokerDynamicConfigBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetBrokerDynamicConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetBrokerDynamicConfigBuilder<'a> {
+
+    impl SetBrokerDynamicConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetBrokerDynamicConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetBrokerDynamicConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::broker_dynamic_config_history`]: set them, then `.await` the builder or call [`send`](BrokerDynamicConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct BrokerDynamicConfigHistoryBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct BrokerDynamicConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> BrokerDynamicConfigHistoryBuilder<'a> {
+
+    impl BrokerDynamicConfigHistoryBuilder {
         /// the period to list, `start/end` (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for BrokerDynamicConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for BrokerDynamicConfigHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_compaction_config`]: set them, then `.await` the builder or call [`send`](SetCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetCompactionConfigBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetCompactionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetCompactionConfigBuilder<'a> {
+
+    impl SetCompactionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetCompactionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetCompactionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_compaction_config`]: set them, then `.await` the builder or call [`send`](DeleteCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteCompactionConfigBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteCompactionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteCompactionConfigBuilder<'a> {
+
+    impl DeleteCompactionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteCompactionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteCompactionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_compaction_task_slots`]: set them, then `.await` the builder or call [`send`](SetCompactionTaskSlotsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetCompactionTaskSlotsBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        ratio: ::core::option::Option<f64>,
-        max: ::core::option::Option<i64>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetCompactionTaskSlotsBuilder {
+        service: Service,
+        base: Result<Request>,
+        ratio: Option<f64>,
+        max: Option<i64>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetCompactionTaskSlotsBuilder<'a> {
+
+    impl SetCompactionTaskSlotsBuilder {
         /// the share of all task slots (default 0.1) (query `ratio`)
         pub fn ratio(mut self, value: f64) -> Self {
-            self.ratio = ::core::option::Option::Some(value);
+            self.ratio = Some(value);
             self
         }
 
         /// the most task slots (default 2147483647) (query `max`)
         pub fn max(mut self, value: i64) -> Self {
-            self.max = ::core::option::Option::Some(value);
+            self.max = Some(value);
             self
         }
 
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("ratio", self.ratio);
-            request = request.query_opt("max", self.max);
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("ratio", self.ratio)
+                    .query_opt("max", self.max)
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetCompactionTaskSlotsBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetCompactionTaskSlotsBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::compaction_config_history`]: set them, then `.await` the builder or call [`send`](CompactionConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CompactionConfigHistoryBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct CompactionConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> CompactionConfigHistoryBuilder<'a> {
+
+    impl CompactionConfigHistoryBuilder {
         /// the period to list, `start/end` (default: the last week) (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<serde_json::Value>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for CompactionConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<serde_json::Value>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CompactionConfigHistoryBuilder {
+        type Output = Result<Vec<serde_json::Value>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::compaction_status`]: set them, then `.await` the builder or call [`send`](CompactionStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CompactionStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasource: ::core::option::Option<::std::string::String>,
+    pub struct CompactionStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasource: Option<String>,
     }
-    impl<'a> CompactionStatusBuilder<'a> {
+
+    impl CompactionStatusBuilder {
         /// only this datasource (query `dataSource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("dataSource", self.datasource.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("dataSource", self.datasource))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<models::CompactionStatus> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::CompactionStatus> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::CompactionStatus>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for CompactionStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<models::CompactionStatus>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CompactionStatusBuilder {
+        type Output = Result<models::CompactionStatus>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::update_lookups`]: set them, then `.await` the builder or call [`send`](UpdateLookupsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct UpdateLookupsBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct UpdateLookupsBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> UpdateLookupsBuilder<'a> {
+
+    impl UpdateLookupsBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for UpdateLookupsBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for UpdateLookupsBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::lookup_tiers`]: set them, then `.await` the builder or call [`send`](LookupTiersBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct LookupTiersBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        discover: ::core::option::Option<bool>,
+    pub struct LookupTiersBuilder {
+        service: Service,
+        base: Result<Request>,
+        discover: Option<bool>,
     }
-    impl<'a> LookupTiersBuilder<'a> {
+
+    impl LookupTiersBuilder {
         /// list the tiers of the lookup nodes instead of the configured ones (query `discover`)
         pub fn discover(mut self, value: bool) -> Self {
-            self.discover = ::core::option::Option::Some(value);
+            self.discover = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("discover", self.discover);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("discover", self.discover))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<String>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<String>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for LookupTiersBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<String>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for LookupTiersBuilder {
+        type Output = Result<Vec<String>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_lookup_tier`]: set them, then `.await` the builder or call [`send`](DeleteLookupTierBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteLookupTierBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteLookupTierBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteLookupTierBuilder<'a> {
+
+    impl DeleteLookupTierBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteLookupTierBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteLookupTierBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_lookup`]: set them, then `.await` the builder or call [`send`](SetLookupBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetLookupBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetLookupBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetLookupBuilder<'a> {
+
+    impl SetLookupBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetLookupBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetLookupBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_lookup`]: set them, then `.await` the builder or call [`send`](DeleteLookupBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteLookupBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteLookupBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteLookupBuilder<'a> {
+
+    impl DeleteLookupBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteLookupBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteLookupBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::lookup_status`]: set them, then `.await` the builder or call [`send`](LookupStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct LookupStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        detailed: ::core::option::Option<bool>,
+    pub struct LookupStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        detailed: Option<bool>,
     }
-    impl<'a> LookupStatusBuilder<'a> {
+
+    impl LookupStatusBuilder {
         /// add the nodes still loading each lookup (query `detailed`)
         pub fn detailed(mut self, value: bool) -> Self {
-            self.detailed = ::core::option::Option::Some(value);
+            self.detailed = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("detailed", self.detailed);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("detailed", self.detailed))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for LookupStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for LookupStatusBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::tier_lookup_status`]: set them, then `.await` the builder or call [`send`](TierLookupStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct TierLookupStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        detailed: ::core::option::Option<bool>,
+    pub struct TierLookupStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        detailed: Option<bool>,
     }
-    impl<'a> TierLookupStatusBuilder<'a> {
+
+    impl TierLookupStatusBuilder {
         /// add the nodes still loading each lookup (query `detailed`)
         pub fn detailed(mut self, value: bool) -> Self {
-            self.detailed = ::core::option::Option::Some(value);
+            self.detailed = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("detailed", self.detailed);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("detailed", self.detailed))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for TierLookupStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for TierLookupStatusBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::one_lookup_status`]: set them, then `.await` the builder or call [`send`](OneLookupStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct OneLookupStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        detailed: ::core::option::Option<bool>,
+    pub struct OneLookupStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        detailed: Option<bool>,
     }
-    impl<'a> OneLookupStatusBuilder<'a> {
+
+    impl OneLookupStatusBuilder {
         /// add the nodes still loading it (query `detailed`)
         pub fn detailed(mut self, value: bool) -> Self {
-            self.detailed = ::core::option::Option::Some(value);
+            self.detailed = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("detailed", self.detailed);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("detailed", self.detailed))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for OneLookupStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for OneLookupStatusBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::lookup_node_status`]: set them, then `.await` the builder or call [`send`](LookupNodeStatusBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct LookupNodeStatusBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        discover: ::core::option::Option<bool>,
-        detailed: ::core::option::Option<bool>,
+    pub struct LookupNodeStatusBuilder {
+        service: Service,
+        base: Result<Request>,
+        discover: Option<bool>,
+        detailed: Option<bool>,
     }
-    impl<'a> LookupNodeStatusBuilder<'a> {
+
+    impl LookupNodeStatusBuilder {
         /// use the discovered tiers instead of the configured ones (query `discover`)
         pub fn discover(mut self, value: bool) -> Self {
-            self.discover = ::core::option::Option::Some(value);
+            self.discover = Some(value);
             self
         }
 
         /// `false` lists only versions (default `true`: full specs) (query `detailed`)
         pub fn detailed(mut self, value: bool) -> Self {
-            self.detailed = ::core::option::Option::Some(value);
+            self.detailed = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("discover", self.discover);
-            request = request.query_opt("detailed", self.detailed);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("discover", self.discover)
+                    .query_opt("detailed", self.detailed),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for LookupNodeStatusBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for LookupNodeStatusBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::create_authentication_user`]: set them, then `.await` the builder or call [`send`](CreateAuthenticationUserBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CreateAuthenticationUserBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct CreateAuthenticationUserBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> CreateAuthenticationUserBuilder<'a> {
+
+    impl CreateAuthenticationUserBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for CreateAuthenticationUserBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CreateAuthenticationUserBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_authentication_user`]: set them, then `.await` the builder or call [`send`](DeleteAuthenticationUserBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteAuthenticationUserBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteAuthenticationUserBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteAuthenticationUserBuilder<'a> {
+
+    impl DeleteAuthenticationUserBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteAuthenticationUserBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteAuthenticationUserBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_user_password`]: set them, then `.await` the builder or call [`send`](SetUserPasswordBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetUserPasswordBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetUserPasswordBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetUserPasswordBuilder<'a> {
+
+    impl SetUserPasswordBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetUserPasswordBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetUserPasswordBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::authorization_user_full`]: set them, then `.await` the builder or call [`send`](AuthorizationUserFullBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct AuthorizationUserFullBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct AuthorizationUserFullBuilder {
+        service: Service,
+        base: Result<Request>,
         simplify_permissions: bool,
     }
-    impl<'a> AuthorizationUserFullBuilder<'a> {
+
+    impl AuthorizationUserFullBuilder {
         /// permissions in the format `set_role_permissions` takes (query `simplifyPermissions`)
         pub fn simplify_permissions(mut self, value: bool) -> Self {
             self.simplify_permissions = value;
@@ -7017,316 +5858,237 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("simplifyPermissions", self.simplify_permissions);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("simplifyPermissions", self.simplify_permissions))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(
-            self,
-        ) -> ::druid_transport::Result<models::AuthorizerUserFull> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::AuthorizerUserFull> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::AuthorizerUserFull>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for AuthorizationUserFullBuilder<'a> {
-        type Output = ::druid_transport::Result<models::AuthorizerUserFull>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for AuthorizationUserFullBuilder {
+        type Output = Result<models::AuthorizerUserFull>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::create_authorization_user`]: set them, then `.await` the builder or call [`send`](CreateAuthorizationUserBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CreateAuthorizationUserBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct CreateAuthorizationUserBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> CreateAuthorizationUserBuilder<'a> {
+
+    impl CreateAuthorizationUserBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for CreateAuthorizationUserBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CreateAuthorizationUserBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_authorization_user`]: set them, then `.await` the builder or call [`send`](DeleteAuthorizationUserBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteAuthorizationUserBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteAuthorizationUserBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteAuthorizationUserBuilder<'a> {
+
+    impl DeleteAuthorizationUserBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteAuthorizationUserBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteAuthorizationUserBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::create_group_mapping`]: set them, then `.await` the builder or call [`send`](CreateGroupMappingBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CreateGroupMappingBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct CreateGroupMappingBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> CreateGroupMappingBuilder<'a> {
+
+    impl CreateGroupMappingBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for CreateGroupMappingBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CreateGroupMappingBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_group_mapping`]: set them, then `.await` the builder or call [`send`](DeleteGroupMappingBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteGroupMappingBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteGroupMappingBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteGroupMappingBuilder<'a> {
+
+    impl DeleteGroupMappingBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteGroupMappingBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteGroupMappingBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::role`]: set them, then `.await` the builder or call [`send`](RoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct RoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct RoleBuilder {
+        service: Service,
+        base: Result<Request>,
         full: bool,
         simplify_permissions: bool,
     }
-    impl<'a> RoleBuilder<'a> {
+
+    impl RoleBuilder {
         /// add the users (and, in the default format, the group mappings) that have the role (query `full`)
         pub fn full(mut self, value: bool) -> Self {
             self.full = value;
@@ -7340,557 +6102,427 @@ pub mod coordinator {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("full", self.full);
-            request = request.flag_if("simplifyPermissions", self.simplify_permissions);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .flag_if("full", self.full)
+                    .flag_if("simplifyPermissions", self.simplify_permissions),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<models::AuthorizerRole> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::AuthorizerRole> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::AuthorizerRole>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for RoleBuilder<'a> {
-        type Output = ::druid_transport::Result<models::AuthorizerRole>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for RoleBuilder {
+        type Output = Result<models::AuthorizerRole>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::create_role`]: set them, then `.await` the builder or call [`send`](CreateRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CreateRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct CreateRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> CreateRoleBuilder<'a> {
+
+    impl CreateRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for CreateRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CreateRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::delete_role`]: set them, then `.await` the builder or call [`send`](DeleteRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteRoleBuilder<'a> {
+
+    impl DeleteRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_role_permissions`]: set them, then `.await` the builder or call [`send`](SetRolePermissionsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetRolePermissionsBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetRolePermissionsBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetRolePermissionsBuilder<'a> {
+
+    impl SetRolePermissionsBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetRolePermissionsBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetRolePermissionsBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::assign_role`]: set them, then `.await` the builder or call [`send`](AssignRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct AssignRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct AssignRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> AssignRoleBuilder<'a> {
+
+    impl AssignRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for AssignRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for AssignRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::unassign_role`]: set them, then `.await` the builder or call [`send`](UnassignRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct UnassignRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct UnassignRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> UnassignRoleBuilder<'a> {
+
+    impl UnassignRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for UnassignRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for UnassignRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::assign_group_mapping_role`]: set them, then `.await` the builder or call [`send`](AssignGroupMappingRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct AssignGroupMappingRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct AssignGroupMappingRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> AssignGroupMappingRoleBuilder<'a> {
+
+    impl AssignGroupMappingRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for AssignGroupMappingRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for AssignGroupMappingRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::unassign_group_mapping_role`]: set them, then `.await` the builder or call [`send`](UnassignGroupMappingRoleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct UnassignGroupMappingRoleBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct UnassignGroupMappingRoleBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> UnassignGroupMappingRoleBuilder<'a> {
+
+    impl UnassignGroupMappingRoleBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for UnassignGroupMappingRoleBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for UnassignGroupMappingRoleBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`CoordinatorClient::set_catalog_table`]: set them, then `.await` the builder or call [`send`](SetCatalogTableBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetCatalogTableBuilder<'a> {
-        client: &'a CoordinatorClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        version: ::core::option::Option<i64>,
-        overwrite: ::core::option::Option<bool>,
+    pub struct SetCatalogTableBuilder {
+        service: Service,
+        base: Result<Request>,
+        version: Option<i64>,
+        overwrite: Option<bool>,
     }
-    impl<'a> SetCatalogTableBuilder<'a> {
+
+    impl SetCatalogTableBuilder {
         /// update only if the current definition has this version (its `updateTime`) (query `version`)
         pub fn version(mut self, value: i64) -> Self {
-            self.version = ::core::option::Option::Some(value);
+            self.version = Some(value);
             self
         }
 
         /// replace an existing definition (query `overwrite`)
         pub fn overwrite(mut self, value: bool) -> Self {
-            self.overwrite = ::core::option::Option::Some(value);
+            self.overwrite = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("version", self.version);
-            request = request.query_opt("overwrite", self.overwrite);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("version", self.version)
+                    .query_opt("overwrite", self.overwrite),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetCatalogTableBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetCatalogTableBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 }

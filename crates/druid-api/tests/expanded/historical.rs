@@ -2,8 +2,12 @@
 
 /// The Historical client, [`HistoricalClient`], and the builders of its calls with options.
 pub mod historical {
-    #[allow(unused_imports)]
-    use super::*;
+    use druid_transport::{Answer, BodyMatch, Outcome, Request, Service, StatusMatch};
+    use druid_transport::http::Method;
+    use druid_transport::url::Url;
+    use crate::{Result, ServiceClient, models};
+    use crate::lookups_listen::LookupsListenApi;
+    use crate::status::StatusApi;
     /// The Historical client.
     ///
     /// A Historical: serves segments from its local cache.
@@ -16,12 +20,7 @@ pub mod historical {
     ///
     /// ## Status
     ///
-    /// - [`status`](HistoricalClient::status): `GET /status`
-    /// - [`is_healthy`](HistoricalClient::is_healthy): `GET /status/health`
-    /// - [`properties`](HistoricalClient::properties): `GET /status/properties`
-    /// - [`self_discovered_status`](HistoricalClient::self_discovered_status): `GET /status/selfDiscovered/status`
-    /// - [`is_self_discovered`](HistoricalClient::is_self_discovered): `GET /status/selfDiscovered`
-    /// - [`status_ready`](HistoricalClient::status_ready): `GET /status/ready`
+    /// The methods of [`StatusApi`](crate::StatusApi), shared with the other clients of the group.
     ///
     /// ## Historical status
     ///
@@ -30,208 +29,27 @@ pub mod historical {
     ///
     /// ## Lookup introspection
     ///
-    /// - [`loaded_lookups`](HistoricalClient::loaded_lookups): `GET /druid/listen/v1/lookups`
-    /// - [`loaded_lookup`](HistoricalClient::loaded_lookup): `GET /druid/listen/v1/lookups/{lookupName}`
-    /// - [`introspect_lookup`](HistoricalClient::introspect_lookup): `GET /druid/v1/lookups/introspect/{lookupName}`
-    /// - [`introspect_lookup_keys`](HistoricalClient::introspect_lookup_keys): `GET /druid/v1/lookups/introspect/{lookupName}/keys`
-    /// - [`introspect_lookup_values`](HistoricalClient::introspect_lookup_values): `GET /druid/v1/lookups/introspect/{lookupName}/values`
+    /// The methods of [`LookupsListenApi`](crate::LookupsListenApi), shared with the other clients of the group.
     #[derive(Clone, Debug)]
     pub struct HistoricalClient {
-        service: ::druid_transport::Service,
+        service: Service,
     }
+
     impl HistoricalClient {
         /// A client for the service behind `service`.
-        pub fn new(service: ::druid_transport::Service) -> Self {
+        pub fn new(service: Service) -> Self {
             Self { service }
         }
 
         /// The service handle: base URL, transport, and generic
         /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-        pub fn service(&self) -> &::druid_transport::Service {
+        pub fn service(&self) -> &Service {
             &self.service
         }
 
         /// The base URL this client talks to.
-        pub fn base_url(&self) -> &::druid_transport::url::Url {
+        pub fn base_url(&self) -> &Url {
             self.service.base_url()
-        }
-
-        /// Returns the Druid version, the loaded extensions and the JVM's memory.
-        ///
-        /// On the Router this describes the Router itself.
-        ///
-        /// Sends `GET /status` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServerStatus`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
-        #[doc(alias = "GET /status")]
-        pub async fn status(&self) -> ::druid_transport::Result<models::ServerStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status",
-                    )
-                    .operation("historical.status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServerStatus>()
-        }
-
-        /// Returns `true` when the service is alive.
-        ///
-        /// Needs no credentials, even with authentication on.
-        ///
-        /// Sends `GET /status/health` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `bool`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
-        #[doc(alias = "GET /status/health")]
-        pub async fn is_healthy(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/health",
-                    )
-                    .operation("historical.is_healthy");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<bool>()
-        }
-
-        /// Returns the service's runtime properties, name to value.
-        ///
-        /// Hidden properties (`druid.server.hiddenProperties`, passwords by default) are left out by Druid.
-        ///
-        /// Sends `GET /status/properties` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Properties`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
-        #[doc(alias = "GET /status/properties")]
-        pub async fn properties(&self) -> ::druid_transport::Result<models::Properties> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/properties",
-                    )
-                    .operation("historical.properties");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::Properties>()
-        }
-
-        /// Returns whether the service has found itself in the cluster's service discovery.
-        ///
-        /// Sends `GET /status/selfDiscovered/status` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SelfDiscovered`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered/status")]
-        pub async fn self_discovered_status(
-            &self,
-        ) -> ::druid_transport::Result<models::SelfDiscovered> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered/status",
-                    )
-                    .operation("historical.self_discovered_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SelfDiscovered>()
-        }
-
-        /// Returns `true` once the service has found itself in service discovery, `false` before.
-        ///
-        /// The status-code form of `self_discovered_status`, made for load balancers.
-        ///
-        /// Sends `GET /status/selfDiscovered` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered")]
-        pub async fn is_self_discovered(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered",
-                    )
-                    .operation("historical.is_self_discovered");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
-        ///
-        /// Made for load balancers and Kubernetes readiness probes.
-        ///
-        /// Sends `GET /status/ready` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
-        ///
-        /// Since Druid 37.0.0.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
-        #[doc(alias = "GET /status/ready")]
-        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/ready",
-                    )
-                    .operation("historical.status_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
         }
 
         /// Returns whether the Historical has loaded the segments of its local cache.
@@ -240,234 +58,54 @@ pub mod historical {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::HistoricalLoadStatus`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::HistoricalLoadStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-segment-load-status).
         #[doc(alias = "GET /druid/historical/v1/loadstatus")]
-        pub async fn load_status(
-            &self,
-        ) -> ::druid_transport::Result<models::HistoricalLoadStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/historical/v1/loadstatus",
-                    )
-                    .operation("historical.load_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::HistoricalLoadStatus>()
+        pub async fn load_status(&self) -> Result<models::HistoricalLoadStatus> {
+            let request = Request::new(Method::GET, "/druid/historical/v1/loadstatus")
+                .operation("historical.load_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns `true` once the Historical has loaded its local cache, `false` before.
         ///
         /// Sends `GET /druid/historical/v1/readiness` to the Historical.
         ///
+        /// # Answers
+        ///
+        /// A 2xx is `true`, a 503 is `false`.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-segment-readiness).
         #[doc(alias = "GET /druid/historical/v1/readiness")]
-        pub async fn is_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/historical/v1/readiness",
-                    )
-                    .operation("historical.is_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns the lookups this service has loaded, is loading and is dropping.
-        ///
-        /// The lookup manager's state: `current` (loaded, by name), `toLoad` and `toDrop`. The docs show only the `current` map; Druid sends all three. Internal API: the Coordinator uses it to sync lookups.
-        ///
-        /// Sends `GET /druid/listen/v1/lookups` to the Historical.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LoadedLookups`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
-        #[doc(alias = "GET /druid/listen/v1/lookups")]
-        pub async fn loaded_lookups(
-            &self,
-        ) -> ::druid_transport::Result<models::LoadedLookups> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/listen/v1/lookups",
-                    )
-                    .operation("historical.loaded_lookups");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::LoadedLookups>()
-        }
-
-        /// Returns the spec of one lookup this service has loaded.
-        ///
-        /// 404 until the service has loaded the lookup (the Coordinator pushes it within `druid.manager.lookups.period`).
-        ///
-        /// Sends `GET /druid/listen/v1/lookups/{lookupName}` to the Historical.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LookupSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
-        #[doc(alias = "GET /druid/listen/v1/lookups/{lookupName}")]
-        pub async fn loaded_lookup(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<models::LookupSpec> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/listen/v1/lookups/{}",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("historical.loaded_lookup");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::LookupSpec>()
-        }
-
-        /// Returns the whole key-to-value map of a loaded lookup.
-        ///
-        /// Only lookup types with an introspection handler answer (`map`, the globally cached lookups); others answer 404. A lookup the service has not loaded is 404 (Druid 27: 405). The Router forwards this path to a Broker. Can be large.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}` to the Historical.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}")]
-        pub async fn introspect_lookup(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("historical.introspect_lookup");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, String>>()
-        }
-
-        /// Returns the keys of a loaded lookup.
-        ///
-        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/keys` to the Historical.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/keys")]
-        pub async fn introspect_lookup_keys(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}/keys",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("historical.introspect_lookup_keys");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
-        }
-
-        /// Returns the values of a loaded lookup.
-        ///
-        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/values` to the Historical.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/values")]
-        pub async fn introspect_lookup_values(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}/values",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("historical.introspect_lookup_values");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn is_ready(&self) -> Result<bool> {
+            let request = Request::new(Method::GET, "/druid/historical/v1/readiness")
+                .operation("historical.is_ready");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
+                Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
+            ];
+            let (outcome, _) = self.service.execute(&request).await?.answer(ANSWERS)?;
+            Ok(outcome == Outcome::True)
         }
     }
+
+    impl ServiceClient for HistoricalClient {
+        fn service_name(&self) -> &'static str {
+            "historical"
+        }
+
+        fn service(&self) -> &Service {
+            &self.service
+        }
+    }
+
+    impl StatusApi for HistoricalClient {}
+    impl LookupsListenApi for HistoricalClient {}
 }
 
 pub use historical::HistoricalClient;

@@ -2,8 +2,11 @@
 
 /// The MiddleManager client, [`MiddleManagerClient`], and the builders of its calls with options.
 pub mod middle_manager {
-    #[allow(unused_imports)]
-    use super::*;
+    use druid_transport::Service;
+    use druid_transport::url::Url;
+    use crate::ServiceClient;
+    use crate::status::StatusApi;
+    use crate::worker::WorkerApi;
     /// The MiddleManager client.
     ///
     /// A MiddleManager: runs tasks in forked Peon processes.
@@ -16,451 +19,46 @@ pub mod middle_manager {
     ///
     /// ## Status
     ///
-    /// - [`status`](MiddleManagerClient::status): `GET /status`
-    /// - [`is_healthy`](MiddleManagerClient::is_healthy): `GET /status/health`
-    /// - [`properties`](MiddleManagerClient::properties): `GET /status/properties`
-    /// - [`self_discovered_status`](MiddleManagerClient::self_discovered_status): `GET /status/selfDiscovered/status`
-    /// - [`is_self_discovered`](MiddleManagerClient::is_self_discovered): `GET /status/selfDiscovered`
-    /// - [`status_ready`](MiddleManagerClient::status_ready): `GET /status/ready`
+    /// The methods of [`StatusApi`](crate::StatusApi), shared with the other clients of the group.
     ///
     /// ## Worker
     ///
-    /// - [`enabled`](MiddleManagerClient::enabled): `GET /druid/worker/v1/enabled`
-    /// - [`worker_tasks`](MiddleManagerClient::worker_tasks): `GET /druid/worker/v1/tasks`
-    /// - [`worker_task_log`](MiddleManagerClient::worker_task_log): `GET /druid/worker/v1/task/{taskId}/log`
-    /// - [`shutdown_worker_task`](MiddleManagerClient::shutdown_worker_task): `POST /druid/worker/v1/task/{taskId}/shutdown`
-    /// - [`disable`](MiddleManagerClient::disable): `POST /druid/worker/v1/disable`
-    /// - [`enable`](MiddleManagerClient::enable): `POST /druid/worker/v1/enable`
+    /// The methods of [`WorkerApi`](crate::WorkerApi), shared with the other clients of the group.
     #[derive(Clone, Debug)]
     pub struct MiddleManagerClient {
-        service: ::druid_transport::Service,
+        service: Service,
     }
+
     impl MiddleManagerClient {
         /// A client for the service behind `service`.
-        pub fn new(service: ::druid_transport::Service) -> Self {
+        pub fn new(service: Service) -> Self {
             Self { service }
         }
 
         /// The service handle: base URL, transport, and generic
         /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-        pub fn service(&self) -> &::druid_transport::Service {
+        pub fn service(&self) -> &Service {
             &self.service
         }
 
         /// The base URL this client talks to.
-        pub fn base_url(&self) -> &::druid_transport::url::Url {
+        pub fn base_url(&self) -> &Url {
             self.service.base_url()
         }
+    }
 
-        /// Returns the Druid version, the loaded extensions and the JVM's memory.
-        ///
-        /// On the Router this describes the Router itself.
-        ///
-        /// Sends `GET /status` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServerStatus`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
-        #[doc(alias = "GET /status")]
-        pub async fn status(&self) -> ::druid_transport::Result<models::ServerStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status",
-                    )
-                    .operation("middle_manager.status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServerStatus>()
+    impl ServiceClient for MiddleManagerClient {
+        fn service_name(&self) -> &'static str {
+            "middle_manager"
         }
 
-        /// Returns `true` when the service is alive.
-        ///
-        /// Needs no credentials, even with authentication on.
-        ///
-        /// Sends `GET /status/health` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `bool`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
-        #[doc(alias = "GET /status/health")]
-        pub async fn is_healthy(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/health",
-                    )
-                    .operation("middle_manager.is_healthy");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<bool>()
-        }
-
-        /// Returns the service's runtime properties, name to value.
-        ///
-        /// Hidden properties (`druid.server.hiddenProperties`, passwords by default) are left out by Druid.
-        ///
-        /// Sends `GET /status/properties` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Properties`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
-        #[doc(alias = "GET /status/properties")]
-        pub async fn properties(&self) -> ::druid_transport::Result<models::Properties> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/properties",
-                    )
-                    .operation("middle_manager.properties");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::Properties>()
-        }
-
-        /// Returns whether the service has found itself in the cluster's service discovery.
-        ///
-        /// Sends `GET /status/selfDiscovered/status` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SelfDiscovered`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered/status")]
-        pub async fn self_discovered_status(
-            &self,
-        ) -> ::druid_transport::Result<models::SelfDiscovered> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered/status",
-                    )
-                    .operation("middle_manager.self_discovered_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SelfDiscovered>()
-        }
-
-        /// Returns `true` once the service has found itself in service discovery, `false` before.
-        ///
-        /// The status-code form of `self_discovered_status`, made for load balancers.
-        ///
-        /// Sends `GET /status/selfDiscovered` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered")]
-        pub async fn is_self_discovered(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered",
-                    )
-                    .operation("middle_manager.is_self_discovered");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
-        ///
-        /// Made for load balancers and Kubernetes readiness probes.
-        ///
-        /// Sends `GET /status/ready` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
-        ///
-        /// Since Druid 37.0.0.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
-        #[doc(alias = "GET /status/ready")]
-        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/ready",
-                    )
-                    .operation("middle_manager.status_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns whether the worker accepts tasks, keyed by its `host:port`.
-        ///
-        /// Sends `GET /druid/worker/v1/enabled` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, bool>`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-middle-manager-state-status).
-        #[doc(alias = "GET /druid/worker/v1/enabled")]
-        pub async fn enabled(
-            &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, bool>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/worker/v1/enabled",
-                    )
-                    .operation("middle_manager.enabled");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, bool>>()
-        }
-
-        /// Returns the IDs of the tasks the worker runs.
-        ///
-        /// Sends `GET /druid/worker/v1/tasks` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-active-tasks).
-        #[doc(alias = "GET /druid/worker/v1/tasks")]
-        pub async fn worker_tasks(&self) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/worker/v1/tasks",
-                    )
-                    .operation("middle_manager.worker_tasks");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
-        }
-
-        /// Returns the log of a task running on this worker, as text.
-        ///
-        /// Sends `GET /druid/worker/v1/task/{taskId}/log` to the MiddleManager.
-        ///
-        /// # Parameters
-        ///
-        /// - `task_id`: the task ID.
-        ///
-        /// # Options
-        ///
-        /// Returns a [`WorkerTaskLogBuilder`]; set options on it, then `.await` it (or call `.send()`).
-        ///
-        /// - [`offset`](WorkerTaskLogBuilder::offset): skip this many bytes; negative reads from the end (query `offset`)
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-task-log).
-        #[doc(alias = "GET /druid/worker/v1/task/{taskId}/log")]
-        pub fn worker_task_log(&self, task_id: &str) -> WorkerTaskLogBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/task/{}/log",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("middle_manager.worker_task_log");
-                Ok(request)
-            })();
-            WorkerTaskLogBuilder {
-                client: self,
-                base,
-                offset: ::core::option::Option::None,
-            }
-        }
-
-        /// Stops a task on this worker directly; prefer the Overlord's `shutdown_task`.
-        ///
-        /// Sends `POST /druid/worker/v1/task/{taskId}/shutdown` to the MiddleManager.
-        ///
-        /// # Parameters
-        ///
-        /// - `task_id`: the task ID.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskId`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#shut-down-running-task).
-        #[doc(alias = "POST /druid/worker/v1/task/{taskId}/shutdown")]
-        pub async fn shutdown_worker_task(
-            &self,
-            task_id: &str,
-        ) -> ::druid_transport::Result<models::TaskId> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/worker/v1/task/{}/shutdown",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("middle_manager.shutdown_worker_task");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskId>()
-        }
-
-        /// Stops the worker from taking new tasks; running tasks go on.
-        ///
-        /// Sends `POST /druid/worker/v1/disable` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#disable-middle-manager).
-        #[doc(alias = "POST /druid/worker/v1/disable")]
-        pub async fn disable(
-            &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/worker/v1/disable",
-                    )
-                    .operation("middle_manager.disable");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, String>>()
-        }
-
-        /// Lets the worker take tasks again.
-        ///
-        /// Sends `POST /druid/worker/v1/enable` to the MiddleManager.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#enable-middle-manager).
-        #[doc(alias = "POST /druid/worker/v1/enable")]
-        pub async fn enable(
-            &self,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/worker/v1/enable",
-                    )
-                    .operation("middle_manager.enable");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, String>>()
+        fn service(&self) -> &Service {
+            &self.service
         }
     }
 
-    /// The options of [`MiddleManagerClient::worker_task_log`]: set them, then `.await` the builder or call [`send`](WorkerTaskLogBuilder::send).
-    #[derive(Debug)]
-    #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct WorkerTaskLogBuilder<'a> {
-        client: &'a MiddleManagerClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        offset: ::core::option::Option<i64>,
-    }
-    impl<'a> WorkerTaskLogBuilder<'a> {
-        /// skip this many bytes; negative reads from the end (query `offset`)
-        pub fn offset(mut self, value: i64) -> Self {
-            self.offset = ::core::option::Option::Some(value);
-            self
-        }
-
-        /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("offset", self.offset);
-            Ok(request)
-        }
-
-        /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::std::string::String> {
-            let service = &self.client.service;
-            let request = self.into_request()?;
-            service.send(&request, &[]).await?.text()
-        }
-    }
-    impl<'a> ::core::future::IntoFuture for WorkerTaskLogBuilder<'a> {
-        type Output = ::druid_transport::Result<::std::string::String>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
-        }
-    }
+    impl StatusApi for MiddleManagerClient {}
+    impl WorkerApi for MiddleManagerClient {}
 }
 
 pub use middle_manager::MiddleManagerClient;

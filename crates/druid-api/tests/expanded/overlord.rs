@@ -2,8 +2,15 @@
 
 /// The Overlord client, [`OverlordClient`], and the builders of its calls with options.
 pub mod overlord {
-    #[allow(unused_imports)]
-    use super::*;
+    use std::pin::Pin;
+    use druid_transport::{
+        Answer, BodyMatch, Outcome, Request, Service, StatusMatch, path_param,
+    };
+    use druid_transport::http::Method;
+    use druid_transport::url::Url;
+    use serde::Serialize;
+    use crate::{Result, ServiceClient, models};
+    use crate::status::StatusApi;
     /// The Overlord client.
     ///
     /// The lead Overlord: ingestion tasks, supervisors and workers. In small clusters the Coordinator runs the Overlord too (same host and port). Non-leaders redirect to the leader; the client follows the redirect.
@@ -16,12 +23,7 @@ pub mod overlord {
     ///
     /// ## Status
     ///
-    /// - [`status`](OverlordClient::status): `GET /status`
-    /// - [`is_healthy`](OverlordClient::is_healthy): `GET /status/health`
-    /// - [`properties`](OverlordClient::properties): `GET /status/properties`
-    /// - [`self_discovered_status`](OverlordClient::self_discovered_status): `GET /status/selfDiscovered/status`
-    /// - [`is_self_discovered`](OverlordClient::is_self_discovered): `GET /status/selfDiscovered`
-    /// - [`status_ready`](OverlordClient::status_ready): `GET /status/ready`
+    /// The methods of [`StatusApi`](crate::StatusApi), shared with the other clients of the group.
     ///
     /// ## Leadership and workers
     ///
@@ -110,201 +112,24 @@ pub mod overlord {
     /// - [`k8s_execution_config_history`](OverlordClient::k8s_execution_config_history): `GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history`
     #[derive(Clone, Debug)]
     pub struct OverlordClient {
-        service: ::druid_transport::Service,
+        service: Service,
     }
+
     impl OverlordClient {
         /// A client for the service behind `service`.
-        pub fn new(service: ::druid_transport::Service) -> Self {
+        pub fn new(service: Service) -> Self {
             Self { service }
         }
 
         /// The service handle: base URL, transport, and generic
         /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-        pub fn service(&self) -> &::druid_transport::Service {
+        pub fn service(&self) -> &Service {
             &self.service
         }
 
         /// The base URL this client talks to.
-        pub fn base_url(&self) -> &::druid_transport::url::Url {
+        pub fn base_url(&self) -> &Url {
             self.service.base_url()
-        }
-
-        /// Returns the Druid version, the loaded extensions and the JVM's memory.
-        ///
-        /// On the Router this describes the Router itself.
-        ///
-        /// Sends `GET /status` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServerStatus`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
-        #[doc(alias = "GET /status")]
-        pub async fn status(&self) -> ::druid_transport::Result<models::ServerStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status",
-                    )
-                    .operation("overlord.status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServerStatus>()
-        }
-
-        /// Returns `true` when the service is alive.
-        ///
-        /// Needs no credentials, even with authentication on.
-        ///
-        /// Sends `GET /status/health` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `bool`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
-        #[doc(alias = "GET /status/health")]
-        pub async fn is_healthy(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/health",
-                    )
-                    .operation("overlord.is_healthy");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<bool>()
-        }
-
-        /// Returns the service's runtime properties, name to value.
-        ///
-        /// Hidden properties (`druid.server.hiddenProperties`, passwords by default) are left out by Druid.
-        ///
-        /// Sends `GET /status/properties` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Properties`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
-        #[doc(alias = "GET /status/properties")]
-        pub async fn properties(&self) -> ::druid_transport::Result<models::Properties> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/properties",
-                    )
-                    .operation("overlord.properties");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::Properties>()
-        }
-
-        /// Returns whether the service has found itself in the cluster's service discovery.
-        ///
-        /// Sends `GET /status/selfDiscovered/status` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SelfDiscovered`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered/status")]
-        pub async fn self_discovered_status(
-            &self,
-        ) -> ::druid_transport::Result<models::SelfDiscovered> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered/status",
-                    )
-                    .operation("overlord.self_discovered_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SelfDiscovered>()
-        }
-
-        /// Returns `true` once the service has found itself in service discovery, `false` before.
-        ///
-        /// The status-code form of `self_discovered_status`, made for load balancers.
-        ///
-        /// Sends `GET /status/selfDiscovered` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered")]
-        pub async fn is_self_discovered(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered",
-                    )
-                    .operation("overlord.is_self_discovered");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
-        ///
-        /// Made for load balancers and Kubernetes readiness probes.
-        ///
-        /// Sends `GET /status/ready` to the Overlord.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
-        ///
-        /// Since Druid 37.0.0.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
-        #[doc(alias = "GET /status/ready")]
-        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/ready",
-                    )
-                    .operation("overlord.status_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
         }
 
         /// Returns the base URL of the lead Overlord, as text.
@@ -315,22 +140,14 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-overlord-leader-address).
         #[doc(alias = "GET /druid/indexer/v1/leader")]
-        pub async fn leader(&self) -> ::druid_transport::Result<::std::string::String> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/leader",
-                    )
-                    .operation("overlord.leader");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.text()
+        pub async fn leader(&self) -> Result<String> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/leader")
+                .operation("overlord.leader");
+            Ok(self.service.send(&request).await?.text()?)
         }
 
         /// Returns whether the Overlord answering is the leader.
@@ -339,26 +156,25 @@ pub mod overlord {
         ///
         /// Sends `GET /druid/indexer/v1/isLeader` to the Overlord.
         ///
+        /// # Answers
+        ///
+        /// A 404 with a JSON body is the value, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status other than 404 (an answer here); [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LeaderStatus`; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::LeaderStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-overlord-leader-status).
         #[doc(alias = "GET /druid/indexer/v1/isLeader")]
-        pub async fn is_leader(
-            &self,
-        ) -> ::druid_transport::Result<models::LeaderStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/isLeader",
-                    )
-                    .operation("overlord.is_leader");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[404u16]).await?.json::<models::LeaderStatus>()
+        pub async fn is_leader(&self) -> Result<models::LeaderStatus> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/isLeader")
+                .operation("overlord.is_leader");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value),
+                Answer::SUCCESS,
+            ];
+            let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
+            Ok(response.json()?)
         }
 
         /// Returns the worker behavior configuration (worker selection and autoscaling).
@@ -367,26 +183,34 @@ pub mod overlord {
         ///
         /// Sends `GET /druid/indexer/v1/worker` to the Overlord.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-overlord-dynamic-configuration).
         #[doc(alias = "GET /druid/indexer/v1/worker")]
-        pub async fn worker_config(
-            &self,
-        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/worker",
-                    )
-                    .operation("overlord.worker_config");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
+        pub async fn worker_config(&self) -> Result<Option<serde_json::Value>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/worker")
+                .operation("overlord.worker_config");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
+                .await?
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Replaces the worker behavior configuration.
@@ -405,29 +229,25 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-overlord-dynamic-configuration).
         #[doc(alias = "POST /druid/indexer/v1/worker")]
         pub fn set_worker_config(
             &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> SetWorkerConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/worker",
-                    )
-                    .operation("overlord.set_worker_config");
-                let request = request.json(body)?;
+            body: &(impl Serialize + ?Sized),
+        ) -> SetWorkerConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(Method::POST, "/druid/indexer/v1/worker")
+                    .operation("overlord.set_worker_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetWorkerConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -444,25 +264,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-overlord-dynamic-configuration-history).
         #[doc(alias = "GET /druid/indexer/v1/worker/history")]
-        pub fn worker_config_history(&self) -> WorkerConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/worker/history",
-                    )
-                    .operation("overlord.worker_config_history");
-                Ok(request)
-            })();
+        pub fn worker_config_history(&self) -> WorkerConfigHistoryBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/worker/history")
+                    .operation("overlord.worker_config_history"),
+            );
             WorkerConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -472,24 +287,14 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::WorkerStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::WorkerStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-worker-status).
         #[doc(alias = "GET /druid/indexer/v1/workers")]
-        pub async fn workers(
-            &self,
-        ) -> ::druid_transport::Result<Vec<models::WorkerStatus>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/workers",
-                    )
-                    .operation("overlord.workers");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::WorkerStatus>>()
+        pub async fn workers(&self) -> Result<Vec<models::WorkerStatus>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/workers")
+                .operation("overlord.workers");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the autoscaler's recent scaling events.
@@ -498,26 +303,34 @@ pub mod overlord {
         ///
         /// Sends `GET /druid/indexer/v1/scaling` to the Overlord.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-autoscaling-events).
         #[doc(alias = "GET /druid/indexer/v1/scaling")]
-        pub async fn scaling_events(
-            &self,
-        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/scaling",
-                    )
-                    .operation("overlord.scaling_events");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
+        pub async fn scaling_events(&self) -> Result<Option<serde_json::Value>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/scaling")
+                .operation("overlord.scaling_events");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
+                .await?
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Returns the task slots of all workers: total, used and the autoscaler's maximum.
@@ -526,26 +339,19 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "GET /druid/indexer/v1/totalWorkerCapacity")]
-        pub async fn total_worker_capacity(
-            &self,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/totalWorkerCapacity",
-                    )
-                    .operation("overlord.total_worker_capacity");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn total_worker_capacity(&self) -> Result<serde_json::Value> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/totalWorkerCapacity",
+                )
+                .operation("overlord.total_worker_capacity");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Lets the Overlord assign tasks to a worker again.
@@ -558,30 +364,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "POST /druid/indexer/v1/worker/{host}/enable")]
-        pub async fn enable_worker(
-            &self,
-            host: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/worker/{}/enable",
-                            ::druid_transport::path_param("host", host) ?
-                        ),
-                    )
-                    .operation("overlord.enable_worker");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn enable_worker(&self, host: &str) -> Result<serde_json::Value> {
+            let host = path_param("host", host)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/worker/{host}/enable"),
+                )
+                .operation("overlord.enable_worker");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Stops the Overlord from assigning new tasks to a worker.
@@ -594,30 +390,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "POST /druid/indexer/v1/worker/{host}/disable")]
-        pub async fn disable_worker(
-            &self,
-            host: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/worker/{}/disable",
-                            ::druid_transport::path_param("host", host) ?
-                        ),
-                    )
-                    .operation("overlord.disable_worker");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn disable_worker(&self, host: &str) -> Result<serde_json::Value> {
+            let host = path_param("host", host)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/worker/{host}/disable"),
+                )
+                .operation("overlord.disable_worker");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns tasks, newest first, optionally filtered by state, datasource, creation time and type.
@@ -628,7 +414,7 @@ pub mod overlord {
         ///
         /// Returns a [`TasksBuilder`]; set options on it, then `.await` it (or call `.send()`).
         ///
-        /// - [`state`](TasksBuilder::state): `running`, `complete`, `waiting` or `pending` (see `models::TaskListState`) (query `state`)
+        /// - [`state`](TasksBuilder::state): only tasks in this state: running, complete, waiting or pending (query `state`)
         /// - [`datasource`](TasksBuilder::datasource): only tasks of this datasource (query `datasource`)
         /// - [`created_time_interval`](TasksBuilder::created_time_interval): only tasks created in this interval (query `createdTimeInterval`) (give `start/end`; it is sent in Druid's `start_end` form)
         /// - [`max`](TasksBuilder::max): at most this many complete tasks (query `max`)
@@ -636,28 +422,23 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-tasks).
         #[doc(alias = "GET /druid/indexer/v1/tasks")]
-        pub fn tasks(&self) -> TasksBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/tasks",
-                    )
-                    .operation("overlord.tasks");
-                Ok(request)
-            })();
+        pub fn tasks(&self) -> TasksBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/tasks")
+                    .operation("overlord.tasks"),
+            );
             TasksBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                state: ::core::option::Option::None,
-                datasource: ::core::option::Option::None,
-                created_time_interval: ::core::option::Option::None,
-                max: ::core::option::Option::None,
-                task_type: ::core::option::Option::None,
+                state: None,
+                datasource: None,
+                created_time_interval: None,
+                max: None,
+                task_type: None,
             }
         }
 
@@ -676,27 +457,22 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-complete-tasks).
         #[doc(alias = "GET /druid/indexer/v1/completeTasks")]
-        pub fn complete_tasks(&self) -> CompleteTasksBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/completeTasks",
-                    )
-                    .operation("overlord.complete_tasks");
-                Ok(request)
-            })();
+        pub fn complete_tasks(&self) -> CompleteTasksBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/completeTasks")
+                    .operation("overlord.complete_tasks"),
+            );
             CompleteTasksBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasource: ::core::option::Option::None,
-                created_time_interval: ::core::option::Option::None,
-                max: ::core::option::Option::None,
-                task_type: ::core::option::Option::None,
+                datasource: None,
+                created_time_interval: None,
+                max: None,
+                task_type: None,
             }
         }
 
@@ -713,25 +489,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-running-tasks).
         #[doc(alias = "GET /druid/indexer/v1/runningTasks")]
-        pub fn running_tasks(&self) -> RunningTasksBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/runningTasks",
-                    )
-                    .operation("overlord.running_tasks");
-                Ok(request)
-            })();
+        pub fn running_tasks(&self) -> RunningTasksBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/runningTasks")
+                    .operation("overlord.running_tasks"),
+            );
             RunningTasksBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasource: ::core::option::Option::None,
-                task_type: ::core::option::Option::None,
+                datasource: None,
+                task_type: None,
             }
         }
 
@@ -748,25 +519,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-waiting-tasks).
         #[doc(alias = "GET /druid/indexer/v1/waitingTasks")]
-        pub fn waiting_tasks(&self) -> WaitingTasksBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/waitingTasks",
-                    )
-                    .operation("overlord.waiting_tasks");
-                Ok(request)
-            })();
+        pub fn waiting_tasks(&self) -> WaitingTasksBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/waitingTasks")
+                    .operation("overlord.waiting_tasks"),
+            );
             WaitingTasksBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasource: ::core::option::Option::None,
-                task_type: ::core::option::Option::None,
+                datasource: None,
+                task_type: None,
             }
         }
 
@@ -783,25 +549,20 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-pending-tasks).
         #[doc(alias = "GET /druid/indexer/v1/pendingTasks")]
-        pub fn pending_tasks(&self) -> PendingTasksBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/pendingTasks",
-                    )
-                    .operation("overlord.pending_tasks");
-                Ok(request)
-            })();
+        pub fn pending_tasks(&self) -> PendingTasksBuilder {
+            let base = Ok(
+                Request::new(Method::GET, "/druid/indexer/v1/pendingTasks")
+                    .operation("overlord.pending_tasks"),
+            );
             PendingTasksBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                datasource: ::core::option::Option::None,
-                task_type: ::core::option::Option::None,
+                datasource: None,
+                task_type: None,
             }
         }
 
@@ -815,28 +576,18 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskPayload`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskPayload` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-payload).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}")]
-        pub async fn task(
-            &self,
-            task_id: &str,
-        ) -> ::druid_transport::Result<models::TaskPayload> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("overlord.task");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskPayload>()
+        pub async fn task(&self, task_id: &str) -> Result<models::TaskPayload> {
+            let task_id = path_param("task_id", task_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/task/{task_id}"),
+                )
+                .operation("overlord.task");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a task's status.
@@ -849,28 +600,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskStatusResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskStatusResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-status).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/status")]
         pub async fn task_status(
             &self,
             task_id: &str,
-        ) -> ::druid_transport::Result<models::TaskStatusResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}/status",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("overlord.task_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskStatusResponse>()
+        ) -> Result<models::TaskStatusResponse> {
+            let task_id = path_param("task_id", task_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/task/{task_id}/status"),
+                )
+                .operation("overlord.task_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returned the segments a task published; current Druid always answers 404.
@@ -883,7 +627,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: Druid no longer keeps the segments a task published and always answers 404; use the `segment/added/bytes` metric
         ///
@@ -892,24 +636,14 @@ pub mod overlord {
         #[deprecated(
             note = "Druid no longer keeps the segments a task published and always answers 404; use the `segment/added/bytes` metric"
         )]
-        pub async fn task_segments(
-            &self,
-            task_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}/segments",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("overlord.task_segments");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        pub async fn task_segments(&self, task_id: &str) -> Result<serde_json::Value> {
+            let task_id = path_param("task_id", task_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/task/{task_id}/segments"),
+                )
+                .operation("overlord.task_segments");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a task's log, as text.
@@ -930,27 +664,24 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-log).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/log")]
-        pub fn task_log(&self, task_id: &str) -> TaskLogBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}/log",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
+        pub fn task_log(&self, task_id: &str) -> TaskLogBuilder {
+            let base = (|| -> Result<Request> {
+                let task_id = path_param("task_id", task_id)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/indexer/v1/task/{task_id}/log"),
                     )
                     .operation("overlord.task_log");
                 Ok(request)
             })();
             TaskLogBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                offset: ::core::option::Option::None,
+                offset: None,
             }
         }
 
@@ -966,28 +697,18 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskReports`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskReports` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-completion-report).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/reports")]
-        pub async fn task_reports(
-            &self,
-            task_id: &str,
-        ) -> ::druid_transport::Result<models::TaskReports> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}/reports",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("overlord.task_reports");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskReports>()
+        pub async fn task_reports(&self, task_id: &str) -> Result<models::TaskReports> {
+            let task_id = path_param("task_id", task_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/task/{task_id}/reports"),
+                )
+                .operation("overlord.task_reports");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Submits a task and returns its ID.
@@ -1000,26 +721,18 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskId`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#submit-a-task).
         #[doc(alias = "POST /druid/indexer/v1/task")]
         pub async fn submit_task(
             &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> ::druid_transport::Result<models::TaskId> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/task",
-                    )
-                    .operation("overlord.submit_task");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskId>()
+            body: &(impl Serialize + ?Sized),
+        ) -> Result<models::TaskId> {
+            let request = Request::new(Method::POST, "/druid/indexer/v1/task")
+                .operation("overlord.submit_task")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Stops a task (this also cancels an MSQ query).
@@ -1034,28 +747,18 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::TaskId`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#shut-down-a-task).
         #[doc(alias = "POST /druid/indexer/v1/task/{taskId}/shutdown")]
-        pub async fn shutdown_task(
-            &self,
-            task_id: &str,
-        ) -> ::druid_transport::Result<models::TaskId> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/task/{}/shutdown",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
-                    )
-                    .operation("overlord.shutdown_task");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::TaskId>()
+        pub async fn shutdown_task(&self, task_id: &str) -> Result<models::TaskId> {
+            let task_id = path_param("task_id", task_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/task/{task_id}/shutdown"),
+                )
+                .operation("overlord.shutdown_task");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Stops every task of a datasource.
@@ -1070,7 +773,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceName`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceName` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#shut-down-all-tasks-for-a-datasource).
         #[doc(
@@ -1079,21 +782,16 @@ pub mod overlord {
         pub async fn shutdown_all_tasks(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::DataSourceName> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}/shutdownAllTasks",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.shutdown_all_tasks");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::DataSourceName>()
+        ) -> Result<models::DataSourceName> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/indexer/v1/datasources/{datasource}/shutdownAllTasks"
+                    ),
+                )
+                .operation("overlord.shutdown_all_tasks");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the status of many tasks at once; unknown IDs are left out.
@@ -1108,31 +806,18 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, models::TaskStatusBrief>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::TaskStatusBrief>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#retrieve-status-objects-for-tasks).
         #[doc(alias = "POST /druid/indexer/v1/taskStatus")]
         pub async fn task_statuses(
             &self,
             body: &[&str],
-        ) -> ::druid_transport::Result<
-            std::collections::BTreeMap<String, models::TaskStatusBrief>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/taskStatus",
-                    )
-                    .operation("overlord.task_statuses");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, models::TaskStatusBrief>>()
+        ) -> Result<std::collections::BTreeMap<String, models::TaskStatusBrief>> {
+            let request = Request::new(Method::POST, "/druid/indexer/v1/taskStatus")
+                .operation("overlord.task_statuses")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Deletes the pending segments of a datasource and returns how many went.
@@ -1145,28 +830,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::NumDeleted`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::NumDeleted` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#clean-up-pending-segments-for-a-datasource).
         #[doc(alias = "DELETE /druid/indexer/v1/pendingSegments/{dataSource}")]
         pub async fn delete_pending_segments(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::NumDeleted> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/indexer/v1/pendingSegments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.delete_pending_segments");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::NumDeleted>()
+        ) -> Result<models::NumDeleted> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!("/druid/indexer/v1/pendingSegments/{datasource}"),
+                )
+                .operation("overlord.delete_pending_segments");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Samples input data through an ingestion spec and returns the parsed rows.
@@ -1187,30 +865,23 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/data-formats).
         #[doc(alias = "POST /druid/indexer/v1/sampler")]
-        pub fn sample(
-            &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> SampleBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/sampler",
-                    )
-                    .operation("overlord.sample");
-                let request = request.json(body)?;
+        pub fn sample(&self, body: &(impl Serialize + ?Sized)) -> SampleBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(Method::POST, "/druid/indexer/v1/sampler")
+                    .operation("overlord.sample")
+                    .json(body)?;
                 Ok(request)
             })();
             SampleBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                for_step: ::core::option::Option::None,
+                for_step: None,
             }
         }
 
@@ -1220,22 +891,14 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-active-supervisor-ids).
         #[doc(alias = "GET /druid/indexer/v1/supervisor")]
-        pub async fn supervisors(&self) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/supervisor",
-                    )
-                    .operation("overlord.supervisors");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        pub async fn supervisors(&self) -> Result<Vec<String>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/supervisor")
+                .operation("overlord.supervisors");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the active supervisors with their state and spec.
@@ -1244,25 +907,15 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-active-supervisor-objects).
         #[doc(alias = "GET /druid/indexer/v1/supervisor?full")]
-        pub async fn supervisors_full(
-            &self,
-        ) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/supervisor",
-                    )
-                    .operation("overlord.supervisors_full");
-                request = request.flag("full");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+        pub async fn supervisors_full(&self) -> Result<Vec<serde_json::Value>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/supervisor")
+                .operation("overlord.supervisors_full")
+                .flag("full");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the state of each active supervisor.
@@ -1271,25 +924,15 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SupervisorState>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SupervisorState>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-supervisor-states).
         #[doc(alias = "GET /druid/indexer/v1/supervisor?state=true")]
-        pub async fn supervisor_states(
-            &self,
-        ) -> ::druid_transport::Result<Vec<models::SupervisorState>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/supervisor",
-                    )
-                    .operation("overlord.supervisor_states");
-                request = request.query("state", "true");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::SupervisorState>>()
+        pub async fn supervisor_states(&self) -> Result<Vec<models::SupervisorState>> {
+            let request = Request::new(Method::GET, "/druid/indexer/v1/supervisor")
+                .operation("overlord.supervisor_states")
+                .query("state", "true");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a supervisor's spec.
@@ -1302,29 +945,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-specification).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}")]
         pub async fn supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}"),
+                )
+                .operation("overlord.supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a supervisor's status: its tasks, offsets, lag and recent errors.
@@ -1337,29 +972,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SupervisorStatus`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SupervisorStatus` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-status).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/status")]
         pub async fn supervisor_status(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<models::SupervisorStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/status",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.supervisor_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SupervisorStatus>()
+        ) -> Result<models::SupervisorStatus> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/status"),
+                )
+                .operation("overlord.supervisor_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns whether a supervisor is healthy.
@@ -1372,31 +999,32 @@ pub mod overlord {
         ///
         /// - `supervisor_id`: the supervisor ID.
         ///
+        /// # Answers
+        ///
+        /// A 503 with a JSON body is the value, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status other than 503 (an answer here); [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SupervisorHealth`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SupervisorHealth` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-health).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/health")]
         pub async fn supervisor_health(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<models::SupervisorHealth> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/health",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.supervisor_health");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[503u16]).await?.json::<models::SupervisorHealth>()
+        ) -> Result<models::SupervisorHealth> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/health"),
+                )
+                .operation("overlord.supervisor_health");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Is(503), BodyMatch::Json, Outcome::Value),
+                Answer::SUCCESS,
+            ];
+            let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
+            Ok(response.json()?)
         }
 
         /// Returns the row statistics of a supervisor's running tasks, per task group and task.
@@ -1409,29 +1037,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-ingestion-stats).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/stats")]
         pub async fn supervisor_stats(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/stats",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.supervisor_stats");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/stats"),
+                )
+                .operation("overlord.supervisor_stats");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the spec history of every supervisor.
@@ -1440,34 +1060,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, Vec<models::SupervisorSpecVersion>>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, Vec<models::SupervisorSpecVersion>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-audit-history-for-all-supervisors).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/history")]
         pub async fn supervisors_history(
             &self,
-        ) -> ::druid_transport::Result<
+        ) -> Result<
             std::collections::BTreeMap<String, Vec<models::SupervisorSpecVersion>>,
         > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/supervisor/history",
-                    )
-                    .operation("overlord.supervisors_history");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<
-                    std::collections::BTreeMap<
-                        String,
-                        Vec<models::SupervisorSpecVersion>,
-                    >,
-                >()
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/supervisor/history",
+                )
+                .operation("overlord.supervisors_history");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the spec history of one supervisor.
@@ -1486,31 +1093,27 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SupervisorSpecVersion>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SupervisorSpecVersion>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-audit-history-for-a-specific-supervisor).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/history")]
         pub fn supervisor_history(
             &self,
             supervisor_id: &str,
-        ) -> SupervisorHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/history",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
+        ) -> SupervisorHistoryBuilder {
+            let base = (|| -> Result<Request> {
+                let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/indexer/v1/supervisor/{supervisor_id}/history"),
                     )
                     .operation("overlord.supervisor_history");
                 Ok(request)
             })();
             SupervisorHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                count: ::core::option::Option::None,
+                count: None,
             }
         }
 
@@ -1532,28 +1135,24 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::IdResponse`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#create-or-update-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor")]
         pub fn submit_supervisor(
             &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> SubmitSupervisorBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/supervisor",
-                    )
-                    .operation("overlord.submit_supervisor");
-                let request = request.json(body)?;
+            body: &(impl Serialize + ?Sized),
+        ) -> SubmitSupervisorBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(Method::POST, "/druid/indexer/v1/supervisor")
+                    .operation("overlord.submit_supervisor")
+                    .json(body)?;
                 Ok(request)
             })();
             SubmitSupervisorBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                skip_restart_if_unmodified: ::core::option::Option::None,
+                skip_restart_if_unmodified: None,
             }
         }
 
@@ -1569,29 +1168,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#suspend-a-running-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/suspend")]
         pub async fn suspend_supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/suspend",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.suspend_supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/suspend"),
+                )
+                .operation("overlord.suspend_supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Suspends every supervisor.
@@ -1600,24 +1191,17 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#suspend-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/suspendAll")]
-        pub async fn suspend_all_supervisors(
-            &self,
-        ) -> ::druid_transport::Result<models::StatusResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/supervisor/suspendAll",
-                    )
-                    .operation("overlord.suspend_all_supervisors");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::StatusResponse>()
+        pub async fn suspend_all_supervisors(&self) -> Result<models::StatusResponse> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/indexer/v1/supervisor/suspendAll",
+                )
+                .operation("overlord.suspend_all_supervisors");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Resumes a suspended supervisor and returns its spec.
@@ -1632,29 +1216,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#resume-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/resume")]
         pub async fn resume_supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/resume",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.resume_supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+        ) -> Result<serde_json::Value> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/resume"),
+                )
+                .operation("overlord.resume_supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Resumes every supervisor.
@@ -1663,24 +1239,17 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#resume-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/resumeAll")]
-        pub async fn resume_all_supervisors(
-            &self,
-        ) -> ::druid_transport::Result<models::StatusResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/supervisor/resumeAll",
-                    )
-                    .operation("overlord.resume_all_supervisors");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::StatusResponse>()
+        pub async fn resume_all_supervisors(&self) -> Result<models::StatusResponse> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/indexer/v1/supervisor/resumeAll",
+                )
+                .operation("overlord.resume_all_supervisors");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Clears a running supervisor's stored offsets, so it reads from where its config says.
@@ -1695,29 +1264,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::IdResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#reset-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/reset")]
         pub async fn reset_supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<models::IdResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/reset",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.reset_supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::IdResponse>()
+        ) -> Result<models::IdResponse> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/reset"),
+                )
+                .operation("overlord.reset_supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Sets the stored offsets of some partitions of a running supervisor.
@@ -1731,31 +1292,23 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::IdResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#reset-offsets-for-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/resetOffsets")]
         pub async fn reset_supervisor_offsets(
             &self,
             supervisor_id: &str,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> ::druid_transport::Result<models::IdResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/resetOffsets",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.reset_supervisor_offsets");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::IdResponse>()
+            body: &(impl Serialize + ?Sized),
+        ) -> Result<models::IdResponse> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/resetOffsets"),
+                )
+                .operation("overlord.reset_supervisor_offsets")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Terminates a supervisor and its tasks; its history stays readable.
@@ -1768,29 +1321,21 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::IdResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#terminate-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/terminate")]
         pub async fn terminate_supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<models::IdResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/terminate",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.terminate_supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::IdResponse>()
+        ) -> Result<models::IdResponse> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/terminate"),
+                )
+                .operation("overlord.terminate_supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Terminates every supervisor.
@@ -1799,24 +1344,17 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::StatusResponse`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#terminate-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/terminateAll")]
-        pub async fn terminate_all_supervisors(
-            &self,
-        ) -> ::druid_transport::Result<models::StatusResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        "/druid/indexer/v1/supervisor/terminateAll",
-                    )
-                    .operation("overlord.terminate_all_supervisors");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::StatusResponse>()
+        pub async fn terminate_all_supervisors(&self) -> Result<models::StatusResponse> {
+            let request = Request::new(
+                    Method::POST,
+                    "/druid/indexer/v1/supervisor/terminateAll",
+                )
+                .operation("overlord.terminate_all_supervisors");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Asks a supervisor to hand off some task groups early.
@@ -1832,7 +1370,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#handoff-task-groups-for-a-supervisor-early).
         #[doc(
@@ -1841,27 +1379,19 @@ pub mod overlord {
         pub async fn handoff_task_groups(
             &self,
             supervisor_id: &str,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> ::druid_transport::Result<()> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/taskGroups/handoff",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.handoff_task_groups");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            body: &(impl Serialize + ?Sized),
+        ) -> Result<()> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/indexer/v1/supervisor/{supervisor_id}/taskGroups/handoff"
+                    ),
+                )
+                .operation("overlord.handoff_task_groups")
+                .json(body)?;
+            self.service.send(&request).await?;
+            Ok(())
         }
 
         /// Terminates a supervisor (the old name of `terminate_supervisor`).
@@ -1874,7 +1404,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::IdResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: use `terminate_supervisor`
         ///
@@ -1884,22 +1414,14 @@ pub mod overlord {
         pub async fn shutdown_supervisor(
             &self,
             supervisor_id: &str,
-        ) -> ::druid_transport::Result<models::IdResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/shutdown",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.shutdown_supervisor");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::IdResponse>()
+        ) -> Result<models::IdResponse> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/supervisor/{supervisor_id}/shutdown"),
+                )
+                .operation("overlord.shutdown_supervisor");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Moves a running supervisor to the latest offsets and backfills the skipped range with extra tasks.
@@ -1921,7 +1443,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
@@ -1934,26 +1456,24 @@ pub mod overlord {
         pub fn reset_supervisor_to_latest_and_backfill(
             &self,
             supervisor_id: &str,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> ResetSupervisorToLatestAndBackfillBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/resetToLatestAndBackfill",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
+            body: &(impl Serialize + ?Sized),
+        ) -> ResetSupervisorToLatestAndBackfillBuilder {
+            let base = (|| -> Result<Request> {
+                let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid/indexer/v1/supervisor/{supervisor_id}/resetToLatestAndBackfill"
                         ),
                     )
-                    .operation("overlord.reset_supervisor_to_latest_and_backfill");
-                let request = request.json(body)?;
+                    .operation("overlord.reset_supervisor_to_latest_and_backfill")
+                    .json(body)?;
                 Ok(request)
             })();
             ResetSupervisorToLatestAndBackfillBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                backfill_task_count: ::core::option::Option::None,
+                backfill_task_count: None,
             }
         }
 
@@ -1970,7 +1490,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
@@ -1983,24 +1503,18 @@ pub mod overlord {
         pub async fn simulate_autoscaler(
             &self,
             supervisor_id: &str,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> ::druid_transport::Result<::serde_json::Value> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/supervisor/{}/autoscaler/simulate",
-                            ::druid_transport::path_param("supervisor_id", supervisor_id)
-                            ?
-                        ),
-                    )
-                    .operation("overlord.simulate_autoscaler");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            body: &(impl Serialize + ?Sized),
+        ) -> Result<serde_json::Value> {
+            let supervisor_id = path_param("supervisor_id", supervisor_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/indexer/v1/supervisor/{supervisor_id}/autoscaler/simulate"
+                    ),
+                )
+                .operation("overlord.simulate_autoscaler")
+                .json(body)?;
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks every segment of a datasource unused, which drops it from the Historicals.
@@ -2015,7 +1529,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2024,21 +1538,14 @@ pub mod overlord {
         pub async fn mark_datasource_unused(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.mark_datasource_unused");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!("/druid/indexer/v1/datasources/{datasource}"),
+                )
+                .operation("overlord.mark_datasource_unused");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks every non-overshadowed segment of a datasource used again.
@@ -2051,7 +1558,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2060,21 +1567,14 @@ pub mod overlord {
         pub async fn mark_datasource_used(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.mark_datasource_used");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/datasources/{datasource}"),
+                )
+                .operation("overlord.mark_datasource_used");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks the segments of a datasource in an interval, or with the given IDs, unused.
@@ -2088,9 +1588,13 @@ pub mod overlord {
         /// - `datasource`: the datasource.
         /// - `body`: an interval (with optional versions) or a list of segment IDs, exactly one.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2100,27 +1604,29 @@ pub mod overlord {
             &self,
             datasource: &str,
             body: &models::SegmentFilter,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<models::SegmentUpdateResponse>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}/markUnused",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.mark_segments_unused");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
+        ) -> Result<Option<models::SegmentUpdateResponse>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/datasources/{datasource}/markUnused"),
+                )
+                .operation("overlord.mark_segments_unused")
+                .json(body)?;
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
                 .await?
-                .json_opt::<models::SegmentUpdateResponse>()
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Marks the segments of a datasource in an interval, or with the given IDs, used.
@@ -2134,9 +1640,13 @@ pub mod overlord {
         /// - `datasource`: the datasource.
         /// - `body`: an interval (with optional versions) or a list of segment IDs, exactly one.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; an empty answer is `None`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2146,27 +1656,29 @@ pub mod overlord {
             &self,
             datasource: &str,
             body: &models::SegmentFilter,
-        ) -> ::druid_transport::Result<
-            ::core::option::Option<models::SegmentUpdateResponse>,
-        > {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}/markUsed",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.mark_segments_used");
-                let request = request.json(body)?;
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
+        ) -> Result<Option<models::SegmentUpdateResponse>> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!("/druid/indexer/v1/datasources/{datasource}/markUsed"),
+                )
+                .operation("overlord.mark_segments_used")
+                .json(body)?;
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
                 .await?
-                .json_opt::<models::SegmentUpdateResponse>()
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Marks one segment unused.
@@ -2182,7 +1694,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2194,22 +1706,17 @@ pub mod overlord {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
-                        ),
-                    )
-                    .operation("overlord.mark_segment_unused");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let segment_id = path_param("segment_id", segment_id)?;
+            let request = Request::new(
+                    Method::DELETE,
+                    format!(
+                        "/druid/indexer/v1/datasources/{datasource}/segments/{segment_id}"
+                    ),
+                )
+                .operation("overlord.mark_segment_unused");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Marks one segment used.
@@ -2223,7 +1730,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SegmentUpdateResponse`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
         ///
@@ -2235,22 +1742,17 @@ pub mod overlord {
             &self,
             datasource: &str,
             segment_id: &str,
-        ) -> ::druid_transport::Result<models::SegmentUpdateResponse> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/datasources/{}/segments/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?,
-                            ::druid_transport::path_param("segment_id", segment_id) ?
-                        ),
-                    )
-                    .operation("overlord.mark_segment_used");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SegmentUpdateResponse>()
+        ) -> Result<models::SegmentUpdateResponse> {
+            let datasource = path_param("datasource", datasource)?;
+            let segment_id = path_param("segment_id", segment_id)?;
+            let request = Request::new(
+                    Method::POST,
+                    format!(
+                        "/druid/indexer/v1/datasources/{datasource}/segments/{segment_id}"
+                    ),
+                )
+                .operation("overlord.mark_segment_used");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Replaces the cluster-wide compaction settings: task slots, policy, engine, supervisors.
@@ -2269,7 +1771,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2280,22 +1782,21 @@ pub mod overlord {
         pub fn set_cluster_compaction_config(
             &self,
             body: &models::ClusterCompactionConfig,
-        ) -> SetClusterCompactionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+        ) -> SetClusterCompactionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/indexer/v1/compaction/config/cluster",
                     )
-                    .operation("overlord.set_cluster_compaction_config");
-                let request = request.json(body)?;
+                    .operation("overlord.set_cluster_compaction_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetClusterCompactionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2305,7 +1806,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ClusterCompactionConfig`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ClusterCompactionConfig` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2315,18 +1816,13 @@ pub mod overlord {
         #[doc(alias = "GET /druid/indexer/v1/compaction/config/cluster")]
         pub async fn cluster_compaction_config(
             &self,
-        ) -> ::druid_transport::Result<models::ClusterCompactionConfig> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/compaction/config/cluster",
-                    )
-                    .operation("overlord.cluster_compaction_config");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ClusterCompactionConfig>()
+        ) -> Result<models::ClusterCompactionConfig> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/compaction/config/cluster",
+                )
+                .operation("overlord.cluster_compaction_config");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the compaction configuration of every datasource that has one.
@@ -2335,7 +1831,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionConfigs`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionConfigs` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2345,18 +1841,13 @@ pub mod overlord {
         #[doc(alias = "GET /druid/indexer/v1/compaction/config/datasources")]
         pub async fn datasource_compaction_configs(
             &self,
-        ) -> ::druid_transport::Result<models::CompactionConfigs> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/compaction/config/datasources",
-                    )
-                    .operation("overlord.datasource_compaction_configs");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CompactionConfigs>()
+        ) -> Result<models::CompactionConfigs> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/compaction/config/datasources",
+                )
+                .operation("overlord.datasource_compaction_configs");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the compaction configuration of one datasource.
@@ -2371,7 +1862,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::DataSourceCompactionConfig`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceCompactionConfig` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2384,24 +1875,16 @@ pub mod overlord {
         pub async fn datasource_compaction_config(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::DataSourceCompactionConfig> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/compaction/config/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.datasource_compaction_config");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<models::DataSourceCompactionConfig>()
+        ) -> Result<models::DataSourceCompactionConfig> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/indexer/v1/compaction/config/datasources/{datasource}"
+                    ),
+                )
+                .operation("overlord.datasource_compaction_config");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Creates or replaces the compaction configuration of one datasource.
@@ -2423,7 +1906,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2437,25 +1920,24 @@ pub mod overlord {
             &self,
             datasource: &str,
             body: &models::DataSourceCompactionConfig,
-        ) -> SetDatasourceCompactionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
-                        ::std::format!(
-                            "/druid/indexer/v1/compaction/config/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
+        ) -> SetDatasourceCompactionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::POST,
+                        format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{datasource}"
                         ),
                     )
-                    .operation("overlord.set_datasource_compaction_config");
-                let request = request.json(body)?;
+                    .operation("overlord.set_datasource_compaction_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetDatasourceCompactionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2477,7 +1959,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2490,24 +1972,23 @@ pub mod overlord {
         pub fn delete_datasource_compaction_config(
             &self,
             datasource: &str,
-        ) -> DeleteDatasourceCompactionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::DELETE,
-                        ::std::format!(
-                            "/druid/indexer/v1/compaction/config/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
+        ) -> DeleteDatasourceCompactionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::DELETE,
+                        format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{datasource}"
                         ),
                     )
                     .operation("overlord.delete_datasource_compaction_config");
                 Ok(request)
             })();
             DeleteDatasourceCompactionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2528,7 +2009,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<serde_json::Value>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
@@ -2541,24 +2022,23 @@ pub mod overlord {
         pub fn datasource_compaction_config_history(
             &self,
             datasource: &str,
-        ) -> DatasourceCompactionConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/compaction/config/datasources/{}/history",
-                            ::druid_transport::path_param("datasource", datasource) ?
+        ) -> DatasourceCompactionConfigHistoryBuilder {
+            let base = (|| -> Result<Request> {
+                let datasource = path_param("datasource", datasource)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!(
+                            "/druid/indexer/v1/compaction/config/datasources/{datasource}/history"
                         ),
                     )
                     .operation("overlord.datasource_compaction_config_history");
                 Ok(request)
             })();
             DatasourceCompactionConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
 
@@ -2568,7 +2048,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionStatus`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2578,18 +2058,13 @@ pub mod overlord {
         #[doc(alias = "GET /druid/indexer/v1/compaction/status/datasources")]
         pub async fn datasource_compaction_statuses(
             &self,
-        ) -> ::druid_transport::Result<models::CompactionStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/compaction/status/datasources",
-                    )
-                    .operation("overlord.datasource_compaction_statuses");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CompactionStatus>()
+        ) -> Result<models::CompactionStatus> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/compaction/status/datasources",
+                )
+                .operation("overlord.datasource_compaction_statuses");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the compaction status of one datasource (zero or one entry).
@@ -2602,7 +2077,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::CompactionStatus`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionStatus` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Experimental** in Druid.
         ///
@@ -2615,21 +2090,16 @@ pub mod overlord {
         pub async fn datasource_compaction_status(
             &self,
             datasource: &str,
-        ) -> ::druid_transport::Result<models::CompactionStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/indexer/v1/compaction/status/datasources/{}",
-                            ::druid_transport::path_param("datasource", datasource) ?
-                        ),
-                    )
-                    .operation("overlord.datasource_compaction_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::CompactionStatus>()
+        ) -> Result<models::CompactionStatus> {
+            let datasource = path_param("datasource", datasource)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/indexer/v1/compaction/status/datasources/{datasource}"
+                    ),
+                )
+                .operation("overlord.datasource_compaction_status");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the Kubernetes task runner's execution configuration (pod template selection).
@@ -2638,9 +2108,13 @@ pub mod overlord {
         ///
         /// Sends `GET /druid/indexer/v1/k8s/taskrunner/executionconfig` to the Overlord.
         ///
+        /// # Answers
+        ///
+        /// A 2xx with an empty body is `None`, any other 2xx is the value.
+        ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `serde_json::Value`; an empty answer is `None`; the transport errors otherwise.
+        /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
         ///
@@ -2648,20 +2122,27 @@ pub mod overlord {
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration).
         #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig")]
-        pub async fn k8s_execution_config(
-            &self,
-        ) -> ::druid_transport::Result<::core::option::Option<serde_json::Value>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/indexer/v1/k8s/taskrunner/executionconfig",
-                    )
-                    .operation("overlord.k8s_execution_config");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json_opt::<serde_json::Value>()
+        pub async fn k8s_execution_config(&self) -> Result<Option<serde_json::Value>> {
+            let request = Request::new(
+                    Method::GET,
+                    "/druid/indexer/v1/k8s/taskrunner/executionconfig",
+                )
+                .operation("overlord.k8s_execution_config");
+            const ANSWERS: &[Answer] = &[
+                Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
+                Answer::SUCCESS,
+            ];
+            let (outcome, response) = self
+                .service
+                .execute(&request)
+                .await?
+                .answer(ANSWERS)?;
+            Ok(
+                match outcome {
+                    Outcome::None => None,
+                    _ => Some(response.json()?),
+                },
+            )
         }
 
         /// Replaces the Kubernetes task runner's execution configuration.
@@ -2682,7 +2163,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; the body, if any, is ignored; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
         ///
@@ -2692,23 +2173,22 @@ pub mod overlord {
         #[doc(alias = "POST /druid/indexer/v1/k8s/taskrunner/executionconfig")]
         pub fn set_k8s_execution_config(
             &self,
-            body: &(impl ::serde::Serialize + ?Sized),
-        ) -> SetK8sExecutionConfigBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::POST,
+            body: &(impl Serialize + ?Sized),
+        ) -> SetK8sExecutionConfigBuilder {
+            let base = (|| -> Result<Request> {
+                let request = Request::new(
+                        Method::POST,
                         "/druid/indexer/v1/k8s/taskrunner/executionconfig",
                     )
-                    .operation("overlord.set_k8s_execution_config");
-                let request = request.json(body)?;
+                    .operation("overlord.set_k8s_execution_config")
+                    .json(body)?;
                 Ok(request)
             })();
             SetK8sExecutionConfigBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                author: ::core::option::Option::None,
-                comment: ::core::option::Option::None,
+                author: None,
+                comment: None,
             }
         }
 
@@ -2727,7 +2207,7 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::AuditEntry>`; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
         ///
@@ -2735,1126 +2215,905 @@ pub mod overlord {
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration-history).
         #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history")]
-        pub fn k8s_execution_config_history(
-            &self,
-        ) -> K8sExecutionConfigHistoryBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
+        pub fn k8s_execution_config_history(&self) -> K8sExecutionConfigHistoryBuilder {
+            let base = Ok(
+                Request::new(
+                        Method::GET,
                         "/druid/indexer/v1/k8s/taskrunner/executionconfig/history",
                     )
-                    .operation("overlord.k8s_execution_config_history");
-                Ok(request)
-            })();
+                    .operation("overlord.k8s_execution_config_history"),
+            );
             K8sExecutionConfigHistoryBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
-                interval: ::core::option::Option::None,
-                count: ::core::option::Option::None,
+                interval: None,
+                count: None,
             }
         }
     }
 
+    impl ServiceClient for OverlordClient {
+        fn service_name(&self) -> &'static str {
+            "overlord"
+        }
+
+        fn service(&self) -> &Service {
+            &self.service
+        }
+    }
+
+    impl StatusApi for OverlordClient {}
     /// The options of [`OverlordClient::set_worker_config`]: set them, then `.await` the builder or call [`send`](SetWorkerConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetWorkerConfigBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetWorkerConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetWorkerConfigBuilder<'a> {
+
+    impl SetWorkerConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetWorkerConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetWorkerConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::worker_config_history`]: set them, then `.await` the builder or call [`send`](WorkerConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct WorkerConfigHistoryBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct WorkerConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> WorkerConfigHistoryBuilder<'a> {
+
+    impl WorkerConfigHistoryBuilder {
         /// the period to list, `start/end` (default: the last week) (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for WorkerConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for WorkerConfigHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::tasks`]: set them, then `.await` the builder or call [`send`](TasksBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct TasksBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        state: ::core::option::Option<::std::string::String>,
-        datasource: ::core::option::Option<::std::string::String>,
-        created_time_interval: ::core::option::Option<::std::string::String>,
-        max: ::core::option::Option<i64>,
-        task_type: ::core::option::Option<::std::string::String>,
+    pub struct TasksBuilder {
+        service: Service,
+        base: Result<Request>,
+        state: Option<models::TaskListState>,
+        datasource: Option<String>,
+        created_time_interval: Option<String>,
+        max: Option<i64>,
+        task_type: Option<String>,
     }
-    impl<'a> TasksBuilder<'a> {
-        /// `running`, `complete`, `waiting` or `pending` (see `models::TaskListState`) (query `state`)
-        pub fn state(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.state = ::core::option::Option::Some(value.into());
+
+    impl TasksBuilder {
+        /// only tasks in this state: running, complete, waiting or pending (query `state`)
+        pub fn state(mut self, value: models::TaskListState) -> Self {
+            self.state = Some(value);
             self
         }
 
         /// only tasks of this datasource (query `datasource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// only tasks created in this interval (query `createdTimeInterval`)
-        pub fn created_time_interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.created_time_interval = ::core::option::Option::Some(
-                value.into().replace('/', "_"),
-            );
+        pub fn created_time_interval(mut self, value: impl Into<String>) -> Self {
+            self.created_time_interval = Some(value.into().replace('/', "_"));
             self
         }
 
         /// at most this many complete tasks (query `max`)
         pub fn max(mut self, value: i64) -> Self {
-            self.max = ::core::option::Option::Some(value);
+            self.max = Some(value);
             self
         }
 
         /// only tasks of this type (query `type`)
-        pub fn task_type(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.task_type = ::core::option::Option::Some(value.into());
+        pub fn task_type(mut self, value: impl Into<String>) -> Self {
+            self.task_type = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("state", self.state.as_deref());
-            request = request.query_opt("datasource", self.datasource.as_deref());
-            request = request
-                .query_opt("createdTimeInterval", self.created_time_interval.as_deref());
-            request = request.query_opt("max", self.max);
-            request = request.query_opt("type", self.task_type.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("state", self.state)
+                    .query_opt("datasource", self.datasource)
+                    .query_opt("createdTimeInterval", self.created_time_interval)
+                    .query_opt("max", self.max)
+                    .query_opt("type", self.task_type),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::TaskStatus>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for TasksBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::TaskStatus>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for TasksBuilder {
+        type Output = Result<Vec<models::TaskStatus>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::complete_tasks`]: set them, then `.await` the builder or call [`send`](CompleteTasksBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct CompleteTasksBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasource: ::core::option::Option<::std::string::String>,
-        created_time_interval: ::core::option::Option<::std::string::String>,
-        max: ::core::option::Option<i64>,
-        task_type: ::core::option::Option<::std::string::String>,
+    pub struct CompleteTasksBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasource: Option<String>,
+        created_time_interval: Option<String>,
+        max: Option<i64>,
+        task_type: Option<String>,
     }
-    impl<'a> CompleteTasksBuilder<'a> {
+
+    impl CompleteTasksBuilder {
         /// only tasks of this datasource (query `datasource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// only tasks created in this interval (query `createdTimeInterval`)
-        pub fn created_time_interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.created_time_interval = ::core::option::Option::Some(
-                value.into().replace('/', "_"),
-            );
+        pub fn created_time_interval(mut self, value: impl Into<String>) -> Self {
+            self.created_time_interval = Some(value.into().replace('/', "_"));
             self
         }
 
         /// at most this many tasks (query `max`)
         pub fn max(mut self, value: i64) -> Self {
-            self.max = ::core::option::Option::Some(value);
+            self.max = Some(value);
             self
         }
 
         /// only tasks of this type (query `type`)
-        pub fn task_type(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.task_type = ::core::option::Option::Some(value.into());
+        pub fn task_type(mut self, value: impl Into<String>) -> Self {
+            self.task_type = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("datasource", self.datasource.as_deref());
-            request = request
-                .query_opt("createdTimeInterval", self.created_time_interval.as_deref());
-            request = request.query_opt("max", self.max);
-            request = request.query_opt("type", self.task_type.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("datasource", self.datasource)
+                    .query_opt("createdTimeInterval", self.created_time_interval)
+                    .query_opt("max", self.max)
+                    .query_opt("type", self.task_type),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::TaskStatus>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for CompleteTasksBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::TaskStatus>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for CompleteTasksBuilder {
+        type Output = Result<Vec<models::TaskStatus>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::running_tasks`]: set them, then `.await` the builder or call [`send`](RunningTasksBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct RunningTasksBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasource: ::core::option::Option<::std::string::String>,
-        task_type: ::core::option::Option<::std::string::String>,
+    pub struct RunningTasksBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasource: Option<String>,
+        task_type: Option<String>,
     }
-    impl<'a> RunningTasksBuilder<'a> {
+
+    impl RunningTasksBuilder {
         /// only tasks of this datasource (query `datasource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// only tasks of this type (query `type`)
-        pub fn task_type(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.task_type = ::core::option::Option::Some(value.into());
+        pub fn task_type(mut self, value: impl Into<String>) -> Self {
+            self.task_type = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("datasource", self.datasource.as_deref());
-            request = request.query_opt("type", self.task_type.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("datasource", self.datasource)
+                    .query_opt("type", self.task_type),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::TaskStatus>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for RunningTasksBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::TaskStatus>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for RunningTasksBuilder {
+        type Output = Result<Vec<models::TaskStatus>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::waiting_tasks`]: set them, then `.await` the builder or call [`send`](WaitingTasksBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct WaitingTasksBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasource: ::core::option::Option<::std::string::String>,
-        task_type: ::core::option::Option<::std::string::String>,
+    pub struct WaitingTasksBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasource: Option<String>,
+        task_type: Option<String>,
     }
-    impl<'a> WaitingTasksBuilder<'a> {
+
+    impl WaitingTasksBuilder {
         /// only tasks of this datasource (query `datasource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// only tasks of this type (query `type`)
-        pub fn task_type(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.task_type = ::core::option::Option::Some(value.into());
+        pub fn task_type(mut self, value: impl Into<String>) -> Self {
+            self.task_type = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("datasource", self.datasource.as_deref());
-            request = request.query_opt("type", self.task_type.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("datasource", self.datasource)
+                    .query_opt("type", self.task_type),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::TaskStatus>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for WaitingTasksBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::TaskStatus>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for WaitingTasksBuilder {
+        type Output = Result<Vec<models::TaskStatus>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::pending_tasks`]: set them, then `.await` the builder or call [`send`](PendingTasksBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct PendingTasksBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        datasource: ::core::option::Option<::std::string::String>,
-        task_type: ::core::option::Option<::std::string::String>,
+    pub struct PendingTasksBuilder {
+        service: Service,
+        base: Result<Request>,
+        datasource: Option<String>,
+        task_type: Option<String>,
     }
-    impl<'a> PendingTasksBuilder<'a> {
+
+    impl PendingTasksBuilder {
         /// only tasks of this datasource (query `datasource`)
-        pub fn datasource(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.datasource = ::core::option::Option::Some(value.into());
+        pub fn datasource(mut self, value: impl Into<String>) -> Self {
+            self.datasource = Some(value.into());
             self
         }
 
         /// only tasks of this type (query `type`)
-        pub fn task_type(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.task_type = ::core::option::Option::Some(value.into());
+        pub fn task_type(mut self, value: impl Into<String>) -> Self {
+            self.task_type = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("datasource", self.datasource.as_deref());
-            request = request.query_opt("type", self.task_type.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("datasource", self.datasource)
+                    .query_opt("type", self.task_type),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::TaskStatus>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for PendingTasksBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::TaskStatus>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for PendingTasksBuilder {
+        type Output = Result<Vec<models::TaskStatus>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::task_log`]: set them, then `.await` the builder or call [`send`](TaskLogBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct TaskLogBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        offset: ::core::option::Option<i64>,
+    pub struct TaskLogBuilder {
+        service: Service,
+        base: Result<Request>,
+        offset: Option<i64>,
     }
-    impl<'a> TaskLogBuilder<'a> {
+
+    impl TaskLogBuilder {
         /// skip this many bytes; a negative value reads that many bytes from the end (query `offset`)
         pub fn offset(mut self, value: i64) -> Self {
-            self.offset = ::core::option::Option::Some(value);
+            self.offset = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("offset", self.offset);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("offset", self.offset))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::std::string::String> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<String> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.text()
+            Ok(service.send(&request).await?.text()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for TaskLogBuilder<'a> {
-        type Output = ::druid_transport::Result<::std::string::String>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for TaskLogBuilder {
+        type Output = Result<String>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::sample`]: set them, then `.await` the builder or call [`send`](SampleBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SampleBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        for_step: ::core::option::Option<::std::string::String>,
+    pub struct SampleBuilder {
+        service: Service,
+        base: Result<Request>,
+        for_step: Option<String>,
     }
-    impl<'a> SampleBuilder<'a> {
+
+    impl SampleBuilder {
         /// the data-loader step the sample is for (query `for`)
-        pub fn for_step(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.for_step = ::core::option::Option::Some(value.into());
+        pub fn for_step(mut self, value: impl Into<String>) -> Self {
+            self.for_step = Some(value.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("for", self.for_step.as_deref());
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("for", self.for_step))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for SampleBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SampleBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::supervisor_history`]: set them, then `.await` the builder or call [`send`](SupervisorHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SupervisorHistoryBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        count: ::core::option::Option<i64>,
+    pub struct SupervisorHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        count: Option<i64>,
     }
-    impl<'a> SupervisorHistoryBuilder<'a> {
+
+    impl SupervisorHistoryBuilder {
         /// only the latest entries (Druid 35+) (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("count", self.count))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(
-            self,
-        ) -> ::druid_transport::Result<Vec<models::SupervisorSpecVersion>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::SupervisorSpecVersion>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<Vec<models::SupervisorSpecVersion>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for SupervisorHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::SupervisorSpecVersion>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SupervisorHistoryBuilder {
+        type Output = Result<Vec<models::SupervisorSpecVersion>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::submit_supervisor`]: set them, then `.await` the builder or call [`send`](SubmitSupervisorBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SubmitSupervisorBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        skip_restart_if_unmodified: ::core::option::Option<bool>,
+    pub struct SubmitSupervisorBuilder {
+        service: Service,
+        base: Result<Request>,
+        skip_restart_if_unmodified: Option<bool>,
     }
-    impl<'a> SubmitSupervisorBuilder<'a> {
+
+    impl SubmitSupervisorBuilder {
         /// do not restart the supervisor when the spec did not change (query `skipRestartIfUnmodified`)
         pub fn skip_restart_if_unmodified(mut self, value: bool) -> Self {
-            self.skip_restart_if_unmodified = ::core::option::Option::Some(value);
+            self.skip_restart_if_unmodified = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request
-                .query_opt("skipRestartIfUnmodified", self.skip_restart_if_unmodified);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt(
+                        "skipRestartIfUnmodified",
+                        self.skip_restart_if_unmodified,
+                    ),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<models::IdResponse> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::IdResponse> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::IdResponse>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for SubmitSupervisorBuilder<'a> {
-        type Output = ::druid_transport::Result<models::IdResponse>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SubmitSupervisorBuilder {
+        type Output = Result<models::IdResponse>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::reset_supervisor_to_latest_and_backfill`]: set them, then `.await` the builder or call [`send`](ResetSupervisorToLatestAndBackfillBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct ResetSupervisorToLatestAndBackfillBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        backfill_task_count: ::core::option::Option<i64>,
+    pub struct ResetSupervisorToLatestAndBackfillBuilder {
+        service: Service,
+        base: Result<Request>,
+        backfill_task_count: Option<i64>,
     }
-    impl<'a> ResetSupervisorToLatestAndBackfillBuilder<'a> {
+
+    impl ResetSupervisorToLatestAndBackfillBuilder {
         /// how many backfill tasks to run (query `backfillTaskCount`)
         pub fn backfill_task_count(mut self, value: i64) -> Self {
-            self.backfill_task_count = ::core::option::Option::Some(value);
+            self.backfill_task_count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("backfillTaskCount", self.backfill_task_count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.query_opt("backfillTaskCount", self.backfill_task_count))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture
-    for ResetSupervisorToLatestAndBackfillBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for ResetSupervisorToLatestAndBackfillBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::set_cluster_compaction_config`]: set them, then `.await` the builder or call [`send`](SetClusterCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetClusterCompactionConfigBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetClusterCompactionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetClusterCompactionConfigBuilder<'a> {
+
+    impl SetClusterCompactionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetClusterCompactionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetClusterCompactionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::set_datasource_compaction_config`]: set them, then `.await` the builder or call [`send`](SetDatasourceCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetDatasourceCompactionConfigBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetDatasourceCompactionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetDatasourceCompactionConfigBuilder<'a> {
+
+    impl SetDatasourceCompactionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetDatasourceCompactionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetDatasourceCompactionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::delete_datasource_compaction_config`]: set them, then `.await` the builder or call [`send`](DeleteDatasourceCompactionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DeleteDatasourceCompactionConfigBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct DeleteDatasourceCompactionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> DeleteDatasourceCompactionConfigBuilder<'a> {
+
+    impl DeleteDatasourceCompactionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for DeleteDatasourceCompactionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DeleteDatasourceCompactionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::datasource_compaction_config_history`]: set them, then `.await` the builder or call [`send`](DatasourceCompactionConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct DatasourceCompactionConfigHistoryBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct DatasourceCompactionConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> DatasourceCompactionConfigHistoryBuilder<'a> {
+
+    impl DatasourceCompactionConfigHistoryBuilder {
         /// the period to list, `start/end` (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<serde_json::Value>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<serde_json::Value>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<serde_json::Value>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture
-    for DatasourceCompactionConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<serde_json::Value>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for DatasourceCompactionConfigHistoryBuilder {
+        type Output = Result<Vec<serde_json::Value>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::set_k8s_execution_config`]: set them, then `.await` the builder or call [`send`](SetK8sExecutionConfigBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct SetK8sExecutionConfigBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        author: ::core::option::Option<::std::string::String>,
-        comment: ::core::option::Option<::std::string::String>,
+    pub struct SetK8sExecutionConfigBuilder {
+        service: Service,
+        base: Result<Request>,
+        author: Option<String>,
+        comment: Option<String>,
     }
-    impl<'a> SetK8sExecutionConfigBuilder<'a> {
+
+    impl SetK8sExecutionConfigBuilder {
         /// Records who made the change in Druid's audit history (`X-Druid-Author`).
-        pub fn author(
-            mut self,
-            author: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.author = ::core::option::Option::Some(author.into());
+        pub fn author(mut self, author: impl Into<String>) -> Self {
+            self.author = Some(author.into());
             self
         }
 
         /// Records why the change was made in Druid's audit history (`X-Druid-Comment`).
-        pub fn comment(
-            mut self,
-            comment: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.comment = ::core::option::Option::Some(comment.into());
+        pub fn comment(mut self, comment: impl Into<String>) -> Self {
+            self.comment = Some(comment.into());
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            if let ::core::option::Option::Some(author) = &self.author {
-                request = request.header("X-Druid-Author", author)?;
-            }
-            if let ::core::option::Option::Some(comment) = &self.comment {
-                request = request.header("X-Druid-Comment", comment)?;
-            }
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .header_opt("X-Druid-Author", self.author.as_deref())?
+                    .header_opt("X-Druid-Comment", self.comment.as_deref())?,
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<()> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<()> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            {
-                service.send(&request, &[]).await?;
-                Ok(())
-            }
+            service.send(&request).await?;
+            Ok(())
         }
     }
-    impl<'a> ::core::future::IntoFuture for SetK8sExecutionConfigBuilder<'a> {
-        type Output = ::druid_transport::Result<()>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for SetK8sExecutionConfigBuilder {
+        type Output = Result<()>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`OverlordClient::k8s_execution_config_history`]: set them, then `.await` the builder or call [`send`](K8sExecutionConfigHistoryBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct K8sExecutionConfigHistoryBuilder<'a> {
-        client: &'a OverlordClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
-        interval: ::core::option::Option<::std::string::String>,
-        count: ::core::option::Option<i64>,
+    pub struct K8sExecutionConfigHistoryBuilder {
+        service: Service,
+        base: Result<Request>,
+        interval: Option<String>,
+        count: Option<i64>,
     }
-    impl<'a> K8sExecutionConfigHistoryBuilder<'a> {
+
+    impl K8sExecutionConfigHistoryBuilder {
         /// the period to list, `start/end` (default: the last week) (query `interval`)
-        pub fn interval(
-            mut self,
-            value: impl ::core::convert::Into<::std::string::String>,
-        ) -> Self {
-            self.interval = ::core::option::Option::Some(value.into());
+        pub fn interval(mut self, value: impl Into<String>) -> Self {
+            self.interval = Some(value.into());
             self
         }
 
         /// the number of latest entries to list (query `count`)
         pub fn count(mut self, value: i64) -> Self {
-            self.count = ::core::option::Option::Some(value);
+            self.count = Some(value);
             self
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.query_opt("interval", self.interval.as_deref());
-            request = request.query_opt("count", self.count);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(
+                self
+                    .base?
+                    .query_opt("interval", self.interval)
+                    .query_opt("count", self.count),
+            )
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<Vec<models::AuditEntry>> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<Vec<models::AuditEntry>> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<Vec<models::AuditEntry>>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for K8sExecutionConfigHistoryBuilder<'a> {
-        type Output = ::druid_transport::Result<Vec<models::AuditEntry>>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for K8sExecutionConfigHistoryBuilder {
+        type Output = Result<Vec<models::AuditEntry>>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 }

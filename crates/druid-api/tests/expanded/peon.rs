@@ -2,8 +2,13 @@
 
 /// The Peon client, [`PeonClient`], and the builders of its calls with options.
 pub mod peon {
-    #[allow(unused_imports)]
-    use super::*;
+    use std::pin::Pin;
+    use druid_transport::{Request, Service, path_param};
+    use druid_transport::http::Method;
+    use druid_transport::url::Url;
+    use crate::{Result, ServiceClient, models};
+    use crate::lookups_listen::LookupsListenApi;
+    use crate::status::StatusApi;
     /// The Peon client.
     ///
     /// A Peon: one running task, reached on the task's own host and port (its location in the task status). On an Indexer, tasks run inside the Indexer process, which serves the same chat paths: build a `PeonClient` for the Indexer's URL.
@@ -16,12 +21,7 @@ pub mod peon {
     ///
     /// ## Status
     ///
-    /// - [`status`](PeonClient::status): `GET /status`
-    /// - [`is_healthy`](PeonClient::is_healthy): `GET /status/health`
-    /// - [`properties`](PeonClient::properties): `GET /status/properties`
-    /// - [`self_discovered_status`](PeonClient::self_discovered_status): `GET /status/selfDiscovered/status`
-    /// - [`is_self_discovered`](PeonClient::is_self_discovered): `GET /status/selfDiscovered`
-    /// - [`status_ready`](PeonClient::status_ready): `GET /status/ready`
+    /// The methods of [`StatusApi`](crate::StatusApi), shared with the other clients of the group.
     ///
     /// ## Task chat (Peon)
     ///
@@ -40,208 +40,27 @@ pub mod peon {
     ///
     /// ## Lookup introspection
     ///
-    /// - [`loaded_lookups`](PeonClient::loaded_lookups): `GET /druid/listen/v1/lookups`
-    /// - [`loaded_lookup`](PeonClient::loaded_lookup): `GET /druid/listen/v1/lookups/{lookupName}`
-    /// - [`introspect_lookup`](PeonClient::introspect_lookup): `GET /druid/v1/lookups/introspect/{lookupName}`
-    /// - [`introspect_lookup_keys`](PeonClient::introspect_lookup_keys): `GET /druid/v1/lookups/introspect/{lookupName}/keys`
-    /// - [`introspect_lookup_values`](PeonClient::introspect_lookup_values): `GET /druid/v1/lookups/introspect/{lookupName}/values`
+    /// The methods of [`LookupsListenApi`](crate::LookupsListenApi), shared with the other clients of the group.
     #[derive(Clone, Debug)]
     pub struct PeonClient {
-        service: ::druid_transport::Service,
+        service: Service,
     }
+
     impl PeonClient {
         /// A client for the service behind `service`.
-        pub fn new(service: ::druid_transport::Service) -> Self {
+        pub fn new(service: Service) -> Self {
             Self { service }
         }
 
         /// The service handle: base URL, transport, and generic
         /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
-        pub fn service(&self) -> &::druid_transport::Service {
+        pub fn service(&self) -> &Service {
             &self.service
         }
 
         /// The base URL this client talks to.
-        pub fn base_url(&self) -> &::druid_transport::url::Url {
+        pub fn base_url(&self) -> &Url {
             self.service.base_url()
-        }
-
-        /// Returns the Druid version, the loaded extensions and the JVM's memory.
-        ///
-        /// On the Router this describes the Router itself.
-        ///
-        /// Sends `GET /status` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ServerStatus`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
-        #[doc(alias = "GET /status")]
-        pub async fn status(&self) -> ::druid_transport::Result<models::ServerStatus> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status",
-                    )
-                    .operation("peon.status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ServerStatus>()
-        }
-
-        /// Returns `true` when the service is alive.
-        ///
-        /// Needs no credentials, even with authentication on.
-        ///
-        /// Sends `GET /status/health` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `bool`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
-        #[doc(alias = "GET /status/health")]
-        pub async fn is_healthy(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/health",
-                    )
-                    .operation("peon.is_healthy");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<bool>()
-        }
-
-        /// Returns the service's runtime properties, name to value.
-        ///
-        /// Hidden properties (`druid.server.hiddenProperties`, passwords by default) are left out by Druid.
-        ///
-        /// Sends `GET /status/properties` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::Properties`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
-        #[doc(alias = "GET /status/properties")]
-        pub async fn properties(&self) -> ::druid_transport::Result<models::Properties> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/properties",
-                    )
-                    .operation("peon.properties");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::Properties>()
-        }
-
-        /// Returns whether the service has found itself in the cluster's service discovery.
-        ///
-        /// Sends `GET /status/selfDiscovered/status` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SelfDiscovered`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered/status")]
-        pub async fn self_discovered_status(
-            &self,
-        ) -> ::druid_transport::Result<models::SelfDiscovered> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered/status",
-                    )
-                    .operation("peon.self_discovered_status");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SelfDiscovered>()
-        }
-
-        /// Returns `true` once the service has found itself in service discovery, `false` before.
-        ///
-        /// The status-code form of `self_discovered_status`, made for load balancers.
-        ///
-        /// Sends `GET /status/selfDiscovered` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
-        #[doc(alias = "GET /status/selfDiscovered")]
-        pub async fn is_self_discovered(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/selfDiscovered",
-                    )
-                    .operation("peon.is_self_discovered");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
-        }
-
-        /// Returns `true` when the service is ready to serve, `false` while it starts or shuts down.
-        ///
-        /// Made for load balancers and Kubernetes readiness probes.
-        ///
-        /// Sends `GET /status/ready` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; `503` (not ready) is `Ok(false)`, not an error; the transport errors otherwise.
-        ///
-        /// Not in Druid's API reference; its shape comes from Druid's source and web console.
-        ///
-        /// Since Druid 37.0.0.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
-        #[doc(alias = "GET /status/ready")]
-        pub async fn status_ready(&self) -> ::druid_transport::Result<bool> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/status/ready",
-                    )
-                    .operation("peon.status_ready");
-                request
-            };
-            let service = &self.service;
-            {
-                let response = service.execute(&request).await?;
-                if response.status().is_success() {
-                    Ok(true)
-                } else if response.status().as_u16() == 503 {
-                    Ok(false)
-                } else {
-                    Err(response.into_api_error())
-                }
-            }
         }
 
         /// Returns a running ingestion task's row counts: totals and 1, 5 and 15 minute moving averages, per phase.
@@ -262,25 +81,22 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::RowStats`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::RowStats` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#row-stats).
         #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/rowStats")]
-        pub fn row_stats(&self, task_id: &str) -> RowStatsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/rowStats",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
+        pub fn row_stats(&self, task_id: &str) -> RowStatsBuilder {
+            let base = (|| -> Result<Request> {
+                let task_id = path_param("task_id", task_id)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/worker/v1/chat/{task_id}/rowStats"),
                     )
                     .operation("peon.row_stats");
                 Ok(request)
             })();
             RowStatsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 full: false,
             }
@@ -304,25 +120,22 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not JSON; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#unparseable-events).
         #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/unparseableEvents")]
-        pub fn unparseable_events(&self, task_id: &str) -> UnparseableEventsBuilder<'_> {
-            let base = (|| -> ::druid_transport::Result<::druid_transport::Request> {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/unparseableEvents",
-                            ::druid_transport::path_param("task_id", task_id) ?
-                        ),
+        pub fn unparseable_events(&self, task_id: &str) -> UnparseableEventsBuilder {
+            let base = (|| -> Result<Request> {
+                let task_id = path_param("task_id", task_id)?;
+                let request = Request::new(
+                        Method::GET,
+                        format!("/druid/worker/v1/chat/{task_id}/unparseableEvents"),
                     )
                     .operation("peon.unparseable_events");
                 Ok(request)
             })();
             UnparseableEventsBuilder {
-                client: self,
+                service: self.service.clone(),
                 base,
                 full: false,
             }
@@ -340,29 +153,21 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch#capacity-planning).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/mode")]
-        pub async fn parallel_mode(
-            &self,
-            supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<::std::string::String> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/mode",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.parallel_mode");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.text()
+        pub async fn parallel_mode(&self, supervisor_task_id: &str) -> Result<String> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/worker/v1/chat/{supervisor_task_id}/mode"),
+                )
+                .operation("peon.parallel_mode");
+            Ok(self.service.send(&request).await?.text()?)
         }
 
         /// Returns the current phase of a parallel `index_parallel` supervisor task, as text.
@@ -377,29 +182,21 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not UTF-8; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/phase")]
-        pub async fn parallel_phase(
-            &self,
-            supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<::std::string::String> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/phase",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.parallel_phase");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.text()
+        pub async fn parallel_phase(&self, supervisor_task_id: &str) -> Result<String> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/worker/v1/chat/{supervisor_task_id}/phase"),
+                )
+                .operation("peon.parallel_phase");
+            Ok(self.service.send(&request).await?.text()?)
         }
 
         /// Returns how many subtasks of the current phase run, succeeded and failed.
@@ -414,29 +211,24 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::ParallelProgress`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ParallelProgress` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/progress")]
         pub async fn parallel_progress(
             &self,
             supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<models::ParallelProgress> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/progress",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.parallel_progress");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::ParallelProgress>()
+        ) -> Result<models::ParallelProgress> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/worker/v1/chat/{supervisor_task_id}/progress"),
+                )
+                .operation("peon.parallel_progress");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the IDs of the running subtasks of the current phase.
@@ -449,29 +241,26 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtasks/running")]
         pub async fn running_subtasks(
             &self,
             supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtasks/running",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.running_subtasks");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<String>> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtasks/running"
+                    ),
+                )
+                .operation("peon.running_subtasks");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the specs of every subtask of the current phase.
@@ -486,29 +275,24 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs")]
         pub async fn subtask_specs(
             &self,
             supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspecs",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.subtask_specs");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        ) -> Result<Vec<models::SubTaskSpec>> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!("/druid/worker/v1/chat/{supervisor_task_id}/subtaskspecs"),
+                )
+                .operation("peon.subtask_specs");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the specs of the current phase whose subtasks are running.
@@ -521,7 +305,7 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -530,22 +314,19 @@ pub mod peon {
         pub async fn running_subtask_specs(
             &self,
             supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspecs/running",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.running_subtask_specs");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        ) -> Result<Vec<models::SubTaskSpec>> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtaskspecs/running"
+                    ),
+                )
+                .operation("peon.running_subtask_specs");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the specs of the current phase whose subtasks have finished.
@@ -558,7 +339,7 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::SubTaskSpec>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -567,22 +348,19 @@ pub mod peon {
         pub async fn complete_subtask_specs(
             &self,
             supervisor_task_id: &str,
-        ) -> ::druid_transport::Result<Vec<models::SubTaskSpec>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspecs/complete",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?
-                        ),
-                    )
-                    .operation("peon.complete_subtask_specs");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::SubTaskSpec>>()
+        ) -> Result<Vec<models::SubTaskSpec>> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtaskspecs/complete"
+                    ),
+                )
+                .operation("peon.complete_subtask_specs");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns one subtask spec of the current phase.
@@ -598,7 +376,7 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SubTaskSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SubTaskSpec` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -608,24 +386,20 @@ pub mod peon {
             &self,
             supervisor_task_id: &str,
             sub_task_spec_id: &str,
-        ) -> ::druid_transport::Result<models::SubTaskSpec> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspec/{}",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?,
-                            ::druid_transport::path_param("sub_task_spec_id",
-                            sub_task_spec_id) ?
-                        ),
-                    )
-                    .operation("peon.subtask_spec");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SubTaskSpec>()
+        ) -> Result<models::SubTaskSpec> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let sub_task_spec_id = path_param("sub_task_spec_id", sub_task_spec_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtaskspec/{sub_task_spec_id}"
+                    ),
+                )
+                .operation("peon.subtask_spec");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns a subtask spec with the status of its running attempt and its finished attempts.
@@ -641,7 +415,7 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::SubTaskSpecState`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SubTaskSpecState` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -651,24 +425,20 @@ pub mod peon {
             &self,
             supervisor_task_id: &str,
             sub_task_spec_id: &str,
-        ) -> ::druid_transport::Result<models::SubTaskSpecState> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspec/{}/state",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?,
-                            ::druid_transport::path_param("sub_task_spec_id",
-                            sub_task_spec_id) ?
-                        ),
-                    )
-                    .operation("peon.subtask_spec_state");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::SubTaskSpecState>()
+        ) -> Result<models::SubTaskSpecState> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let sub_task_spec_id = path_param("sub_task_spec_id", sub_task_spec_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtaskspec/{sub_task_spec_id}/state"
+                    ),
+                )
+                .operation("peon.subtask_spec_state");
+            Ok(self.service.send(&request).await?.json()?)
         }
 
         /// Returns the statuses of the finished attempts of a subtask spec, oldest first.
@@ -684,7 +454,7 @@ pub mod peon {
         ///
         /// # Errors
         ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<models::TaskStatus>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -694,211 +464,45 @@ pub mod peon {
             &self,
             supervisor_task_id: &str,
             sub_task_spec_id: &str,
-        ) -> ::druid_transport::Result<Vec<models::TaskStatus>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/worker/v1/chat/{}/subtaskspec/{}/history",
-                            ::druid_transport::path_param("supervisor_task_id",
-                            supervisor_task_id) ?,
-                            ::druid_transport::path_param("sub_task_spec_id",
-                            sub_task_spec_id) ?
-                        ),
-                    )
-                    .operation("peon.subtask_spec_history");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<models::TaskStatus>>()
-        }
-
-        /// Returns the lookups this service has loaded, is loading and is dropping.
-        ///
-        /// The lookup manager's state: `current` (loaded, by name), `toLoad` and `toDrop`. The docs show only the `current` map; Druid sends all three. Internal API: the Coordinator uses it to sync lookups.
-        ///
-        /// Sends `GET /druid/listen/v1/lookups` to the Peon.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LoadedLookups`; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
-        #[doc(alias = "GET /druid/listen/v1/lookups")]
-        pub async fn loaded_lookups(
-            &self,
-        ) -> ::druid_transport::Result<models::LoadedLookups> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        "/druid/listen/v1/lookups",
-                    )
-                    .operation("peon.loaded_lookups");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::LoadedLookups>()
-        }
-
-        /// Returns the spec of one lookup this service has loaded.
-        ///
-        /// 404 until the service has loaded the lookup (the Coordinator pushes it within `druid.manager.lookups.period`).
-        ///
-        /// Sends `GET /druid/listen/v1/lookups/{lookupName}` to the Peon.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `models::LookupSpec`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
-        #[doc(alias = "GET /druid/listen/v1/lookups/{lookupName}")]
-        pub async fn loaded_lookup(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<models::LookupSpec> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/listen/v1/lookups/{}",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("peon.loaded_lookup");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<models::LookupSpec>()
-        }
-
-        /// Returns the whole key-to-value map of a loaded lookup.
-        ///
-        /// Only lookup types with an introspection handler answer (`map`, the globally cached lookups); others answer 404. A lookup the service has not loaded is 404 (Druid 27: 405). The Router forwards this path to a Broker. Can be large.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}` to the Peon.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `std::collections::BTreeMap<String, String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}")]
-        pub async fn introspect_lookup(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<std::collections::BTreeMap<String, String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("peon.introspect_lookup");
-                request
-            };
-            let service = &self.service;
-            service
-                .send(&request, &[])
-                .await?
-                .json::<std::collections::BTreeMap<String, String>>()
-        }
-
-        /// Returns the keys of a loaded lookup.
-        ///
-        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/keys` to the Peon.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/keys")]
-        pub async fn introspect_lookup_keys(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}/keys",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("peon.introspect_lookup_keys");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
-        }
-
-        /// Returns the values of a loaded lookup.
-        ///
-        /// Before Druid 32 a `map` lookup answers Java's list text (`[a, b]`) instead of a JSON array, which fails to decode here: use `introspect_lookup` on those releases.
-        ///
-        /// Sends `GET /druid/v1/lookups/introspect/{lookupName}/values` to the Peon.
-        ///
-        /// # Parameters
-        ///
-        /// - `lookup_name`: the lookup's name.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::Api`](crate::Error::Api) for a non-success status; [`Error::Decode`](crate::Error::Decode) if the body is not a `Vec<String>`; [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty path parameter; the transport errors otherwise.
-        ///
-        /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
-        #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/values")]
-        pub async fn introspect_lookup_values(
-            &self,
-            lookup_name: &str,
-        ) -> ::druid_transport::Result<Vec<String>> {
-            let request = {
-                #[allow(unused_mut)]
-                let mut request = ::druid_transport::Request::new(
-                        ::druid_transport::http::Method::GET,
-                        ::std::format!(
-                            "/druid/v1/lookups/introspect/{}/values",
-                            ::druid_transport::path_param("lookup_name", lookup_name) ?
-                        ),
-                    )
-                    .operation("peon.introspect_lookup_values");
-                request
-            };
-            let service = &self.service;
-            service.send(&request, &[]).await?.json::<Vec<String>>()
+        ) -> Result<Vec<models::TaskStatus>> {
+            let supervisor_task_id = path_param(
+                "supervisor_task_id",
+                supervisor_task_id,
+            )?;
+            let sub_task_spec_id = path_param("sub_task_spec_id", sub_task_spec_id)?;
+            let request = Request::new(
+                    Method::GET,
+                    format!(
+                        "/druid/worker/v1/chat/{supervisor_task_id}/subtaskspec/{sub_task_spec_id}/history"
+                    ),
+                )
+                .operation("peon.subtask_spec_history");
+            Ok(self.service.send(&request).await?.json()?)
         }
     }
 
+    impl ServiceClient for PeonClient {
+        fn service_name(&self) -> &'static str {
+            "peon"
+        }
+
+        fn service(&self) -> &Service {
+            &self.service
+        }
+    }
+
+    impl StatusApi for PeonClient {}
+    impl LookupsListenApi for PeonClient {}
     /// The options of [`PeonClient::row_stats`]: set them, then `.await` the builder or call [`send`](RowStatsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct RowStatsBuilder<'a> {
-        client: &'a PeonClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct RowStatsBuilder {
+        service: Service,
+        base: Result<Request>,
         full: bool,
     }
-    impl<'a> RowStatsBuilder<'a> {
+
+    impl RowStatsBuilder {
         /// batch tasks: every phase, not only the current one (query `full`)
         pub fn full(mut self, value: bool) -> Self {
             self.full = value;
@@ -906,45 +510,36 @@ pub mod peon {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<models::RowStats> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<models::RowStats> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<models::RowStats>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for RowStatsBuilder<'a> {
-        type Output = ::druid_transport::Result<models::RowStats>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for RowStatsBuilder {
+        type Output = Result<models::RowStats>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 
     /// The options of [`PeonClient::unparseable_events`]: set them, then `.await` the builder or call [`send`](UnparseableEventsBuilder::send).
     #[derive(Debug)]
     #[must_use = "the request is only sent when the builder is awaited or `send` is called"]
-    pub struct UnparseableEventsBuilder<'a> {
-        client: &'a PeonClient,
-        base: ::druid_transport::Result<::druid_transport::Request>,
+    pub struct UnparseableEventsBuilder {
+        service: Service,
+        base: Result<Request>,
         full: bool,
     }
-    impl<'a> UnparseableEventsBuilder<'a> {
+
+    impl UnparseableEventsBuilder {
         /// batch tasks: every phase, not only the current one (query `full`)
         pub fn full(mut self, value: bool) -> Self {
             self.full = value;
@@ -952,33 +547,23 @@ pub mod peon {
         }
 
         /// The request as it will be sent, without sending it.
-        pub fn into_request(
-            self,
-        ) -> ::druid_transport::Result<::druid_transport::Request> {
-            #[allow(unused_mut)]
-            let mut request = self.base?;
-            request = request.flag_if("full", self.full);
-            Ok(request)
+        pub fn into_request(self) -> Result<Request> {
+            Ok(self.base?.flag_if("full", self.full))
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> ::druid_transport::Result<::serde_json::Value> {
-            let service = &self.client.service;
+        pub async fn send(self) -> Result<serde_json::Value> {
+            let service = self.service.clone();
             let request = self.into_request()?;
-            service.send(&request, &[]).await?.json::<::serde_json::Value>()
+            Ok(service.send(&request).await?.json()?)
         }
     }
-    impl<'a> ::core::future::IntoFuture for UnparseableEventsBuilder<'a> {
-        type Output = ::druid_transport::Result<::serde_json::Value>;
-        type IntoFuture = ::core::pin::Pin<
-            ::std::boxed::Box<
-                dyn ::core::future::Future<
-                    Output = Self::Output,
-                > + ::core::marker::Send + 'a,
-            >,
-        >;
+
+    impl IntoFuture for UnparseableEventsBuilder {
+        type Output = Result<serde_json::Value>;
+        type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
-            ::std::boxed::Box::pin(self.send())
+            Box::pin(self.send())
         }
     }
 }

@@ -1,0 +1,595 @@
+//! Configuring a transport: [`TransportBuilder`], and what it builds.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::header::HeaderValue;
+use url::Url;
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+use crate::error::BoxError;
+use crate::error::{Error, Result};
+use crate::mapper::{IdentityMapper, ServiceMapper};
+use crate::mock::{MockFn, MockRequest, MockResponse};
+use crate::transport::{Backend, Inner, RedirectScope, Transport, sanitize};
+
+/// The default limit on the time to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default limit on a whole request, body download included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The default number of redirects followed for one call.
+pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+
+/// HTTP Basic credentials. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    username: String,
+    password: String,
+}
+
+impl BasicAuth {
+    /// Credentials for a user.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        BasicAuth {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub(crate) fn header_value(&self) -> Result<HeaderValue> {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.username, self.password));
+        let mut value = HeaderValue::try_from(format!("Basic {token}"))
+            .map_err(|_| Error::config("the Basic auth credentials are not valid header text"))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What a [`TransportBuilder`] builds: the [`Transport`] itself, or a client
+/// made from one (`druid_api::Client` is), so that one builder, with one
+/// set of options, serves every layer.
+pub trait FromTransport: Sized {
+    /// The error of building; it takes the transport's errors.
+    type Error: From<Error>;
+
+    /// Makes the value from a freshly built transport.
+    fn from_transport(transport: Transport) -> std::result::Result<Self, Self::Error>;
+}
+
+impl FromTransport for Transport {
+    type Error = Error;
+
+    fn from_transport(transport: Transport) -> Result<Self> {
+        Ok(transport)
+    }
+}
+
+/// Where a CA certificate comes from.
+#[derive(Clone)]
+enum PemSource {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl PemSource {
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn load(&self, what: &str) -> Result<Vec<u8>> {
+        match self {
+            PemSource::Bytes(bytes) => Ok(bytes.clone()),
+            PemSource::File(path) => std::fs::read(path).map_err(|e| Error::Config {
+                message: format!("cannot read the {what} file {}", path.display()),
+                source: Some(Box::new(e)),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PemSource::File(path) => write!(f, "File({})", path.display()),
+            PemSource::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// Configures a [`Transport`], or anything built from one (`T`, see
+/// [`FromTransport`]). Setters never fail; [`TransportBuilder::build`]
+/// checks everything.
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TransportBuilder<T = Transport> {
+    url: Option<String>,
+    basic_auth: Option<BasicAuth>,
+    ca_certs: Vec<PemSource>,
+    identity: Option<PemSource>,
+    built_in_roots: bool,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    prefer_tls: bool,
+    mapper: Arc<dyn ServiceMapper>,
+    max_redirects: usize,
+    redirect_hosts: Vec<String>,
+    user_agent: String,
+    mock: Option<Arc<MockFn>>,
+    builds: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for TransportBuilder<T> {
+    fn clone(&self) -> Self {
+        TransportBuilder {
+            url: self.url.clone(),
+            basic_auth: self.basic_auth.clone(),
+            ca_certs: self.ca_certs.clone(),
+            identity: self.identity.clone(),
+            built_in_roots: self.built_in_roots,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            prefer_tls: self.prefer_tls,
+            mapper: self.mapper.clone(),
+            max_redirects: self.max_redirects,
+            redirect_hosts: self.redirect_hosts.clone(),
+            user_agent: self.user_agent.clone(),
+            mock: self.mock.clone(),
+            builds: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TransportBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportBuilder")
+            .field("url", &self.url.as_deref().map(redact_url_text))
+            .field("basic_auth", &self.basic_auth)
+            .field("ca_certs", &self.ca_certs)
+            .field(
+                "identity",
+                &self.identity.as_ref().map(|_| "<client certificate>"),
+            )
+            .field("built_in_roots", &self.built_in_roots)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("prefer_tls", &self.prefer_tls)
+            .field("mapper", &self.mapper.describe())
+            .field("max_redirects", &self.max_redirects)
+            .field("redirect_hosts", &self.redirect_hosts)
+            .field("user_agent", &self.user_agent)
+            .field("mock", &self.mock.is_some())
+            .finish()
+    }
+}
+
+impl<T> Default for TransportBuilder<T> {
+    fn default() -> Self {
+        TransportBuilder {
+            url: None,
+            basic_auth: None,
+            ca_certs: Vec::new(),
+            identity: None,
+            built_in_roots: true,
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            timeout: Some(DEFAULT_TIMEOUT),
+            prefer_tls: false,
+            mapper: Arc::new(IdentityMapper),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            redirect_hosts: Vec::new(),
+            user_agent: concat!("druid-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            mock: None,
+            builds: PhantomData,
+        }
+    }
+}
+
+impl<T> TransportBuilder<T> {
+    /// The service to talk to first, a Router's or a Broker's URL, e.g.
+    /// `http://localhost:8888` (see [`Transport::entry`]).
+    ///
+    /// Credentials in the URL (`http://user:pass@host:8888`, percent-encoded)
+    /// become Basic auth, unless [`TransportBuilder::basic_auth`] is given,
+    /// and never appear in `Debug` output or errors.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Sends HTTP Basic credentials with every request (druid-basic-security).
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.basic_auth = Some(BasicAuth::new(username, password));
+        self
+    }
+
+    /// Trusts the CA certificate(s) in a PEM file, for clusters whose
+    /// certificates a private CA signed.
+    pub fn ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_certs.push(PemSource::File(path.into()));
+        self
+    }
+
+    /// Trusts the CA certificate(s) in PEM text.
+    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certs.push(PemSource::Bytes(pem.into()));
+        self
+    }
+
+    /// Trusts only the CAs given with [`Self::ca_cert_file`] or
+    /// [`Self::ca_cert_pem`], not the system's.
+    pub fn only_given_cas(mut self) -> Self {
+        self.built_in_roots = false;
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS): a PEM file holding the
+    /// private key and the certificate chain.
+    pub fn client_identity_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.identity = Some(PemSource::File(path.into()));
+        self
+    }
+
+    /// Presents a client certificate from PEM text (key and chain).
+    pub fn client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.identity = Some(PemSource::Bytes(pem.into()));
+        self
+    }
+
+    /// Limits the time to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Limits the time of a whole request, body included (default 300 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Removes the request time limit, for very long downloads.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// Uses a server's TLS port when it has one.
+    pub fn prefer_tls(mut self, prefer: bool) -> Self {
+        self.prefer_tls = prefer;
+        self
+    }
+
+    /// Translates the hosts and ports Druid reports into reachable URLs
+    /// (e.g. a [`DockerMapper`](crate::DockerMapper)). The URL given to
+    /// [`TransportBuilder::url`] is always used as given.
+    pub fn mapper(mut self, mapper: impl ServiceMapper + 'static) -> Self {
+        self.mapper = Arc::new(mapper);
+        self
+    }
+
+    /// Limits how many redirects one call follows (default 5).
+    pub fn max_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Lets redirects lead to these hosts, besides the host of the request
+    /// itself, for every service of this transport: the hosts of a cluster
+    /// whose clients are built by hand. Services handed out by a discovered
+    /// cluster carry its hosts already (see
+    /// [`Service::with_redirect_scope`](crate::Service::with_redirect_scope)).
+    pub fn redirect_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_hosts
+            .extend(hosts.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the `User-Agent` header (default `druid-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Answers every request with `handler` instead of the network.
+    ///
+    /// Everything else (URL building, auth headers, redirects, error
+    /// decoding) runs as usual, so code that uses the client can be tested
+    /// offline.
+    pub fn mock<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&MockRequest) -> MockResponse + Send + Sync + 'static,
+    {
+        self.mock = Some(Arc::new(handler));
+        self
+    }
+
+    /// Checks the configuration and builds the transport alone.
+    fn build_transport(self) -> Result<Transport> {
+        let mut basic_auth = self.basic_auth.clone();
+        let entry = match &self.url {
+            Some(text) => {
+                let (url, from_url) = parse_entry_url(text)?;
+                if basic_auth.is_none() {
+                    basic_auth = from_url;
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let auth_header = basic_auth
+            .as_ref()
+            .map(BasicAuth::header_value)
+            .transpose()?;
+        let backend = match &self.mock {
+            Some(mock) => Backend::Mock(mock.clone()),
+            None => Backend::Http(self.build_reqwest()?),
+        };
+        Ok(Transport::from_inner(Inner {
+            backend,
+            auth_header,
+            basic_auth,
+            prefer_tls: self.prefer_tls,
+            mapper: self.mapper,
+            max_redirects: self.max_redirects,
+            timeout: self.timeout,
+            scope: RedirectScope::new(&self.redirect_hosts),
+            entry,
+        }))
+    }
+
+    fn build_reqwest(&self) -> Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(self.user_agent.clone());
+        if let Some(timeout) = self.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder = self.configure_tls(builder)?;
+        builder.build().map_err(|e| Error::Config {
+            message: "the HTTP client could not be set up".to_owned(),
+            source: Some(Box::new(e)),
+        })
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn configure_tls(&self, mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+        #[cfg(feature = "rustls")]
+        {
+            builder = builder.tls_backend_rustls();
+        }
+        let mut roots = Vec::new();
+        for source in &self.ca_certs {
+            let pem = source.load("CA certificate")?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
+                message: format!("the CA certificate {source:?} is not valid PEM"),
+                source: Some(Box::new(e)),
+            })?;
+            if certs.is_empty() {
+                return Err(Error::config(format!(
+                    "the CA certificate {source:?} holds no certificate; pass a PEM file with \
+                     -----BEGIN CERTIFICATE----- blocks"
+                )));
+            }
+            roots.extend(certs);
+        }
+        builder = if self.built_in_roots {
+            builder.tls_certs_merge(roots)
+        } else {
+            builder.tls_certs_only(roots)
+        };
+        if let Some(source) = &self.identity {
+            let pem = source.load("client certificate")?;
+            builder = builder.identity(identity_from_pem(&pem)?);
+        }
+        Ok(builder)
+    }
+
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    fn configure_tls(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+        if !self.ca_certs.is_empty() || self.identity.is_some() {
+            return Err(Error::config(
+                "TLS options were given, but druid-transport was built without TLS; enable its \
+                 `rustls` (default) or `native-tls` feature",
+            ));
+        }
+        Ok(builder)
+    }
+}
+
+impl<T: FromTransport> TransportBuilder<T> {
+    /// Checks the configuration and builds what this builder is for.
+    pub fn build(self) -> std::result::Result<T, T::Error> {
+        T::from_transport(self.build_transport()?)
+    }
+}
+
+/// Checks the URL of the entry service; user info becomes Basic auth and is
+/// removed from it.
+fn parse_entry_url(text: &str) -> Result<(Url, Option<BasicAuth>)> {
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        Error::invalid_input(format!(
+            "{:?} is not a URL ({e}); give the Router or Broker like http://localhost:8888",
+            redact_url_text(text)
+        ))
+    })?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(Error::invalid_input(format!(
+            "{} uses the scheme {:?}; use http or https",
+            sanitize(&url),
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid_input(format!(
+            "{:?} has no host",
+            redact_url_text(text)
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input(format!(
+            "{} has a query or fragment; give the base URL only",
+            sanitize(&url)
+        )));
+    }
+    let mut auth = None;
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        auth = Some(BasicAuth::new(
+            decode(url.username()),
+            url.password().map(decode).unwrap_or_default(),
+        ));
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    Ok((url, auth))
+}
+
+/// The text of a URL, with what looks like user info replaced, whether or
+/// not it parses.
+fn redact_url_text(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!(
+                "{}://<credentials>@{}",
+                &text[..scheme_end],
+                &text[at + 1..]
+            )
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn bad_identity(source: Option<BoxError>) -> Error {
+    Error::Config {
+        message: "the client certificate must be one PEM file with the private key (PKCS#8 with \
+                  native-tls) and the certificate chain"
+            .to_owned(),
+        source,
+    }
+}
+
+/// A client identity from one PEM text holding the key and the chain.
+#[cfg(feature = "rustls")]
+fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(pem).map_err(|e| bad_identity(Some(Box::new(e))))
+}
+
+/// A client identity from one PEM text holding the key and the chain: the
+/// platform library wants the two apart.
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+fn identity_from_pem(pem: &[u8]) -> Result<reqwest::Identity> {
+    let text = std::str::from_utf8(pem).map_err(|e| bad_identity(Some(Box::new(e))))?;
+    let (mut certs, mut key) = (String::new(), String::new());
+    let mut block = String::new();
+    for line in text.lines() {
+        block.push_str(line);
+        block.push('\n');
+        if line.starts_with("-----END ") {
+            if line.contains("PRIVATE KEY") {
+                key.push_str(&block);
+            } else if line.contains("CERTIFICATE") {
+                certs.push_str(&block);
+            }
+            block.clear();
+        }
+    }
+    if certs.is_empty() || key.is_empty() {
+        return Err(bad_identity(None));
+    }
+    reqwest::Identity::from_pkcs8_pem(certs.as_bytes(), key.as_bytes())
+        .map_err(|e| bad_identity(Some(Box::new(e))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_are_clear_errors() {
+        for (url, needle) in [
+            ("", "not a URL"),
+            ("localhost:8888", "scheme"),
+            ("ftp://h:1", "scheme"),
+            ("http://h:8888/?x=1", "query"),
+            ("http://u:secret@/x", "not a URL"),
+        ] {
+            let err = Transport::builder().url(url).build().unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err:?}");
+            assert!(text.contains(needle), "{url}: {text}");
+            assert!(!text.contains("secret"), "{text}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_and_never_show() {
+        let builder = Transport::builder().url("http://ad%40min:p%3As3cret@localhost:8888/");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(debug.contains("<credentials>@localhost:8888"), "{debug}");
+        let transport = builder
+            .mock(|_| MockResponse::new(200, ""))
+            .build()
+            .unwrap();
+        let entry = transport.entry().unwrap();
+        assert_eq!(entry.base_url().as_str(), "http://localhost:8888/");
+        let debug = format!("{transport:?} {entry:?}");
+        assert!(debug.contains("ad@min"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("p%3A"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn given_basic_auth_wins_over_the_url() {
+        let transport = Transport::builder()
+            .url("http://a:b@localhost:8888")
+            .basic_auth("admin", "pw")
+            .mock(|_| MockResponse::new(200, ""))
+            .build()
+            .unwrap();
+        assert!(format!("{transport:?}").contains("\"admin\""));
+    }
+
+    #[test]
+    fn basic_auth_debug_hides_password() {
+        let auth = BasicAuth::new("admin", "s3cret");
+        let text = format!("{auth:?}");
+        assert!(text.contains("admin"));
+        assert!(!text.contains("s3cret"));
+        let builder = Transport::builder().basic_auth("admin", "s3cret");
+        assert!(!format!("{builder:?}").contains("s3cret"));
+        let transport = builder
+            .mock(|_| MockResponse::new(200, ""))
+            .build()
+            .unwrap();
+        assert!(!format!("{transport:?}").contains("s3cret"));
+    }
+}
