@@ -85,7 +85,14 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
 fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command
-        .args(["test", "-p", "druid-tests", "--", "--include-ignored"])
+        .args([
+            "test",
+            "-p",
+            "druid-tests",
+            "--locked",
+            "--",
+            "--include-ignored",
+        ])
         .current_dir(root);
     for (key, value) in env {
         command.env(key, value);
@@ -135,6 +142,90 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
     if let Ok(report) = std::fs::read_to_string(root.join("target/live-walk-report.txt")) {
         println!("\nthe walk of every GET endpoint:\n{report}");
     }
+    Ok(())
+}
+
+/// The workspace's `rust-version` must be the toolchain CI runs, so that
+/// the promise is tested: a newer toolchain here means the field is stale.
+fn rust_version(root: &Path) -> Result<(), String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
+    let declared = manifest
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_owned())
+        .ok_or("Cargo.toml declares no workspace rust-version")?;
+    let output = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let running = String::from_utf8_lossy(&output.stdout).into_owned();
+    let version = running.split_whitespace().nth(1).unwrap_or_default();
+    let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    if minor(version) == minor(&declared) {
+        println!(
+            "rust-version {declared} is the toolchain CI runs ({})",
+            running.trim()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "the workspace declares rust-version {declared}, but CI runs {}: set rust-version to \
+             what CI runs, or install that toolchain and test with it",
+            running.trim()
+        ))
+    }
+}
+
+/// `cargo check` of every library crate with no features, each feature
+/// alone and all of them: features stay additive and every combination
+/// builds (what `cargo hack check --each-feature` does).
+fn feature_combinations(root: &Path) -> Result<(), String> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("cargo metadata is not JSON: {e}"))?;
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let mut checked = 0;
+    for package in &packages {
+        let name = package["name"].as_str().unwrap_or_default();
+        let is_library = package["targets"].as_array().is_some_and(|targets| {
+            targets.iter().any(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k == "lib" || k == "proc-macro"))
+            })
+        });
+        if !is_library || name == "druid-tests" {
+            continue;
+        }
+        let features: Vec<String> = package["features"]
+            .as_object()
+            .map(|f| f.keys().filter(|k| *k != "default").cloned().collect())
+            .unwrap_or_default();
+        let mut runs: Vec<Vec<String>> = vec![vec!["--no-default-features".to_owned()]];
+        for feature in &features {
+            runs.push(vec![
+                "--no-default-features".to_owned(),
+                "--features".to_owned(),
+                feature.clone(),
+            ]);
+        }
+        if features.len() > 1 {
+            runs.push(vec!["--all-features".to_owned()]);
+        }
+        for run in runs {
+            let mut args = vec!["check", "-p", name, "--locked", "--quiet"];
+            args.extend(run.iter().map(String::as_str));
+            println!("cargo {}", args.join(" "));
+            cargo(root, &args, &[])?;
+            checked += 1;
+        }
+    }
+    println!("{checked} feature combinations build");
     Ok(())
 }
 
@@ -227,6 +318,7 @@ pub(crate) fn run() -> Result<(), String> {
 }
 
 fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
+    ci.run("rust-version", || rust_version(root))?;
     ci.run("format", || {
         cargo(root, &["fmt", "--all", "--", "--check"], &[])
     })?;
@@ -237,6 +329,8 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
+                "--locked",
                 "--",
                 "-D",
                 "warnings",
@@ -244,11 +338,12 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
             &[],
         )
     })?;
+    ci.run("feature combinations", || feature_combinations(root))?;
     ci.run("codegen check", || crate::codegen::run(true))?;
     ci.run("docs", || {
         cargo(
             root,
-            &["doc", "--workspace", "--no-deps"],
+            &["doc", "--workspace", "--no-deps", "--locked"],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
@@ -259,7 +354,13 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     ci.run("no-TLS build", || {
         cargo(
             root,
-            &["test", "-p", "druid-transport", "--no-default-features"],
+            &[
+                "test",
+                "-p",
+                "druid-transport",
+                "--no-default-features",
+                "--locked",
+            ],
             &[],
         )
     })?;
@@ -273,8 +374,11 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
                 "--no-default-features",
                 "--features",
                 "native-tls",
+                "--locked",
                 "--test",
                 "transport",
+                "--test",
+                "promises",
             ],
             &[],
         )
@@ -291,6 +395,7 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
                 "--exclude",
                 "druid-tests",
                 "--allow-dirty",
+                "--locked",
             ],
             &[],
         )
@@ -316,7 +421,14 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
             let example = ci.run("quickstart example", || {
                 cargo(
                     root,
-                    &["run", "-p", "druid-api", "--example", "quickstart"],
+                    &[
+                        "run",
+                        "-p",
+                        "druid-api",
+                        "--locked",
+                        "--example",
+                        "quickstart",
+                    ],
                     &pairs,
                 )
             });

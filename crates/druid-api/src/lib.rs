@@ -130,3 +130,8 @@ pub mod prelude {
 }
 
 druid_api_macros::generate_clients!("../api-spec");
+
+/// The README's Rust examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
