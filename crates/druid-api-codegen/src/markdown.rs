@@ -14,7 +14,9 @@ pub fn endpoints_markdown(spec: &Spec) -> String {
     let total: usize = spec.groups.iter().map(|g| g.endpoints.len()).sum();
     out.push_str(&format!(
         "{total} endpoints in {} groups, from the Druid {} docs. Each row names the service that \
-         implements the endpoint, the generated clients that have it, and the method to call.\n\n",
+         implements the endpoint, the generated clients that have it, and the method to call. A \
+         group that several services serve is one trait (`StatusApi`, ...) that each of those \
+         clients implements; `use druid_api::prelude::*;` brings the traits in.\n\n",
         spec.groups.len(),
         spec.druid_docs_release
     ));
@@ -25,6 +27,11 @@ pub fn endpoints_markdown(spec: &Spec) -> String {
             .services_of(group)
             .map(|s| format!("`{}`", s.client))
             .collect();
+        let clients = if spec.is_shared(group) {
+            format!("`{}` of {}", group.trait_name(), clients.join(", "))
+        } else {
+            clients.join(", ")
+        };
         for e in &group.endpoints {
             let mut notes = Vec::new();
             if let Some(deprecated) = &e.deprecated {
@@ -47,7 +54,7 @@ pub fn endpoints_markdown(spec: &Spec) -> String {
                 e.method,
                 e.path_with_fixed_query(),
                 group.service,
-                clients.join(", "),
+                clients,
                 e.id,
                 spec.docs_url(e),
                 notes.join("; ")

@@ -1,7 +1,9 @@
 //! The error type of `druid-api`.
 
+use std::fmt;
 use std::time::Duration;
 
+use druid_transport::error::{MAX_DISPLAY, clip};
 use druid_transport::http::StatusCode;
 use druid_transport::{ApiError, DecodeError, DruidError};
 
@@ -18,24 +20,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// out of time.
 ///
 /// `Display` is one line of at most
-/// [`druid_transport::error::MAX_DISPLAY`] characters; no variant holds a
+/// [`MAX_DISPLAY`] characters, without the source; no variant holds a
 /// password.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request failed or Druid refused it; see the predicates.
-    #[error(transparent)]
-    Transport(#[from] druid_transport::Error),
+    /// The request failed or Druid refused it; see the predicates. Display
+    /// and source are the transport error's own.
+    Transport(druid_transport::Error),
     /// The cluster does not have what was asked for: no server of that type,
     /// no leader elected, no server at that endpoint.
-    #[error("{what}")]
     NotFound {
         /// What was missing, and what to do about it.
         what: String,
     },
     /// A Druid task (ingestion, MSQ query, kill, ...) or an asynchronous SQL
     /// statement ended without success.
-    #[error("task {task_id} ended {state}: {message}")]
     TaskFailed {
         /// The task ID (the query ID of a statement).
         task_id: String,
@@ -45,7 +45,6 @@ pub enum Error {
         message: String,
     },
     /// A wait for a condition in the cluster ran out of its limit.
-    #[error("gave up waiting for {what} after {waited:?}; last seen: {last_seen}")]
     WaitTimeout {
         /// What was waited for.
         what: String,
@@ -54,6 +53,43 @@ pub enum Error {
         /// The last state observed before giving up.
         last_seen: String,
     },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = match self {
+            Error::Transport(e) => return fmt::Display::fmt(e, f),
+            Error::NotFound { what } => what.clone(),
+            Error::TaskFailed {
+                task_id,
+                state,
+                message,
+            } => format!("task {task_id} ended {state}: {message}"),
+            Error::WaitTimeout {
+                what,
+                waited,
+                last_seen,
+            } => format!("gave up waiting for {what} after {waited:.1?}; last seen: {last_seen}"),
+        };
+        f.write_str(&clip(&line, MAX_DISPLAY))
+    }
+}
+
+/// The transport error's source is this error's: a reporter that walks the
+/// chain does not print the transport's line twice.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<druid_transport::Error> for Error {
+    fn from(error: druid_transport::Error) -> Self {
+        Error::Transport(error)
+    }
 }
 
 impl Error {
@@ -143,5 +179,55 @@ impl Error {
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(what: impl Into<String>) -> Self {
         Error::NotFound { what: what.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn display_is_one_bounded_line_for_every_variant() {
+        let errors = [
+            Error::TaskFailed {
+                task_id: "index_parallel_wiki_2024".to_owned(),
+                state: "FAILED".to_owned(),
+                message: "java.lang.RuntimeException: boom\n\tat org.apache.druid.X\n".repeat(50),
+            },
+            Error::WaitTimeout {
+                what: "task x to finish".to_owned(),
+                waited: Duration::from_millis(600_123),
+                last_seen: "RUNNING ".repeat(100),
+            },
+            Error::not_found(format!(
+                "no server at x; known: {}",
+                "host:8083, ".repeat(100)
+            )),
+            Error::invalid_input(format!("{} is not a URL", "http://h/".repeat(100))),
+        ];
+        for error in errors {
+            let line = error.to_string();
+            assert!(!line.contains('\n'), "{line}");
+            assert!(line.chars().count() <= MAX_DISPLAY, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_chain_does_not_repeat_the_transport_line() {
+        let inner = druid_transport::Error::Config {
+            message: "cannot read the CA file".to_owned(),
+            source: Some("no such file".into()),
+        };
+        let error = Error::from(inner);
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: cannot read the CA file"
+        );
+        assert_eq!(
+            error.source().map(ToString::to_string).as_deref(),
+            Some("no such file")
+        );
     }
 }

@@ -32,7 +32,6 @@ pub const MAX_DISPLAY: usize = 300;
 #[non_exhaustive]
 pub enum Error {
     /// The TCP connection could not be made (refused, unreachable, DNS).
-    #[error("could not connect to {url}")]
     Connect {
         /// The URL that was tried, without credentials.
         url: String,
@@ -41,7 +40,6 @@ pub enum Error {
         source: BoxError,
     },
     /// The request did not complete within the configured timeout.
-    #[error("request to {url} timed out")]
     Timeout {
         /// The URL that was tried, without credentials.
         url: String,
@@ -52,7 +50,6 @@ pub enum Error {
     /// The TLS handshake failed: an untrusted or expired certificate, a host
     /// name mismatch, a refused client certificate, a server that does not
     /// speak TLS, or an `https` URL without a TLS backend compiled in.
-    #[error("TLS failure talking to {url}")]
     Tls {
         /// The URL that was tried, without credentials.
         url: String,
@@ -62,7 +59,6 @@ pub enum Error {
     },
     /// Any other failure to send the request or read the response: a
     /// connection reset, a body cut off.
-    #[error("request to {url} failed")]
     Io {
         /// The URL that was tried, without credentials.
         url: String,
@@ -71,14 +67,11 @@ pub enum Error {
         source: BoxError,
     },
     /// Druid answered with a status that is not an answer of this endpoint.
-    #[error(transparent)]
     Api(Box<ApiError>),
     /// An answer did not match the type the endpoint promises.
-    #[error(transparent)]
     Decode(Box<DecodeError>),
     /// A redirect was not followed: it led outside the cluster, it had no
     /// usable `Location`, or there were too many of them.
-    #[error("redirect from {from} not followed: {reason}")]
     Redirect {
         /// The URL that answered with the redirect, without credentials.
         from: String,
@@ -89,11 +82,9 @@ pub enum Error {
     },
     /// The caller passed something that cannot be sent: an empty path
     /// parameter, a malformed URL, a header that is not header text.
-    #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The client configuration is unusable: an unreadable CA file, a bad
     /// client certificate, a TLS option without a TLS backend.
-    #[error("invalid configuration: {message}")]
     Config {
         /// What is wrong and how to fix it.
         message: String,
@@ -101,6 +92,26 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+impl fmt::Display for Error {
+    /// One line of at most [`MAX_DISPLAY`] characters, without the source.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = match self {
+            Error::Connect { url, .. } => format!("could not connect to {url}"),
+            Error::Timeout { url, .. } => format!("request to {url} timed out"),
+            Error::Tls { url, .. } => format!("TLS failure talking to {url}"),
+            Error::Io { url, .. } => format!("request to {url} failed"),
+            Error::Api(api) => return fmt::Display::fmt(api, f),
+            Error::Decode(decode) => return fmt::Display::fmt(decode, f),
+            Error::Redirect { from, reason, .. } => {
+                format!("redirect from {from} not followed: {reason}")
+            }
+            Error::InvalidInput(message) => format!("invalid input: {message}"),
+            Error::Config { message, .. } => format!("invalid configuration: {message}"),
+        };
+        f.write_str(&clip(&line, MAX_DISPLAY))
+    }
 }
 
 impl Error {

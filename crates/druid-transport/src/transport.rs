@@ -265,6 +265,15 @@ impl Transport {
 /// the cluster's hosts, as reported and as mapped; a transport adds the
 /// hosts given to [`TransportBuilder::redirect_hosts`] to every service.
 /// Host names compare case-insensitively, IPv6 addresses without brackets.
+///
+/// Why a snapshot carried by each [`Service`], and not a policy kept by the
+/// [`Transport`]: which hosts belong to the cluster is knowledge of one
+/// discovery, not a setting of the HTTP client. Kept in the transport, it
+/// was shared mutable state: two clusters discovered through clones of one
+/// client overwrote each other's hosts, and a lock sat on every redirect.
+/// As a value in the handle, a client keeps the scope of the cluster that
+/// made it, clones share it for free (an `Arc`), and a refresh makes a new
+/// one without touching clients handed out before.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RedirectScope {
     hosts: Arc<BTreeSet<String>>,
