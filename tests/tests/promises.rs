@@ -206,6 +206,13 @@ async fn display_is_one_short_line_whatever_the_body() {
     let page = druid_api::DruidError::parse(BAD_GATEWAY_PAGE.as_bytes());
     assert_eq!(page.shape, ErrorShape::Html);
 
+    // SQL started from a Broker names the Broker.
+    let server = FakeServer::start(|_| FakeResponse::new(502, BAD_GATEWAY_PAGE)).await;
+    let broker =
+        druid_api::BrokerClient::new(druid_api::connect(&server.url()).unwrap().service().clone());
+    let err = broker.sql("SELECT 1").send().await.unwrap_err();
+    assert_eq!(err.api().unwrap().operation, "broker.sql_query");
+
     // A body that does not decode says so in one line too.
     let served = results.clone();
     let server = FakeServer::start(move |_| FakeResponse::new(200, served.clone())).await;

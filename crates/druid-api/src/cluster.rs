@@ -114,34 +114,34 @@ impl AnyClient {
     }
 }
 
+impl AnyClient {
+    /// The typed client inside, or the bare service of an unknown type.
+    fn inner(&self) -> std::result::Result<&dyn ServiceClient, &Service> {
+        Ok(match self {
+            AnyClient::Coordinator(c) => c,
+            AnyClient::Overlord(c) => c,
+            AnyClient::Broker(c) => c,
+            AnyClient::Router(c) => c,
+            AnyClient::Historical(c) => c,
+            AnyClient::MiddleManager(c) => c,
+            AnyClient::Indexer(c) => c,
+            AnyClient::Peon(c) => c,
+            AnyClient::Other(_, service) => return Err(service),
+        })
+    }
+}
+
 /// Every client is a handle on its service, and every service has the
 /// status endpoints.
 impl ServiceClient for AnyClient {
     fn service_name(&self) -> &'static str {
-        match self {
-            AnyClient::Coordinator(c) => c.service_name(),
-            AnyClient::Overlord(c) => c.service_name(),
-            AnyClient::Broker(c) => c.service_name(),
-            AnyClient::Router(c) => c.service_name(),
-            AnyClient::Historical(c) => c.service_name(),
-            AnyClient::MiddleManager(c) => c.service_name(),
-            AnyClient::Indexer(c) => c.service_name(),
-            AnyClient::Peon(c) => c.service_name(),
-            AnyClient::Other(..) => "other",
-        }
+        self.inner().map_or("other", ServiceClient::service_name)
     }
 
     fn service(&self) -> &Service {
-        match self {
-            AnyClient::Coordinator(c) => c.service(),
-            AnyClient::Overlord(c) => c.service(),
-            AnyClient::Broker(c) => c.service(),
-            AnyClient::Router(c) => c.service(),
-            AnyClient::Historical(c) => c.service(),
-            AnyClient::MiddleManager(c) => c.service(),
-            AnyClient::Indexer(c) => c.service(),
-            AnyClient::Peon(c) => c.service(),
-            AnyClient::Other(_, service) => service,
+        match self.inner() {
+            Ok(client) => client.service(),
+            Err(service) => service,
         }
     }
 }

@@ -9,10 +9,42 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::client::Client;
+use druid_transport::Service;
+
 use crate::models::{ColumnTypes, ResultFormat, SqlParameter, SqlQuery, SqlTaskResponse};
 use crate::wait::poll;
-use crate::{Error, QueryApi, Result, SqlStatementsApi};
+use crate::{Error, QueryApi, Result, ServiceClient, SqlStatementsApi};
+
+/// The query endpoints of whichever client a query started from, so that
+/// the SQL builder and the statement handles need no type parameter and
+/// still name the right service in errors (`broker.sql_query`).
+#[derive(Debug, Clone)]
+pub(crate) struct QueryHandle {
+    service: Service,
+    name: &'static str,
+}
+
+impl QueryHandle {
+    pub(crate) fn of(client: &(impl ServiceClient + ?Sized)) -> Self {
+        QueryHandle {
+            service: client.service().clone(),
+            name: client.service_name(),
+        }
+    }
+}
+
+impl ServiceClient for QueryHandle {
+    fn service_name(&self) -> &'static str {
+        self.name
+    }
+
+    fn service(&self) -> &Service {
+        &self.service
+    }
+}
+
+impl QueryApi for QueryHandle {}
+impl SqlStatementsApi for QueryHandle {}
 
 /// What every client that runs queries ([`Client`], [`BrokerClient`](crate::BrokerClient),
 /// [`RouterClient`](crate::RouterClient)) can do besides the raw endpoints:
@@ -37,7 +69,7 @@ pub trait QueryExt: QueryApi + SqlStatementsApi {
     /// # Ok(()) }
     /// ```
     fn sql(&self, query: impl Into<String>) -> SqlRequest {
-        SqlRequest::new(Client::new(self.service().clone()), query.into())
+        SqlRequest::new(QueryHandle::of(self), query.into())
     }
 
     /// Runs a native JSON query and decodes its result into `T` (the shape
@@ -122,7 +154,7 @@ pub trait QueryExt: QueryApi + SqlStatementsApi {
         query_id: &str,
         limit: Duration,
     ) -> impl Future<Output = Result<crate::AsyncResults>> + Send {
-        crate::statements::wait_for_statement(Client::new(self.service().clone()), query_id, limit)
+        crate::statements::wait_for_statement(QueryHandle::of(self), query_id, limit)
     }
 }
 
@@ -144,12 +176,12 @@ pub struct NativeResponse<T> {
 #[derive(Debug, Clone)]
 #[must_use = "the query is only sent when `rows`, `send` or `.await` is used"]
 pub struct SqlRequest {
-    client: Client,
+    client: QueryHandle,
     body: SqlQuery,
 }
 
 impl SqlRequest {
-    pub(crate) fn new(client: Client, query: String) -> Self {
+    pub(crate) fn new(client: QueryHandle, query: String) -> Self {
         SqlRequest {
             client,
             body: SqlQuery::new(query),
@@ -216,7 +248,7 @@ impl SqlRequest {
     }
 
     /// The client the statement goes through.
-    pub(crate) fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &QueryHandle {
         &self.client
     }
 

@@ -13,11 +13,10 @@ use druid_transport::Response;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::client::Client;
 use crate::models::{
     ResultFormat, StatementColumn, StatementPage, StatementResponse, StatementState,
 };
-use crate::sql::SqlRequest;
+use crate::sql::{QueryHandle, SqlRequest};
 use crate::wait::poll;
 use crate::{Error, Result, SqlStatementsApi};
 
@@ -31,7 +30,7 @@ const EXECUTION_MODE: &str = "executionMode";
 /// again, or [`cancel`](AsyncStatement::cancel).
 #[derive(Debug, Clone)]
 pub struct AsyncStatement {
-    client: Client,
+    client: QueryHandle,
     status: StatementResponse,
 }
 
@@ -66,7 +65,7 @@ pub struct AsyncStatement {
 /// ```
 #[derive(Debug, Clone)]
 pub struct AsyncResults {
-    client: Client,
+    client: QueryHandle,
     status: StatementResponse,
 }
 
@@ -129,7 +128,7 @@ impl SqlRequest {
 
 /// Waits for a statement by ID (`QueryExt::wait_for_statement`).
 pub(crate) async fn wait_for_statement(
-    client: Client,
+    client: QueryHandle,
     query_id: &str,
     limit: Duration,
 ) -> Result<AsyncResults> {
