@@ -46,7 +46,7 @@ impl ServiceClient for QueryHandle {
 impl QueryApi for QueryHandle {}
 impl SqlStatementsApi for QueryHandle {}
 
-/// What every client that runs queries ([`Client`], [`BrokerClient`](crate::BrokerClient),
+/// What every client that runs queries ([`Client`](crate::Client), [`BrokerClient`](crate::BrokerClient),
 /// [`RouterClient`](crate::RouterClient)) can do besides the raw endpoints:
 /// SQL with typed rows, typed native queries, and waiting for a table.
 ///
