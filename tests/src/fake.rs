@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -66,6 +67,14 @@ pub struct FakeResponse {
     pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Option<Duration>,
+    /// How the body is written: in these pieces (chunked transfer
+    /// encoding), each after its pause; `None` writes it at once.
+    pub pieces: Option<Vec<(usize, Duration)>>,
+    /// Trailers sent after a chunked body (to a client that accepts them).
+    pub trailers: Vec<(String, String)>,
+    /// Breaks the connection after this many body bytes, as a server that
+    /// dies mid-answer does.
+    pub cut_after: Option<usize>,
 }
 
 impl FakeResponse {
@@ -76,7 +85,46 @@ impl FakeResponse {
             headers: Vec::new(),
             body: body.into(),
             delay: None,
+            pieces: None,
+            trailers: Vec::new(),
+            cut_after: None,
         }
+    }
+
+    /// Writes the body in chunks of `size` bytes (the last may be shorter),
+    /// pausing `pause` before each, with chunked transfer encoding.
+    pub fn in_chunks(mut self, size: usize, pause: Duration) -> Self {
+        let count = self.body.len().div_ceil(size.max(1)).max(1);
+        let mut pieces = vec![(size.max(1), pause); count];
+        if let Some(last) = pieces.last_mut() {
+            last.0 = self.body.len() - (count - 1) * size.max(1);
+        }
+        self.pieces = Some(pieces);
+        self
+    }
+
+    /// Sends a trailer after the body (implies chunked transfer encoding),
+    /// declared in a `Trailer` header as Druid declares its own.
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        self.trailers.push((name.to_owned(), value.to_owned()));
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("trailer"));
+        let declared: Vec<&str> = self.trailers.iter().map(|(n, _)| n.as_str()).collect();
+        let declared = declared.join(", ");
+        self.headers.push(("Trailer".to_owned(), declared));
+        if self.pieces.is_none() {
+            self.pieces = Some(vec![(self.body.len(), Duration::ZERO)]);
+        }
+        self
+    }
+
+    /// Breaks the connection after `bytes` bytes of the body.
+    pub fn cut_after(mut self, bytes: usize) -> Self {
+        self.cut_after = Some(bytes);
+        if self.pieces.is_none() {
+            self.pieces = Some(vec![(self.body.len(), Duration::ZERO)]);
+        }
+        self
     }
 
     /// A `200` JSON response.
@@ -231,7 +279,7 @@ async fn answer(
     request: Request<Incoming>,
     handler: Arc<Handler>,
     log: Arc<Mutex<Vec<FakeRequest>>>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
+) -> Result<Response<FakeBody>, hyper::Error> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes().to_vec();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
@@ -261,14 +309,64 @@ async fn answer(
     Ok(to_hyper(response))
 }
 
-fn to_hyper(response: FakeResponse) -> Response<Full<Bytes>> {
+type FakeBody = BoxBody<Bytes, std::io::Error>;
+
+fn to_hyper(response: FakeResponse) -> Response<FakeBody> {
     let status = StatusCode::from_u16(response.status)
         .unwrap_or_else(|_| panic!("the fake cannot answer status {}", response.status));
     let mut builder = Response::builder().status(status);
     for (name, value) in &response.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
+    let body = match response.pieces.clone() {
+        None => Full::new(Bytes::from(response.body))
+            .map_err(|never| match never {})
+            .boxed(),
+        Some(pieces) => streamed(response, pieces),
+    };
     builder
-        .body(Full::new(Bytes::from(response.body)))
+        .body(body)
         .unwrap_or_else(|e| panic!("the fake's response headers are not valid: {e}"))
+}
+
+/// A body written piece by piece, then its trailers, or broken off.
+fn streamed(response: FakeResponse, pieces: Vec<(usize, Duration)>) -> FakeBody {
+    let mut frames: Vec<(Duration, std::io::Result<Frame<Bytes>>)> = Vec::new();
+    let mut at = 0;
+    for (size, pause) in pieces {
+        let end = (at + size).min(response.body.len());
+        let end = response.cut_after.map_or(end, |cut| end.min(cut));
+        if end > at {
+            let piece = Bytes::copy_from_slice(&response.body[at..end]);
+            frames.push((pause, Ok(Frame::data(piece))));
+        }
+        at = end;
+        if response.cut_after.is_some_and(|cut| at >= cut) {
+            break;
+        }
+    }
+    if response.cut_after.is_some() {
+        // After a pause, so the head and the first pieces are on the wire.
+        let pause = Duration::from_millis(50);
+        frames.push((pause, Err(std::io::Error::other("the fake breaks off"))));
+    } else if !response.trailers.is_empty() {
+        let mut trailers = hyper::HeaderMap::new();
+        for (name, value) in &response.trailers {
+            if let (Ok(name), Ok(value)) = (
+                hyper::header::HeaderName::try_from(name.as_str()),
+                hyper::header::HeaderValue::try_from(value.as_str()),
+            ) {
+                trailers.append(name, value);
+            }
+        }
+        frames.push((Duration::ZERO, Ok(Frame::trailers(trailers))));
+    }
+    let stream = futures_util::stream::unfold(frames.into_iter(), |mut frames| async move {
+        let (pause, frame) = frames.next()?;
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        Some((frame, frames))
+    });
+    StreamBody::new(stream).boxed()
 }

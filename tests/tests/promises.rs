@@ -363,7 +363,7 @@ async fn shared_groups_are_generic_and_sql_runs_on_brokers_and_routers() {
     }
     let server = FakeServer::start(|r| match r.path() {
         "/status" => FakeResponse::json(&serde_json::json!({"version": "27.0.0", "modules": []})),
-        _ => FakeResponse::json(&serde_json::json!([{"one": 1}])),
+        _ => FakeResponse::new(200, "[\"one\"]\n[1]\n\n"),
     })
     .await;
     let service = druid_api::connect(&server.url()).unwrap().service().clone();

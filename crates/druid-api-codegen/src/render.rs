@@ -155,6 +155,8 @@ enum Value {
     Text,
     Empty,
     Raw,
+    /// The response with its body still to read.
+    Stream,
 }
 
 fn value_of(endpoint: &Endpoint, uses: &mut Uses) -> Value {
@@ -164,6 +166,7 @@ fn value_of(endpoint: &Endpoint, uses: &mut Uses) -> Value {
             "text" => Value::Text,
             "empty" => Value::Empty,
             "raw" => Value::Raw,
+            "stream" => Value::Stream,
             _ => Value::Json(quote!(serde_json::Value), "serde_json::Value".to_owned()),
         },
     }
@@ -238,6 +241,10 @@ fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer
             uses.add("druid_transport::Response");
             (quote!(Response), quote!(()), None)
         }
+        Value::Stream => {
+            uses.add("druid_transport::StreamingResponse");
+            (quote!(StreamingResponse), quote!(()), None)
+        }
     };
     let mut errors = vec![format!(
         "Druid's answer for {} ([`Error::api`](crate::Error::api))",
@@ -264,6 +271,9 @@ fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer
                 Ok(())
             },
             Value::Raw => quote!(Ok(#service.send(&request).await?)),
+            Value::Stream => quote! {
+                Ok(#service.execute_streaming(&request).await?.error_for_status().await?)
+            },
             _ => quote!(Ok(#service.send(&request).await?.#decode_value)),
         };
         return Answer {

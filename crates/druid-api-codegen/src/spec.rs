@@ -219,7 +219,8 @@ pub enum BodySpec {
 #[serde(untagged)]
 pub enum ResponseSpec {
     /// `"json"` (a `serde_json::Value`), `"text"`, `"empty"` (no value) or
-    /// `"raw"` (the whole response).
+    /// `"raw"` (the whole response) or `"stream"` (the response as soon as
+    /// its headers are in, with the body to read as it arrives).
     Kind(String),
     /// `{ json = "Type" }`: a JSON body of that type.
     Typed {

@@ -19,7 +19,7 @@ pub(crate) const QUERY_TYPES: &[&str] = &[
     "enum",
 ];
 /// Response kinds written as a plain string.
-pub(crate) const RESPONSE_KINDS: &[&str] = &["json", "text", "empty", "raw"];
+pub(crate) const RESPONSE_KINDS: &[&str] = &["json", "text", "empty", "raw", "stream"];
 /// Body kinds an answer can name.
 pub(crate) const ANSWER_BODIES: &[&str] = &["any", "empty", "json", "text"];
 /// What an answer can mean.
@@ -606,10 +606,11 @@ fn check_answers(c: &mut Collector<'_>, e: &Endpoint) {
             None,
         );
     }
-    if kind == "raw" && !e.answers.is_empty() {
+    if (kind == "raw" || kind == "stream") && !e.answers.is_empty() {
         c.at(
             e,
-            "a raw response takes no `answers`: the whole response is the answer".to_owned(),
+            "a raw or streamed response takes no `answers`: the whole response is the answer"
+                .to_owned(),
             None,
         );
     }

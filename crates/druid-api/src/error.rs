@@ -44,6 +44,22 @@ pub enum Error {
         /// The task's error message, as Druid reports it.
         message: String,
     },
+    /// A streamed result ended before its end: the connection broke, the
+    /// server stopped writing (the end marker of the format is missing), or
+    /// Druid's trailers say the query failed after the first rows. The rows
+    /// before it were whole; the answer is not.
+    Incomplete {
+        /// The operation, e.g. `broker.sql_query`.
+        operation: String,
+        /// The query ID.
+        query_id: Option<String>,
+        /// How many rows arrived before the end.
+        rows: u64,
+        /// Why the result is incomplete (Druid's message, when it sent one).
+        reason: String,
+        /// The transport's error, when the connection broke.
+        source: Option<Box<druid_transport::Error>>,
+    },
     /// A wait for a condition in the cluster ran out of its limit.
     WaitTimeout {
         /// What was waited for.
@@ -70,6 +86,19 @@ impl fmt::Display for Error {
                 waited,
                 last_seen,
             } => format!("gave up waiting for {what} after {waited:.1?}; last seen: {last_seen}"),
+            Error::Incomplete {
+                operation,
+                query_id,
+                rows,
+                reason,
+                ..
+            } => {
+                let query = query_id
+                    .as_deref()
+                    .map(|id| format!(" (query {id})"))
+                    .unwrap_or_default();
+                format!("the result of {operation}{query} was cut off after {rows} rows: {reason}")
+            }
         };
         f.write_str(&clip(&line, MAX_DISPLAY))
     }
@@ -81,6 +110,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Transport(e) => e.source(),
+            Error::Incomplete {
+                source: Some(source),
+                ..
+            } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -107,6 +140,11 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         self.transport()
             .is_some_and(druid_transport::Error::is_timeout)
+    }
+
+    /// True for [`Error::Incomplete`]: a streamed result was cut off.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Error::Incomplete { .. })
     }
 
     /// True for [`Error::WaitTimeout`]: a wait helper used up its limit.

@@ -99,9 +99,11 @@ mod connect;
 mod error;
 pub mod models;
 mod router_proxy;
+mod rows;
 mod service_client;
 mod sql;
 mod statements;
+mod stream;
 pub mod wait;
 
 pub use wait::ETERNITY;
@@ -118,6 +120,7 @@ pub use error::{Error, Result};
 pub use service_client::ServiceClient;
 pub use sql::{Column, NativeResponse, QueryExt, SqlRequest, SqlResponse};
 pub use statements::{AsyncResults, AsyncStatement};
+pub use stream::RowStream;
 
 /// The transport crate, for its own error type and lower-level access.
 pub use druid_transport as transport;

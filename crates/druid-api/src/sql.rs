@@ -1,6 +1,7 @@
 //! SQL queries with typed rows, headers and the query ID; typed native
 //! queries; the helpers every query client has ([`QueryExt`]).
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -11,8 +12,22 @@ use serde_json::{Map, Value};
 
 use druid_transport::Service;
 
-use crate::models::{ColumnTypes, ResultFormat, SqlParameter, SqlQuery, SqlTaskResponse};
+use crate::models::{ResultFormat, SqlParameter, SqlQuery, SqlTaskResponse};
+use crate::rows::{Layout, RowDecoder};
+use crate::stream::{Cancel, One, Plan, RowStream, ScanBatch};
 use crate::wait::poll;
+
+/// The context key of the SQL query ID.
+const SQL_QUERY_ID: &str = "sqlQueryId";
+
+/// The context `timeout` for a client deadline: a little shorter, so that
+/// Druid's own timeout answer arrives before the client gives up.
+fn druid_timeout_ms(deadline: Duration) -> u64 {
+    let margin = (deadline / 10).min(Duration::from_secs(1));
+    u64::try_from(deadline.saturating_sub(margin).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
 use crate::{Error, QueryApi, Result, ServiceClient, SqlStatementsApi};
 
 /// The query endpoints of whichever client a query started from, so that
@@ -89,18 +104,48 @@ pub trait QueryExt: QueryApi + SqlStatementsApi {
     /// println!("{:?}: {:?}", answer.query_id, answer.result);
     /// # Ok(()) }
     /// ```
+    ///
+    /// As with SQL, the client sets the context's `queryId` (unless the
+    /// query has one) and its `timeout` (the transport's request timeout, a
+    /// little shorter; unless the query has one).
     fn native_query<T: DeserializeOwned>(
         &self,
         query: &(impl Serialize + ?Sized),
     ) -> impl Future<Output = Result<NativeResponse<T>>> + Send {
-        let request = self.native_query_raw(query);
+        let prepared = NativeQuery::prepare(self, query);
         async move {
-            let response = request.send().await?;
+            let (body, _) = prepared?;
+            let response = self.native_query_raw(&body).send().await?.collect().await?;
             Ok(NativeResponse {
                 result: response.json()?,
                 query_id: response.header("x-druid-query-id").map(str::to_owned),
             })
         }
+    }
+
+    /// Runs a native JSON query and hands out each element of its answer
+    /// (a timeseries bucket, a groupBy row, a topN entry, ...) decoded into
+    /// `T` as it arrives. IDs, deadline, cancellation on drop and the
+    /// completeness checks are those of [`SqlRequest::stream`] (the cancel
+    /// is `DELETE /druid/v2/{queryId}`).
+    fn native_stream<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: &(impl Serialize + ?Sized),
+    ) -> RowStream<T> {
+        NativeQuery::stream::<T, One<T>>(self, query)
+    }
+
+    /// Runs a native `scan` query and hands out its rows, decoded into `T`,
+    /// as they arrive: the `events` of each batch Druid sends, so memory is
+    /// bounded by a batch (`batchSize`, 20,480 rows by default). Without a
+    /// `resultFormat` the query asks for `list` (rows as objects, for
+    /// structs by column name); with `compactedList` rows are arrays (fill
+    /// tuples).
+    fn scan_rows<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: &(impl Serialize + ?Sized),
+    ) -> RowStream<T> {
+        NativeQuery::stream::<T, ScanBatch<T>>(self, query)
     }
 
     /// Waits until SQL sees at least `min_rows` rows in `table` (the Broker
@@ -160,6 +205,80 @@ pub trait QueryExt: QueryApi + SqlStatementsApi {
 
 impl<C: QueryApi + SqlStatementsApi> QueryExt for C {}
 
+/// A native query made ready to send: its ID and deadline in its context.
+struct NativeQuery;
+
+impl NativeQuery {
+    /// The query as JSON with `queryId` and `timeout` in its context (unless
+    /// it has them), and its ID.
+    fn prepare(
+        client: &(impl ServiceClient + ?Sized),
+        query: &(impl Serialize + ?Sized),
+    ) -> Result<(Value, String)> {
+        let mut body = serde_json::to_value(query).map_err(|e| {
+            Error::invalid_input(format!("the native query cannot be written as JSON: {e}"))
+        })?;
+        let Some(object) = body.as_object_mut() else {
+            return Err(Error::invalid_input(
+                "a native query is a JSON object with a `queryType`",
+            ));
+        };
+        if object.get("queryType").and_then(Value::as_str) == Some("scan")
+            && !object.contains_key("resultFormat")
+        {
+            object.insert("resultFormat".to_owned(), Value::from("list"));
+        }
+        let context = object
+            .entry("context")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Some(context) = context.as_object_mut() else {
+            return Err(Error::invalid_input(
+                "the native query's `context` is not an object",
+            ));
+        };
+        let id = match context.get("queryId").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                context.insert("queryId".to_owned(), Value::from(id.clone()));
+                id
+            }
+        };
+        if let Some(deadline) = client.service().transport().timeout()
+            && !context.contains_key("timeout")
+        {
+            context.insert(
+                "timeout".to_owned(),
+                Value::from(druid_timeout_ms(deadline)),
+            );
+        }
+        Ok((body, id))
+    }
+
+    fn stream<T: Send + 'static, E: crate::stream::Unpack<T>>(
+        client: &(impl QueryApi + ?Sized),
+        query: &(impl Serialize + ?Sized),
+    ) -> RowStream<T> {
+        let (body, query_id) = match Self::prepare(client, query) {
+            Ok(prepared) => prepared,
+            Err(e) => return RowStream::failed(String::new(), e),
+        };
+        let request = client.native_query_raw(&body);
+        RowStream::new::<E>(Plan {
+            layout: Layout::plain(ResultFormat::Object),
+            deadline: client.service().transport().timeout(),
+            cancel: Cancel::native(
+                client.service().clone(),
+                client.service_name(),
+                &query_id,
+                true,
+            ),
+            query_id,
+            send: Box::pin(request.send()),
+        })
+    }
+}
+
 /// The answer of a native query: the result, and the query ID.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -170,14 +289,28 @@ pub struct NativeResponse<T> {
     pub query_id: Option<String>,
 }
 
-/// An SQL query being set up. Finish it with [`SqlRequest::rows`] (typed
-/// rows), [`SqlRequest::send`] (the whole [`SqlResponse`]) or `.await` (the
-/// same as `send`).
+/// An SQL query being set up. Finish it with [`SqlRequest::stream`] (typed
+/// rows as they arrive), [`SqlRequest::rows`] (all typed rows),
+/// [`SqlRequest::send`] (the whole [`SqlResponse`]) or `.await` (the same as
+/// `send`).
+///
+/// # Query IDs, deadlines and cancellation
+///
+/// Unless a query ID is given ([`SqlRequest::query_id`]), the client picks
+/// one (a UUID) before sending, so the query can be found and cancelled at
+/// once. The client's deadline ([`SqlRequest::timeout`], else the
+/// transport's request timeout) is sent as the query context's `timeout`, a
+/// little shorter, so Druid stops the work, and says so, before the client
+/// gives up; a context `timeout` given by the caller is sent as it is. A
+/// stream dropped before its end cancels the query on Druid (see
+/// [`RowStream`]).
 #[derive(Debug, Clone)]
-#[must_use = "the query is only sent when `rows`, `send` or `.await` is used"]
+#[must_use = "the query is only sent when `stream`, `rows`, `send` or `.await` is used"]
 pub struct SqlRequest {
     client: QueryHandle,
     body: SqlQuery,
+    timeout: Option<Duration>,
+    cancel_on_drop: bool,
 }
 
 impl SqlRequest {
@@ -185,7 +318,24 @@ impl SqlRequest {
         SqlRequest {
             client,
             body: SqlQuery::new(query),
+            timeout: None,
+            cancel_on_drop: true,
         }
+    }
+
+    /// Limits the whole query, its rows included, to `limit` (instead of
+    /// the transport's request timeout, which still bounds each request),
+    /// and tells Druid.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Whether a stream dropped before its end cancels the query on Druid
+    /// (default: yes).
+    pub fn cancel_on_drop(mut self, on: bool) -> Self {
+        self.cancel_on_drop = on;
+        self
     }
 
     /// Adds a value for the next `?` placeholder.
@@ -215,7 +365,7 @@ impl SqlRequest {
     /// Sets the query ID (`sqlQueryId`), to cancel the query or find it in
     /// Druid's logs and metrics.
     pub fn query_id(self, id: impl Into<String>) -> Self {
-        self.context("sqlQueryId", id.into())
+        self.context(SQL_QUERY_ID, id.into())
     }
 
     /// Sets how rows are written (default: JSON objects).
@@ -274,18 +424,101 @@ impl SqlRequest {
         Ok(())
     }
 
-    /// Runs the query and returns the response: rows in the chosen format,
-    /// the header, the query ID.
-    pub async fn send(self) -> Result<SqlResponse> {
+    /// The client's deadline for the query: its own, else the transport's.
+    fn deadline(&self) -> Option<Duration> {
+        self.timeout
+            .or_else(|| self.client.service().transport().timeout())
+    }
+
+    /// Picks the query ID (unless one is given) and tells Druid the
+    /// deadline; returns the query ID.
+    fn prepare(&mut self) -> String {
+        let context = &mut self.body.context;
+        let id = match context.get(SQL_QUERY_ID).and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                context.insert(SQL_QUERY_ID.to_owned(), Value::from(id.clone()));
+                id
+            }
+        };
+        if let Some(deadline) = self
+            .timeout
+            .or_else(|| self.client.service().transport().timeout())
+            && !self.body.context.contains_key("timeout")
+        {
+            self.body.context.insert(
+                "timeout".to_owned(),
+                Value::from(druid_timeout_ms(deadline)),
+            );
+        }
+        id
+    }
+
+    /// Runs the query and returns the whole response: rows in the chosen
+    /// format, the header, the query ID.
+    pub async fn send(mut self) -> Result<SqlResponse> {
         self.check()?;
-        let response = self.client.sql_query(&self.body).await?;
+        self.prepare();
+        let response = self.client.sql_query(&self.body).await?.collect().await?;
         Ok(SqlResponse::new(response, &self.body))
     }
 
-    /// Runs the query and decodes the rows into `T` (a struct with
-    /// `Deserialize`, `serde_json::Value`, a tuple for the array format...).
-    pub async fn rows<T: DeserializeOwned>(self) -> Result<Vec<T>> {
-        self.send().await?.rows()
+    /// Runs the query and decodes every row into `T`: a struct with
+    /// `Deserialize` (filled by column name whatever the format), a tuple
+    /// or `Vec` (by position), or `serde_json::Value`. Built on
+    /// [`SqlRequest::stream`]: the rows are decoded as they arrive, in one
+    /// pass.
+    pub async fn rows<T: DeserializeOwned + Send + 'static>(self) -> Result<Vec<T>> {
+        self.stream::<T>().collect_rows().await
+    }
+
+    /// Runs the query and hands out its rows, decoded into `T`, as they
+    /// arrive: memory is bounded by a chunk of the answer, not by the
+    /// result. The query is sent when the stream is first polled; its ID is
+    /// known at once.
+    ///
+    /// Without a result format set, rows travel as `arrayLines` with a
+    /// header row (the fastest to decode; see the README's figures), and a
+    /// struct is filled by the header's column names. A format set with
+    /// [`SqlRequest::result_format`] is used as it is.
+    ///
+    /// # Errors
+    ///
+    /// Each item: Druid's answer for a refused query (the first item), a
+    /// row that does not decode into `T`, and, last, [`Error::Incomplete`]
+    /// for a result cut short.
+    pub fn stream<T: DeserializeOwned + Send + 'static>(mut self) -> RowStream<T> {
+        if self.body.result_format.is_none() {
+            self.body.result_format = Some(if self.body.header == Some(false) {
+                ResultFormat::ObjectLines
+            } else {
+                self.body.header = Some(true);
+                ResultFormat::ArrayLines
+            });
+        }
+        let query_id = self.prepare();
+        if let Err(e) = self.check() {
+            return RowStream::failed(query_id, e);
+        }
+        let layout = Layout::of(&self.body);
+        let deadline = self.deadline();
+        let cancel = Cancel::sql(
+            self.client.service().clone(),
+            self.client.service_name(),
+            &query_id,
+            self.cancel_on_drop,
+        );
+        let client = self.client;
+        let body = self.body;
+        let send = Box::pin(async move { client.sql_query(&body).await });
+        RowStream::new::<One<T>>(Plan {
+            query_id,
+            layout,
+            deadline,
+            cancel,
+            send,
+        })
     }
 
     /// Submits the statement as an SQL-based (MSQ) task through
@@ -305,14 +538,6 @@ impl IntoFuture for SqlRequest {
     }
 }
 
-type CsvTable = Vec<Vec<String>>;
-
-/// Druid ends a complete line-format or CSV result with an empty line: the
-/// last row's newline, then one more. A stream cut short lacks it.
-fn is_complete_lines(text: &str) -> bool {
-    text == "\n" || text.ends_with("\n\n")
-}
-
 /// One column, from the header rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -325,25 +550,20 @@ pub struct Column {
     pub sql_type: Option<String>,
 }
 
-/// The answer of an SQL query.
+/// The whole answer of an SQL query, read into memory: for the raw body, or
+/// to decode it more than once. [`SqlRequest::stream`] decodes rows as they
+/// arrive instead.
 #[derive(Debug, Clone)]
 pub struct SqlResponse {
     response: Response,
-    format: ResultFormat,
-    header: bool,
-    types_header: bool,
-    sql_types_header: bool,
+    layout: Layout,
 }
 
 impl SqlResponse {
     fn new(response: Response, body: &SqlQuery) -> Self {
-        let header = body.header.unwrap_or(false);
         SqlResponse {
             response,
-            format: body.result_format.clone().unwrap_or(ResultFormat::Object),
-            header,
-            types_header: header && body.types_header.unwrap_or(false),
-            sql_types_header: header && body.sql_types_header.unwrap_or(false),
+            layout: Layout::of(body),
         }
     }
 
@@ -361,7 +581,7 @@ impl SqlResponse {
 
     /// The format of the rows.
     pub fn format(&self) -> &ResultFormat {
-        &self.format
+        &self.layout.format
     }
 
     /// The raw response.
@@ -374,183 +594,42 @@ impl SqlResponse {
         Ok(self.response.text()?)
     }
 
-    /// How many rows of the body are header rows.
-    fn header_rows(&self) -> usize {
-        if !self.header {
-            return 0;
+    /// Decodes every row (header rows apart) into `T`, and the columns.
+    fn decode<T: DeserializeOwned>(&self) -> Result<(Vec<T>, Option<Vec<Column>>)> {
+        let mut decoder = RowDecoder::new(self.layout.clone());
+        let mut rows = VecDeque::new();
+        let decoded = decoder
+            .feed(self.response.body().clone(), &mut rows)
+            .and_then(|()| decoder.finish(&mut rows));
+        if let Err(e) = decoded {
+            let path = e
+                .row
+                .map_or_else(|| ".".to_owned(), |row| format!("[{row}]"));
+            return Err(self.response.decode_error::<Vec<T>>(path, e.message).into());
         }
-        match self.format {
-            ResultFormat::Object | ResultFormat::ObjectLines => 1,
-            _ => 1 + usize::from(self.types_header) + usize::from(self.sql_types_header),
-        }
+        Ok((rows.into(), decoder.columns().map(<[Column]>::to_vec)))
     }
 
-    fn truncated(&self, what: &str) -> Error {
-        self.response
-            .decode_error::<Vec<Value>>(
-                ".".to_owned(),
-                format!(
-                    "the {what} result was cut off: the stream ended early (a query error after \
-                     the first row?)"
-                ),
-            )
-            .into()
-    }
-
-    /// Every row as JSON values, header rows included; truncation is an error.
-    fn all_json_rows(&self) -> Result<Vec<Value>> {
-        match self.format {
-            ResultFormat::Object | ResultFormat::Array => Ok(self.response.json::<Vec<Value>>()?),
-            ResultFormat::ObjectLines | ResultFormat::ArrayLines => {
-                let text = self.response.text()?;
-                if !is_complete_lines(&text) {
-                    return Err(self.truncated(self.format.as_str()));
-                }
-                text.lines()
-                    .filter(|line| !line.trim().is_empty())
-                    .map(|line| {
-                        serde_json::from_str(line).map_err(|e| {
-                            self.response
-                                .decode_error::<Value>(".".to_owned(), e.to_string())
-                                .into()
-                        })
-                    })
-                    .collect()
-            }
-            _ => Err(Error::invalid_input(format!(
-                "rows of the {} format are not JSON; use `csv_rows` or `text`",
-                self.format
-            ))),
-        }
-    }
-
-    /// The rows without header rows, decoded into `T`. For the object
-    /// formats `T` sees an object per row; for the array formats an array.
+    /// The rows without header rows, decoded into `T`: a struct is filled
+    /// by column name (the array formats need the header for that), a tuple
+    /// or `Vec` by position; a cut-off result is an error.
     pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        let skip = self.header_rows();
-        self.all_json_rows()?
-            .into_iter()
-            .skip(skip)
-            .enumerate()
-            .map(|(i, row)| {
-                serde_json::from_value(row).map_err(|e| {
-                    self.response
-                        .decode_error::<T>(format!("[{i}]"), e.to_string())
-                        .into()
-                })
-            })
-            .collect()
+        Ok(self.decode()?.0)
     }
 
-    /// The rows of the `csv` format, header rows excluded.
+    /// The rows of the `csv` format as text fields, header rows excluded.
     pub fn csv_rows(&self) -> Result<Vec<Vec<String>>> {
-        let (_, rows) = self.csv_records()?;
-        Ok(rows)
-    }
-
-    /// The header records and the data records of a CSV result.
-    fn csv_records(&self) -> Result<(CsvTable, CsvTable)> {
-        if self.format != ResultFormat::Csv {
+        if self.layout.format != ResultFormat::Csv {
             return Err(Error::invalid_input(format!(
                 "the result format is {}, not csv; use `rows`",
-                self.format
+                self.layout.format
             )));
         }
-        let text = self.response.text()?;
-        if !is_complete_lines(&text) {
-            return Err(self.truncated("csv"));
-        }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let mut records = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                self.response
-                    .decode_error::<Vec<String>>(".".to_owned(), e.to_string())
-            })?;
-            if record.len() == 1 && record.get(0) == Some("") {
-                continue;
-            }
-            records.push(record.iter().map(str::to_owned).collect::<Vec<String>>());
-        }
-        let skip = self.header_rows().min(records.len());
-        let rows = records.split_off(skip);
-        Ok((records, rows))
+        self.rows()
     }
 
     /// The columns described by the header rows; `None` without `header`.
     pub fn columns(&self) -> Result<Option<Vec<Column>>> {
-        if self.header_rows() == 0 {
-            return Ok(None);
-        }
-        let (names, druid_types, sql_types) = match self.format {
-            ResultFormat::Csv => {
-                let (headers, _) = self.csv_records()?;
-                let mut lines = headers.into_iter();
-                let names = lines.next().unwrap_or_default();
-                let druid_types = if self.types_header {
-                    lines.next()
-                } else {
-                    None
-                };
-                let sql_types = if self.sql_types_header {
-                    lines.next()
-                } else {
-                    None
-                };
-                (names, druid_types, sql_types)
-            }
-            ResultFormat::Array | ResultFormat::ArrayLines => {
-                let rows = self.all_json_rows()?;
-                let strings = |row: Option<&Value>| -> Vec<String> {
-                    row.and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .map(|v| v.as_str().unwrap_or_default().to_owned())
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                let names = strings(rows.first());
-                let mut next = 1;
-                let druid_types = self.types_header.then(|| {
-                    next += 1;
-                    strings(rows.get(next - 1))
-                });
-                let sql_types = self.sql_types_header.then(|| strings(rows.get(next)));
-                (names, druid_types, sql_types)
-            }
-            _ => {
-                let rows = self.all_json_rows()?;
-                let Some(Value::Object(header)) = rows.first() else {
-                    return Ok(Some(Vec::new()));
-                };
-                let columns = header
-                    .iter()
-                    .map(|(name, types)| {
-                        let types: Option<ColumnTypes> = serde_json::from_value(types.clone()).ok();
-                        Column {
-                            name: name.clone(),
-                            druid_type: types.as_ref().and_then(|t| t.druid_type.clone()),
-                            sql_type: types.and_then(|t| t.sql_type),
-                        }
-                    })
-                    .collect();
-                return Ok(Some(columns));
-            }
-        };
-        Ok(Some(
-            names
-                .into_iter()
-                .enumerate()
-                .map(|(i, name)| Column {
-                    name,
-                    druid_type: druid_types.as_ref().and_then(|t| t.get(i).cloned()),
-                    sql_type: sql_types.as_ref().and_then(|t| t.get(i).cloned()),
-                })
-                .collect(),
-        ))
+        Ok(self.decode::<serde::de::IgnoredAny>()?.1)
     }
 }

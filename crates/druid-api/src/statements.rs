@@ -9,6 +9,9 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+
+use bytes::Bytes;
 use druid_transport::Response;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -16,7 +19,9 @@ use serde_json::Value;
 use crate::models::{
     ResultFormat, StatementColumn, StatementPage, StatementResponse, StatementState,
 };
+use crate::rows::{Layout, RowDecoder};
 use crate::sql::{QueryHandle, SqlRequest};
+use crate::stream::RowStream;
 use crate::wait::poll;
 use crate::{Error, Result, SqlStatementsApi};
 
@@ -278,51 +283,77 @@ impl AsyncResults {
     /// # Errors
     ///
     /// As [`AsyncResults::page`].
-    pub async fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        let mut rows = Vec::new();
-        for page in self.pages() {
-            rows.extend(self.page::<T>(page.id).await?);
-        }
-        Ok(rows)
+    pub async fn rows<T: DeserializeOwned + Send + 'static>(&self) -> Result<Vec<T>> {
+        self.stream::<T>().collect_rows().await
+    }
+
+    /// Every row of every page as a stream, in page order: one page is read
+    /// (and held) at a time, so memory is bounded by a page. A page that
+    /// fails, or holds fewer rows than announced, is the stream's last item.
+    pub fn stream<T: DeserializeOwned + Send + 'static>(&self) -> RowStream<T> {
+        let pages: VecDeque<i64> = self.pages().iter().map(|p| p.id).collect();
+        let results = self.clone();
+        let rows = futures_util::stream::unfold(
+            (results, pages, VecDeque::<T>::new(), false),
+            |(results, mut pages, mut rows, failed)| async move {
+                loop {
+                    if let Some(row) = rows.pop_front() {
+                        return Some((Ok(row), (results, pages, rows, failed)));
+                    }
+                    if failed {
+                        return None;
+                    }
+                    let page = pages.pop_front()?;
+                    match results.page::<T>(page).await {
+                        Ok(page_rows) => rows.extend(page_rows),
+                        Err(e) => return Some((Err(e), (results, pages, rows, true))),
+                    }
+                }
+            },
+        );
+        RowStream::from_stream(self.status.query_id.clone(), rows)
     }
 }
 
 /// Decodes the rows of a results page: JSON lines of objects (what was
-/// asked for), or a JSON array (what some releases send instead). With
-/// `expected`, a different row count is an error.
+/// asked for), or a JSON array (what some releases send instead), in one
+/// pass. With `expected`, a different row count is an error. (The lines of
+/// a page need no blank last line: the announced count is the check.)
 fn decode_rows<T: DeserializeOwned>(response: &Response, expected: Option<i64>) -> Result<Vec<T>> {
-    let text = response.text()?;
-    let values: Vec<Value> = if text.trim_start().starts_with('[') {
-        response.json::<Vec<Value>>()?
+    let body = response.body();
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let format = if is_array {
+        ResultFormat::Object
     } else {
-        text.lines()
-            .filter(|line| !line.trim().is_empty())
-            .enumerate()
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| {
-                    Error::from(response.decode_error::<Value>(format!("[{i}]"), e.to_string()))
-                })
-            })
-            .collect::<Result<_>>()?
+        ResultFormat::ObjectLines
     };
+    let mut decoder = RowDecoder::new(Layout::plain(format));
+    let mut rows = VecDeque::new();
+    let mut decoded = decoder.feed(body.clone(), &mut rows);
+    if decoded.is_ok() {
+        decoded = if is_array || !body.ends_with(b"\n") {
+            decoder.finish(&mut rows)
+        } else {
+            // Complete lines: the count below says whether rows are missing.
+            decoder.feed(Bytes::from_static(b"\n"), &mut rows)
+        };
+    }
+    if let Err(e) = decoded {
+        let path = e
+            .row
+            .map_or_else(|| ".".to_owned(), |row| format!("[{row}]"));
+        return Err(response.decode_error::<T>(path, e.message).into());
+    }
     if let Some(expected) = expected
-        && usize::try_from(expected).ok() != Some(values.len())
+        && usize::try_from(expected).ok() != Some(rows.len())
     {
         return Err(Error::from(response.decode_error::<Vec<T>>(
             ".".to_owned(),
             format!(
                 "the page has {} rows where Druid announced {expected}: the download was cut off",
-                values.len()
+                rows.len()
             ),
         )));
     }
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            serde_json::from_value(row).map_err(|e| {
-                Error::from(response.decode_error::<T>(format!("[{i}]"), e.to_string()))
-            })
-        })
-        .collect()
+    Ok(rows.into())
 }

@@ -481,6 +481,29 @@ pub struct DecodeError {
     pub snippet: String,
 }
 
+impl DecodeError {
+    /// A decode error of an answer: `expected` is the Rust type, `path`
+    /// where in the document it failed, `body` the bytes around it (kept as
+    /// a short one-line snippet).
+    pub fn new(
+        operation: impl Into<String>,
+        url: &url::Url,
+        expected: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        body: &[u8],
+    ) -> Self {
+        DecodeError {
+            operation: operation.into(),
+            url: crate::transport::sanitize(url),
+            expected: expected.into(),
+            path: path.into(),
+            message: message.into(),
+            snippet: snippet(body, 120),
+        }
+    }
+}
+
 impl fmt::Display for DecodeError {
     /// One line, cut to [`MAX_DISPLAY`] characters: the operation, the
     /// expected type, the JSON path and the problem, then the start of the

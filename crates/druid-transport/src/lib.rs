@@ -73,6 +73,7 @@ pub mod mapper;
 pub mod mock;
 pub mod request;
 pub mod response;
+pub mod stream;
 pub mod transport;
 
 pub use builder::{BasicAuth, FromTransport, TransportBuilder};
@@ -81,6 +82,7 @@ pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_por
 pub use mock::{MockRequest, MockResponse};
 pub use request::{Body, Request, encode_segment, interval_path_param, path_param};
 pub use response::{Answer, BodyMatch, Outcome, Response, StatusMatch};
+pub use stream::StreamingResponse;
 pub use transport::{RedirectScope, Service, Transport, sanitize};
 
 /// The `http` crate, whose `Method`, `StatusCode` and `HeaderMap` appear in

@@ -41,17 +41,38 @@ impl fmt::Debug for MockRequest {
 pub struct MockResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
+    pub(crate) chunks: Vec<Bytes>,
+    pub(crate) trailers: Option<HeaderMap>,
 }
 
 impl MockResponse {
     /// A response with a status and a body.
     pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
+        Self::chunked(status, [body.into()])
+    }
+
+    /// A response whose body arrives in these chunks, as a streamed answer
+    /// does.
+    pub fn chunked(status: u16, chunks: impl IntoIterator<Item = Bytes>) -> Self {
         MockResponse {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: HeaderMap::new(),
-            body: body.into(),
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+            trailers: None,
         }
+    }
+
+    /// Adds a trailer, sent after the body; an invalid one is ignored.
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            HeaderValue::try_from(value),
+        ) {
+            self.trailers
+                .get_or_insert_with(HeaderMap::new)
+                .append(name, value);
+        }
+        self
     }
 
     /// A `200` response with a JSON body.

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -165,6 +166,7 @@ pub struct Request {
     headers: HeaderMap,
     body: Body,
     operation: Cow<'static, str>,
+    timeout: Option<Duration>,
 }
 
 impl Request {
@@ -178,6 +180,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             operation: Cow::Borrowed("raw"),
+            timeout: None,
         }
     }
 
@@ -200,6 +203,18 @@ impl Request {
     pub fn operation(mut self, operation: impl Into<Cow<'static, str>>) -> Self {
         self.operation = operation.into();
         self
+    }
+
+    /// Limits this request, the whole body included, to `timeout` instead
+    /// of the transport's request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The time limit set with [`Request::timeout`], if any.
+    pub fn timeout_override(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Adds a query parameter `key=value`.

@@ -17,6 +17,7 @@ use crate::mapper::ServiceMapper;
 use crate::mock::{MockFn, MockRequest};
 use crate::request::{Body, Request};
 use crate::response::Response;
+use crate::stream::{BodySource, StreamingResponse};
 
 #[derive(Clone)]
 pub(crate) enum Backend {
@@ -115,13 +116,24 @@ impl Transport {
         self.inner.prefer_tls
     }
 
+    /// The limit on one request, body included (`None`: no limit).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.timeout
+    }
+
     /// The configured mapper.
     pub fn mapper(&self) -> &dyn ServiceMapper {
         &*self.inner.mapper
     }
 
-    /// Sends one request to `url` without following redirects.
-    async fn send_once(&self, method: &Method, url: &Url, request: &Request) -> Result<Response> {
+    /// Sends one request to `url` without following redirects; the body is
+    /// left to read.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        request: &Request,
+    ) -> Result<StreamingResponse> {
         let mut headers = request.headers().clone();
         if let Some(content_type) = request.body().content_type() {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -129,6 +141,8 @@ impl Transport {
         if let Some(auth) = &self.inner.auth_header {
             headers.insert(header::AUTHORIZATION, auth.clone());
         }
+        // Streamed query answers end with trailers (Druid's completeness flag).
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
         let body = match request.body() {
             Body::Empty => Bytes::new(),
             Body::Json(bytes) => bytes.clone(),
@@ -142,7 +156,11 @@ impl Transport {
                     headers,
                     body,
                 });
-                (mock.status, mock.headers, mock.body)
+                let body = BodySource::Mock {
+                    chunks: mock.chunks.into(),
+                    trailers: mock.trailers,
+                };
+                (mock.status, mock.headers, body)
             }
             Backend::Http(client) => {
                 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
@@ -158,31 +176,34 @@ impl Transport {
                 if !body.is_empty() {
                     builder = builder.body(body);
                 }
+                if let Some(timeout) = request.timeout_override() {
+                    builder = builder.timeout(timeout);
+                }
                 let response = builder.send().await.map_err(|e| classify(e, url))?;
-                let status = response.status();
-                let headers = response.headers().clone();
-                let body = response.bytes().await.map_err(|e| classify(e, url))?;
-                (status, headers, body)
+                let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+                (parts.status, parts.headers, BodySource::Http(body))
             }
         };
-        Ok(Response {
+        Ok(StreamingResponse {
             status,
             headers,
-            body,
             url: without_credentials(url),
             method: method.clone(),
             operation: request.operation_name().to_owned(),
+            body,
+            trailers: None,
+            finished: false,
         })
     }
 
     /// Sends `request` to the service at `base`, following redirects within
-    /// `scope`; any status is returned as a [`Response`].
-    async fn execute(
+    /// `scope`; any status is returned, with the body left to read.
+    async fn execute_streaming(
         &self,
         base: &Url,
         scope: &RedirectScope,
         request: &Request,
-    ) -> Result<Response> {
+    ) -> Result<StreamingResponse> {
         let mut url = join(base, request)?;
         let mut method = request.method().clone();
         let mut request = request.clone();
@@ -372,7 +393,7 @@ pub fn sanitize(url: &Url) -> String {
 /// Sorts a failure of the HTTP library into the error the caller reacts to.
 /// TLS is told by the types in the error's source chain, never by its text,
 /// which holds host names.
-fn classify(error: reqwest::Error, url: &Url) -> Error {
+pub(crate) fn classify(error: reqwest::Error, url: &Url) -> Error {
     let url = sanitize(url);
     let is_timeout = error.is_timeout();
     let is_connect = error.is_connect();
@@ -481,10 +502,16 @@ impl Service {
         self
     }
 
-    /// Sends a request; any status is returned.
+    /// Sends a request; any status is returned, with the whole body.
     pub async fn execute(&self, request: &Request) -> Result<Response> {
+        self.execute_streaming(request).await?.collect().await
+    }
+
+    /// Sends a request; any status is returned as soon as the headers are
+    /// in, and the body is read as it arrives (see [`StreamingResponse`]).
+    pub async fn execute_streaming(&self, request: &Request) -> Result<StreamingResponse> {
         self.transport
-            .execute(&self.base, &self.scope, request)
+            .execute_streaming(&self.base, &self.scope, request)
             .await
     }
 

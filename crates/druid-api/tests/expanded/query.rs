@@ -3,7 +3,7 @@
 /// Queries: [`QueryApi`], and the builders of its calls with options.
 pub mod query {
     use std::pin::Pin;
-    use druid_transport::{Request, Response, Service, path_param};
+    use druid_transport::{Request, Service, StreamingResponse, path_param};
     use druid_transport::http::Method;
     use serde::Serialize;
     use crate::{Result, ServiceClient, models};
@@ -21,9 +21,9 @@ pub mod query {
     /// - [`native_query_raw`](QueryApi::native_query_raw): `POST /druid/v2`
     /// - [`cancel_native`](QueryApi::cancel_native): `DELETE /druid/v2/{queryId}`
     pub trait QueryApi: ServiceClient {
-        /// Runs an SQL query and returns the raw response.
+        /// Runs an SQL query and returns the response as soon as its headers are in.
         ///
-        /// The body's `resultFormat` decides the shape of the rows (JSON, lines or CSV), so the answer is the whole response; the `sql()` builder wraps this call with typed rows, headers and the query ID. Rows are streamed: an error after the first byte truncates the body instead of changing the status.
+        /// The body's `resultFormat` decides the shape of the rows (JSON, lines or CSV), so the answer is the whole response, its body read as it arrives; the `sql()` builder wraps this call with typed rows, streaming, headers and the query ID. Rows are streamed: an error after the first byte truncates the body instead of changing the status.
         ///
         /// Sends `POST /druid/v2/sql` to the service (implemented by the Broker).
         ///
@@ -40,12 +40,19 @@ pub mod query {
         fn sql_query(
             &self,
             body: &models::SqlQuery,
-        ) -> impl Future<Output = Result<Response>> + Send {
+        ) -> impl Future<Output = Result<StreamingResponse>> + Send {
             async move {
                 let request = Request::new(Method::POST, "/druid/v2/sql")
                     .operation(format!("{}.sql_query", self.service_name()))
                     .json(body)?;
-                Ok(self.service().send(&request).await?)
+                Ok(
+                    self
+                        .service()
+                        .execute_streaming(&request)
+                        .await?
+                        .error_for_status()
+                        .await?,
+                )
             }
         }
 
@@ -109,7 +116,7 @@ pub mod query {
             }
         }
 
-        /// Runs a native JSON query and returns the raw response.
+        /// Runs a native JSON query and returns the response as soon as its headers are in.
         ///
         /// The answer's shape depends on the `queryType`, and the `X-Druid-Query-Id` header carries the query ID; `native_query::<T>()` (of `QueryExt`) wraps this call with the result decoded into `T` and the query ID kept.
         ///
@@ -203,15 +210,15 @@ pub mod query {
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> Result<Response> {
+        pub async fn send(self) -> Result<StreamingResponse> {
             let service = self.service.clone();
             let request = self.into_request()?;
-            Ok(service.send(&request).await?)
+            Ok(service.execute_streaming(&request).await?.error_for_status().await?)
         }
     }
 
     impl IntoFuture for NativeQueryRawBuilder {
-        type Output = Result<Response>;
+        type Output = Result<StreamingResponse>;
         type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
             Box::pin(self.send())

@@ -1,0 +1,881 @@
+//! SQL result rows decoded as the bytes arrive, in every result format,
+//! straight into the caller's type: one pass, no `serde_json::Value` step.
+//!
+//! - `object` and `array`: one JSON array of rows. Each row is deserialized
+//!   from where it starts; a row cut by a chunk boundary fails with an
+//!   end-of-input error and is decoded again once more bytes are in.
+//! - `objectLines`, `arrayLines` and `csv`: one row per line, found with
+//!   `memchr` (CSV: outside quotes), then decoded from its exact bytes.
+//!
+//! Rows of the array formats fill a struct with named fields by the header
+//! row's column names ([`ArrayRow`]), so typed rows work whatever the wire
+//! format. A result is complete only with its end marker: the closing `]`
+//! of the JSON formats, the blank last line of the lines formats and CSV.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess,
+    Visitor,
+};
+use serde_json::Value;
+
+use crate::models::{ColumnTypes, ResultFormat};
+use crate::sql::Column;
+
+/// How a result is laid out: its format and how many header rows it has.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Layout {
+    pub(crate) format: ResultFormat,
+    pub(crate) header: bool,
+    pub(crate) types_header: bool,
+    pub(crate) sql_types_header: bool,
+}
+
+impl Layout {
+    /// JSON rows without a header: an array (`object`) or lines.
+    pub(crate) fn plain(format: ResultFormat) -> Self {
+        Layout {
+            format,
+            header: false,
+            types_header: false,
+            sql_types_header: false,
+        }
+    }
+}
+
+impl Layout {
+    /// The layout of the answer to `query`: Druid's defaults where it sets
+    /// nothing (JSON objects, no header).
+    pub(crate) fn of(query: &crate::models::SqlQuery) -> Self {
+        let header = query.header.unwrap_or(false);
+        Layout {
+            format: query.result_format.clone().unwrap_or(ResultFormat::Object),
+            header,
+            types_header: header && query.types_header.unwrap_or(false),
+            sql_types_header: header && query.sql_types_header.unwrap_or(false),
+        }
+    }
+
+    /// The rows before the data: one for the object formats (names, with
+    /// the types in it), one per header line for the others.
+    fn header_rows(&self) -> usize {
+        if !self.header {
+            return 0;
+        }
+        match self.format {
+            ResultFormat::Object | ResultFormat::ObjectLines => 1,
+            _ => 1 + usize::from(self.types_header) + usize::from(self.sql_types_header),
+        }
+    }
+
+    fn is_json_array(&self) -> bool {
+        matches!(self.format, ResultFormat::Object | ResultFormat::Array)
+    }
+
+    fn is_array_rows(&self) -> bool {
+        matches!(self.format, ResultFormat::Array | ResultFormat::ArrayLines)
+    }
+}
+
+/// Why a row could not be decoded, before the caller adds where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RowError {
+    /// The row's index among the data rows, or `None` for the framing.
+    pub(crate) row: Option<u64>,
+    /// What went wrong.
+    pub(crate) message: String,
+    /// The bytes around it.
+    pub(crate) near: Vec<u8>,
+    /// Whether the result was cut off (as opposed to a row that does not fit).
+    pub(crate) cut_off: bool,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.row {
+            Some(row) => write!(f, "row {row}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Where the decoder is in the result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Before the `[` of a JSON array result.
+    Start,
+    /// Between rows.
+    Rows,
+    /// After the end marker.
+    Done,
+}
+
+/// An incremental decoder of one result.
+#[derive(Debug)]
+pub(crate) struct RowDecoder {
+    layout: Layout,
+    state: State,
+    /// Bytes of a row that a chunk boundary cut.
+    carry: BytesMut,
+    /// Don't try the carried row again before it has this many bytes.
+    retry_at: usize,
+    /// Rows seen, header rows included.
+    seen: u64,
+    header: Vec<Vec<String>>,
+    columns: Option<Vec<Column>>,
+    /// For CSV: the header as a record, for struct fields by name.
+    csv_names: Option<csv::StringRecord>,
+}
+
+impl RowDecoder {
+    pub(crate) fn new(layout: Layout) -> Self {
+        let state = if layout.is_json_array() {
+            State::Start
+        } else {
+            State::Rows
+        };
+        RowDecoder {
+            layout,
+            state,
+            carry: BytesMut::new(),
+            retry_at: 0,
+            seen: 0,
+            header: Vec::new(),
+            columns: None,
+            csv_names: None,
+        }
+    }
+
+    /// The columns the header rows describe, once they are read; `None`
+    /// without `header`.
+    pub(crate) fn columns(&self) -> Option<&[Column]> {
+        self.columns.as_deref()
+    }
+
+    /// Data rows decoded so far.
+    pub(crate) fn rows(&self) -> u64 {
+        self.seen.saturating_sub(self.layout.header_rows() as u64)
+    }
+
+    /// Decodes every complete row of `chunk` (after what was carried over)
+    /// into `out`, and keeps the bytes of a row the chunk cut.
+    pub(crate) fn feed<T: DeserializeOwned>(
+        &mut self,
+        chunk: Bytes,
+        out: &mut VecDeque<T>,
+    ) -> Result<(), RowError> {
+        if self.carry.is_empty() {
+            let used = self.decode(&chunk, out, false)?;
+            self.keep(&chunk[used..]);
+        } else {
+            self.carry.extend_from_slice(&chunk);
+            if self.carry.len() < self.retry_at {
+                return Ok(());
+            }
+            let mut data = std::mem::take(&mut self.carry);
+            let used = self.decode(&data, out, false)?;
+            data.advance(used);
+            self.carry = data;
+            self.retry_at = self.carry.len().saturating_mul(2);
+        }
+        Ok(())
+    }
+
+    /// Ends the result: decodes what is left and checks the end marker.
+    pub(crate) fn finish<T: DeserializeOwned>(
+        &mut self,
+        out: &mut VecDeque<T>,
+    ) -> Result<(), RowError> {
+        let data = std::mem::take(&mut self.carry);
+        let used = self.decode(&data, out, true)?;
+        let rest = &data[used..];
+        if self.state != State::Done {
+            return Err(self.cut_off(rest));
+        }
+        if rest.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Err(RowError {
+                row: None,
+                message: "bytes after the end of the result".to_owned(),
+                near: rest.iter().take(120).copied().collect(),
+                cut_off: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps the bytes of a row a chunk cut. It is tried again once it has
+    /// doubled, so tiny chunks of a huge row do not make the work quadratic.
+    fn keep(&mut self, rest: &[u8]) {
+        self.carry.extend_from_slice(rest);
+        self.retry_at = rest.len().saturating_mul(2);
+    }
+
+    fn cut_off(&self, rest: &[u8]) -> RowError {
+        let what = match self.layout.format {
+            ResultFormat::Object | ResultFormat::Array => "the closing `]`",
+            _ => "the blank last line",
+        };
+        RowError {
+            row: Some(self.rows()),
+            message: format!(
+                "the result was cut off: it ended without {what}, after {} rows",
+                self.rows()
+            ),
+            near: rest.iter().rev().take(120).rev().copied().collect(),
+            cut_off: true,
+        }
+    }
+
+    /// Decodes the complete rows at the start of `data`; returns how many
+    /// bytes they took. With `last`, `data` is the end of the result.
+    fn decode<T: DeserializeOwned>(
+        &mut self,
+        data: &[u8],
+        out: &mut VecDeque<T>,
+        last: bool,
+    ) -> Result<usize, RowError> {
+        if self.layout.is_json_array() {
+            self.decode_json_array(data, out, last)
+        } else {
+            self.decode_lines(data, out, last)
+        }
+    }
+
+    fn decode_json_array<T: DeserializeOwned>(
+        &mut self,
+        data: &[u8],
+        out: &mut VecDeque<T>,
+        last: bool,
+    ) -> Result<usize, RowError> {
+        let mut pos = 0;
+        loop {
+            while pos < data.len() && data[pos].is_ascii_whitespace() {
+                pos += 1;
+            }
+            let Some(&byte) = data.get(pos) else {
+                return Ok(pos);
+            };
+            match (self.state, byte) {
+                (State::Start, b'[') => {
+                    self.state = State::Rows;
+                    pos += 1;
+                }
+                (State::Start, _) => {
+                    return Err(self.framing("the result does not start with `[`", &data[pos..]));
+                }
+                (State::Rows, b']') => {
+                    self.state = State::Done;
+                    return Ok(pos + 1);
+                }
+                (State::Rows, b',') if self.seen > 0 => pos += 1,
+                (State::Rows, _) => match self.array_row(&data[pos..], out) {
+                    Ok(used) => pos += used,
+                    Err(e) if is_cut(&e, &data[pos..]) && !last => return Ok(pos),
+                    Err(e) if is_cut(&e, &data[pos..]) => return Err(self.cut_off(&data[pos..])),
+                    Err(e) => return Err(self.bad_row(&e.to_string(), &data[pos..])),
+                },
+                (State::Done, _) => return Ok(pos),
+            }
+        }
+    }
+
+    fn decode_lines<T: DeserializeOwned>(
+        &mut self,
+        data: &[u8],
+        out: &mut VecDeque<T>,
+        last: bool,
+    ) -> Result<usize, RowError> {
+        let mut pos = 0;
+        while self.state == State::Rows && pos < data.len() {
+            let end = if self.layout.format == ResultFormat::Csv {
+                csv_line_end(&data[pos..])
+            } else {
+                memchr::memchr(b'\n', &data[pos..])
+            };
+            let Some(len) = end else {
+                if last && pos < data.len() {
+                    return Err(self.cut_off(&data[pos..]));
+                }
+                return Ok(pos);
+            };
+            let line = &data[pos..pos + len];
+            pos += len + 1;
+            if line.is_empty() || line == b"\r" {
+                // The blank line that ends a complete result.
+                self.state = State::Done;
+                return Ok(pos);
+            }
+            if self.layout.format == ResultFormat::Csv {
+                self.csv_row(line, out)?;
+            } else {
+                let mut de = serde_json::Deserializer::from_slice(line);
+                self.row(&mut de, out)
+                    .and_then(|()| de.end())
+                    .map_err(|e| self.bad_row(&e.to_string(), line))?;
+            }
+        }
+        Ok(pos)
+    }
+
+    /// The row at the start of `data`, an element of a JSON array result;
+    /// returns the bytes it took. Object rows are decoded in one pass; an
+    /// array row with names is first delimited, then decoded by name.
+    fn array_row<T: DeserializeOwned>(
+        &mut self,
+        data: &[u8],
+        out: &mut VecDeque<T>,
+    ) -> serde_json::Result<usize> {
+        let header = (self.seen as usize) < self.layout.header_rows();
+        if header || (self.layout.is_array_rows() && !self.header.is_empty()) {
+            let (raw, used) = next_value::<&serde_json::value::RawValue>(data)?;
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            self.row(&mut de, out)?;
+            return Ok(used);
+        }
+        let (value, used) = next_value::<T>(data)?;
+        out.push_back(value);
+        self.seen += 1;
+        Ok(used)
+    }
+
+    /// One JSON row: a header row, or a data row into `out`.
+    fn row<'de, R: serde_json::de::Read<'de>, T: DeserializeOwned>(
+        &mut self,
+        de: &mut serde_json::Deserializer<R>,
+        out: &mut VecDeque<T>,
+    ) -> serde_json::Result<()> {
+        if (self.seen as usize) < self.layout.header_rows() {
+            if self.layout.is_array_rows() {
+                let names: Vec<Option<String>> = serde::Deserialize::deserialize(de)?;
+                self.header
+                    .push(names.into_iter().map(Option::unwrap_or_default).collect());
+            } else {
+                let header: serde_json::Map<String, Value> = serde::Deserialize::deserialize(de)?;
+                self.columns = Some(object_columns(header));
+            }
+            self.seen += 1;
+            self.header_done();
+            return Ok(());
+        }
+        let value = match (self.layout.is_array_rows(), self.header.first()) {
+            (true, Some(names)) => T::deserialize(ArrayRow { de, names })?,
+            _ => T::deserialize(de)?,
+        };
+        out.push_back(value);
+        self.seen += 1;
+        Ok(())
+    }
+
+    fn csv_row<T: DeserializeOwned>(
+        &mut self,
+        line: &[u8],
+        out: &mut VecDeque<T>,
+    ) -> Result<(), RowError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line);
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(self.bad_row(&e.to_string(), line)),
+        }
+        if (self.seen as usize) < self.layout.header_rows() {
+            if self.header.is_empty() {
+                self.csv_names = Some(record.clone());
+            }
+            self.header.push(record.iter().map(str::to_owned).collect());
+            self.seen += 1;
+            self.header_done();
+            return Ok(());
+        }
+        let value = record
+            .deserialize(self.csv_names.as_ref())
+            .map_err(|e| self.bad_row(&e.to_string(), line))?;
+        out.push_back(value);
+        self.seen += 1;
+        Ok(())
+    }
+
+    /// Once every header row is in, the columns they describe.
+    fn header_done(&mut self) {
+        if self.seen as usize != self.layout.header_rows() || self.columns.is_some() {
+            return;
+        }
+        let mut rows = self.header.iter();
+        let names = rows.next().cloned().unwrap_or_default();
+        let druid_types = self.layout.types_header.then(|| rows.next()).flatten();
+        let sql_types = self.layout.sql_types_header.then(|| rows.next()).flatten();
+        self.columns = Some(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| Column {
+                    name,
+                    druid_type: druid_types.and_then(|t| t.get(i).cloned()),
+                    sql_type: sql_types.and_then(|t| t.get(i).cloned()),
+                })
+                .collect(),
+        );
+    }
+
+    fn bad_row(&self, message: &str, near: &[u8]) -> RowError {
+        RowError {
+            row: Some(self.rows()),
+            message: message.to_owned(),
+            near: near.iter().take(120).copied().collect(),
+            cut_off: false,
+        }
+    }
+
+    fn framing(&self, message: &str, near: &[u8]) -> RowError {
+        RowError {
+            row: None,
+            message: message.to_owned(),
+            near: near.iter().take(120).copied().collect(),
+            cut_off: false,
+        }
+    }
+}
+
+/// Whether a parse of `data` failed only because `data` ends too early: the
+/// end-of-input errors, and the syntax errors serde_json reports at the last
+/// byte (a number cut after its `-`, `.` or `e`).
+fn is_cut(error: &serde_json::Error, data: &[u8]) -> bool {
+    if error.is_eof() {
+        return true;
+    }
+    if !error.is_syntax() {
+        return false;
+    }
+    let line_start = if error.line() <= 1 {
+        0
+    } else {
+        match memchr::memchr_iter(b'\n', data).nth(error.line() - 2) {
+            Some(newline) => newline + 1,
+            None => return false,
+        }
+    };
+    line_start + error.column() >= data.len()
+}
+
+/// The first JSON value of `data` and the bytes it took, white space
+/// before it included; only white space is an end-of-input error.
+fn next_value<'de, V: serde::Deserialize<'de>>(data: &'de [u8]) -> serde_json::Result<(V, usize)> {
+    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<V>();
+    match values.next() {
+        Some(Ok(value)) => Ok((value, values.byte_offset())),
+        Some(Err(e)) => Err(e),
+        // Only white space: the end-of-input error of an empty document.
+        None => serde_json::from_slice::<V>(b"").map(|value| (value, 0)),
+    }
+}
+
+/// The columns of an object-format header row: names, with the types when
+/// the row maps them to `{"type", "sqlType"}`.
+fn object_columns(header: serde_json::Map<String, Value>) -> Vec<Column> {
+    header
+        .into_iter()
+        .map(|(name, types)| {
+            let types: Option<ColumnTypes> = serde_json::from_value(types).ok();
+            Column {
+                name,
+                druid_type: types.as_ref().and_then(|t| t.druid_type.clone()),
+                sql_type: types.and_then(|t| t.sql_type),
+            }
+        })
+        .collect()
+}
+
+/// The length of the first CSV record line of `data` (a newline inside
+/// quotes does not end it), or `None` when it has not ended yet.
+fn csv_line_end(data: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for (i, byte) in data.iter().enumerate() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A row of an array format, seen as a map from the header's column names
+/// to the row's values, so that a struct with named fields (or a map, or a
+/// `serde_json::Value`) can be filled from it; a tuple or a `Vec` still
+/// reads it as the sequence it is.
+struct ArrayRow<'a, D> {
+    de: D,
+    names: &'a [String],
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ArrayRow<'_, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_seq(SeqAsMap {
+            visitor,
+            names: self.names,
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_ignored_any(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct enum identifier
+    }
+}
+
+/// Turns the visit of a sequence into the visit of a map keyed by names.
+struct SeqAsMap<'a, V> {
+    visitor: V,
+    names: &'a [String],
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for SeqAsMap<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a row as an array of values")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.visitor.visit_map(NamedValues {
+            seq,
+            names: self.names.iter(),
+        })
+    }
+}
+
+/// The values of a row, each keyed by its column name.
+struct NamedValues<'a, A> {
+    seq: A,
+    names: std::slice::Iter<'a, String>,
+}
+
+impl<'de, A: SeqAccess<'de>> MapAccess<'de> for NamedValues<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        match self.names.next() {
+            Some(name) => seed
+                .deserialize(name.as_str().into_deserializer())
+                .map(Some),
+            None => {
+                // Every named value was read: the row must end here.
+                if self.seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "the row has more values than the header has column names",
+                    ));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
+        self.seq.next_element_seed(seed)?.ok_or_else(|| {
+            de::Error::custom("the row has fewer values than the header has column names")
+        })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.names.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Row {
+        page: String,
+        added: i64,
+    }
+
+    fn layout(format: ResultFormat, header: bool) -> Layout {
+        Layout {
+            format,
+            header,
+            types_header: false,
+            sql_types_header: false,
+        }
+    }
+
+    /// Decodes `body` split into chunks of `size` bytes.
+    fn decode<T: DeserializeOwned>(
+        layout: Layout,
+        body: &[u8],
+        size: usize,
+    ) -> Result<Vec<T>, RowError> {
+        let mut decoder = RowDecoder::new(layout);
+        let mut out = VecDeque::new();
+        for chunk in body.chunks(size.max(1)) {
+            decoder.feed(Bytes::copy_from_slice(chunk), &mut out)?;
+        }
+        decoder.finish(&mut out)?;
+        Ok(out.into())
+    }
+
+    fn expected() -> Vec<Row> {
+        vec![
+            Row {
+                page: "Rust".into(),
+                added: 10,
+            },
+            Row {
+                page: "Dru\"id, [x]\n".into(),
+                added: -32,
+            },
+        ]
+    }
+
+    /// Every format, with and without header, split at every byte.
+    #[test]
+    fn every_format_decodes_at_every_chunk_boundary() {
+        let bodies: Vec<(Layout, String)> = vec![
+            (layout(ResultFormat::Object, false), r#"[{"page":"Rust","added":10},{"page":"Dru\"id, [x]\n","added":-32}]"#.to_owned() + "\n"),
+            (layout(ResultFormat::Object, true), r#"[{"page":null,"added":null},{"page":"Rust","added":10},{"page":"Dru\"id, [x]\n","added":-32}]"#.to_owned() + "\n"),
+            (layout(ResultFormat::Array, true), r#"[["page","added"],["Rust",10],["Dru\"id, [x]\n",-32]]"#.to_owned() + "\n"),
+            (layout(ResultFormat::ObjectLines, false), "{\"page\":\"Rust\",\"added\":10}\n{\"page\":\"Dru\\\"id, [x]\\n\",\"added\":-32}\n\n".to_owned()),
+            (layout(ResultFormat::ArrayLines, true), "[\"page\",\"added\"]\n[\"Rust\",10]\n[\"Dru\\\"id, [x]\\n\",-32]\n\n".to_owned()),
+            (layout(ResultFormat::Csv, true), "page,added\nRust,10\n\"Dru\"\"id, [x]\n\",-32\n\n".to_owned()),
+        ];
+        for (layout, body) in bodies {
+            for size in 1..=body.len() {
+                let rows: Vec<Row> = decode(layout.clone(), body.as_bytes(), size)
+                    .unwrap_or_else(|e| panic!("{:?} chunks of {size}: {e}", layout.format));
+                assert_eq!(rows, expected(), "{:?} chunks of {size}", layout.format);
+            }
+        }
+    }
+
+    #[test]
+    fn array_rows_fill_tuples_values_and_maps() {
+        let body = b"[\"page\",\"added\"]\n[\"Rust\",10]\n\n";
+        let tuples: Vec<(String, i64)> =
+            decode(layout(ResultFormat::ArrayLines, true), body, 7).unwrap();
+        assert_eq!(tuples, [("Rust".to_owned(), 10)]);
+        let values: Vec<Value> = decode(layout(ResultFormat::ArrayLines, true), body, 7).unwrap();
+        assert_eq!(values, [serde_json::json!({"page": "Rust", "added": 10})]);
+        let no_header: Vec<Vec<Value>> = decode(
+            layout(ResultFormat::ArrayLines, false),
+            b"[\"Rust\",10]\n\n",
+            3,
+        )
+        .unwrap();
+        assert_eq!(no_header, [vec![Value::from("Rust"), Value::from(10)]]);
+    }
+
+    #[test]
+    fn the_header_describes_the_columns() {
+        let mut decoder = RowDecoder::new(Layout {
+            format: ResultFormat::ArrayLines,
+            header: true,
+            types_header: true,
+            sql_types_header: true,
+        });
+        let mut out: VecDeque<Row> = VecDeque::new();
+        decoder
+            .feed(
+                Bytes::from_static(b"[\"page\",\"added\"]\n[\"STRING\",\"LONG\"]\n[\"VARCHAR\",\"BIGINT\"]\n[\"a\",1]\n\n"),
+                &mut out,
+            )
+            .unwrap();
+        decoder.finish(&mut out).unwrap();
+        let columns = decoder.columns().unwrap();
+        assert_eq!(columns[1].name, "added");
+        assert_eq!(columns[1].druid_type.as_deref(), Some("LONG"));
+        assert_eq!(columns[1].sql_type.as_deref(), Some("BIGINT"));
+        assert_eq!(decoder.rows(), 1);
+
+        let mut decoder = RowDecoder::new(Layout {
+            format: ResultFormat::Object,
+            header: true,
+            types_header: true,
+            sql_types_header: true,
+        });
+        let mut out: VecDeque<Row> = VecDeque::new();
+        decoder
+            .feed(Bytes::from_static(br#"[{"page":{"type":"STRING","sqlType":"VARCHAR"},"added":{"type":"LONG","sqlType":"BIGINT"}}]"#), &mut out)
+            .unwrap();
+        decoder.finish(&mut out).unwrap();
+        assert_eq!(
+            decoder.columns().unwrap()[0].sql_type.as_deref(),
+            Some("VARCHAR")
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_cut_result_is_an_error_not_a_short_answer() {
+        let cases: Vec<(ResultFormat, &[u8])> = vec![
+            (
+                ResultFormat::Object,
+                br#"[{"page":"Rust","added":10},{"page":"Dr"#,
+            ),
+            (ResultFormat::Object, br#"[{"page":"Rust","added":10}"#),
+            (ResultFormat::Object, br#"[{"page":"Rust","added":10},"#),
+            (
+                ResultFormat::ObjectLines,
+                b"{\"page\":\"Rust\",\"added\":10}\n",
+            ),
+            (
+                ResultFormat::ObjectLines,
+                b"{\"page\":\"Rust\",\"added\":10}\n{\"pa",
+            ),
+            (ResultFormat::Csv, b"Rust,10\n"),
+            (ResultFormat::Object, b""),
+        ];
+        for (format, body) in cases {
+            for size in [1, 5, 1000] {
+                let err = decode::<Row>(layout(format.clone(), false), body, size).unwrap_err();
+                assert!(err.cut_off, "{format:?} {size}: {err}");
+                assert!(err.message.contains("cut off"), "{err}");
+            }
+        }
+        // An empty result is complete with its end marker.
+        assert!(
+            decode::<Row>(layout(ResultFormat::Object, false), b"[]\n", 1)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            decode::<Row>(layout(ResultFormat::ArrayLines, false), b"\n", 1)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            decode::<Row>(layout(ResultFormat::ArrayLines, false), b"\n\n", 1)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn numbers_cut_at_a_chunk_boundary_are_waited_for() {
+        for body in [
+            &br#"[{"page":"a","added":-32}]"#[..],
+            br#"[{"page":"a","added":1.5e3}]"#,
+        ] {
+            for size in 1..body.len() {
+                #[derive(serde::Deserialize)]
+                struct Loose {
+                    #[allow(dead_code)]
+                    added: f64,
+                }
+                let rows: Vec<Loose> = decode(layout(ResultFormat::Object, false), body, size)
+                    .unwrap_or_else(|e| panic!("chunks of {size}: {e}"));
+                assert_eq!(rows.len(), 1);
+            }
+        }
+        // A number that is wrong, not cut, is still an error.
+        let err = decode::<Row>(
+            layout(ResultFormat::Object, false),
+            br#"[{"page":"a","added":-x}]"#,
+            100,
+        )
+        .unwrap_err();
+        assert!(!err.cut_off, "{err}");
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_name_the_row() {
+        let err = decode::<Row>(
+            layout(ResultFormat::ObjectLines, false),
+            b"{\"page\":\"a\",\"added\":1}\n{\"page\":\"b\",\"added\":\"many\"}\n\n",
+            4,
+        )
+        .unwrap_err();
+        assert_eq!(err.row, Some(1));
+        assert!(!err.cut_off);
+        assert!(err.message.contains("invalid type"), "{err}");
+        let err = decode::<Row>(
+            layout(ResultFormat::ArrayLines, true),
+            b"[\"page\",\"added\"]\n[\"a\"]\n\n",
+            100,
+        )
+        .unwrap_err();
+        assert!(err.message.contains("fewer values"), "{err}");
+        let err = decode::<Row>(
+            layout(ResultFormat::ArrayLines, true),
+            b"[\"page\",\"added\"]\n[\"a\",1,2]\n\n",
+            100,
+        )
+        .unwrap_err();
+        assert!(err.message.contains("more values"), "{err}");
+        let err = decode::<Row>(
+            layout(ResultFormat::Object, false),
+            b"{\"error\":\"x\"}",
+            100,
+        )
+        .unwrap_err();
+        assert!(err.message.contains("does not start with"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_row_in_tiny_chunks_is_not_decoded_again_and_again() {
+        let big = "x".repeat(200_000);
+        let body = format!("[{{\"page\":\"{big}\",\"added\":1}}]\n");
+        let rows: Vec<Row> =
+            decode(layout(ResultFormat::Object, false), body.as_bytes(), 100).unwrap();
+        assert_eq!(rows[0].page.len(), 200_000);
+    }
+}

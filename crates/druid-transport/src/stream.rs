@@ -1,0 +1,221 @@
+//! A response whose body is read as it arrives: data chunks, then the
+//! trailers, if the server sends any.
+//!
+//! Druid streams query results: the status and headers go out before the
+//! first row, and a failure after that cannot change the status. Recent
+//! releases then say so in HTTP trailers (`X-Druid-Response-Complete:
+//! false`, `X-Error-Message`); older ones just stop writing. A
+//! [`StreamingResponse`] hands out the body chunk by chunk, keeps the
+//! trailers, and tells whether the body ended cleanly.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt as _;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::response::Response;
+use crate::transport::classify;
+
+/// The most of an error body that is read to build an [`Error::Api`].
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// The trailer with which Druid says whether the response is complete.
+pub const RESPONSE_COMPLETE_TRAILER: &str = "x-druid-response-complete";
+/// The trailer with Druid's message when a response is not complete.
+pub const ERROR_MESSAGE_TRAILER: &str = "x-error-message";
+
+pub(crate) enum BodySource {
+    Http(reqwest::Body),
+    Mock {
+        chunks: VecDeque<Bytes>,
+        trailers: Option<HeaderMap>,
+    },
+}
+
+/// A response with its status and headers, whose body is still to be read.
+///
+/// Read the body with [`StreamingResponse::chunk`] until it answers `None`,
+/// then look at [`StreamingResponse::trailers`]; or read it whole with
+/// [`StreamingResponse::collect`]. Dropping it closes the connection if the
+/// body was not read to the end.
+pub struct StreamingResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) url: Url,
+    pub(crate) method: Method,
+    pub(crate) operation: String,
+    pub(crate) body: BodySource,
+    pub(crate) trailers: Option<HeaderMap>,
+    pub(crate) finished: bool,
+}
+
+impl fmt::Debug for StreamingResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamingResponse")
+            .field("status", &self.status)
+            .field("url", &self.url.as_str())
+            .field("operation", &self.operation)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamingResponse {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// A header as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The final URL (after redirects), without credentials.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The operation the request was for, e.g. `broker.sql_query`.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Whether the body has been read to its end.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The trailers, once the body has been read to its end and the server
+    /// sent some.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.as_ref()
+    }
+
+    /// Whether Druid's trailers say the response is incomplete, with its
+    /// message: `Some(message)` for `X-Druid-Response-Complete: false`.
+    /// `None` when the trailers say it is complete, or there are none.
+    pub fn incomplete_by_trailer(&self) -> Option<String> {
+        let trailers = self.trailers.as_ref()?;
+        let complete = trailers.get(RESPONSE_COMPLETE_TRAILER)?.to_str().ok()?;
+        if complete.trim().eq_ignore_ascii_case("false") {
+            let message = trailers
+                .get(ERROR_MESSAGE_TRAILER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("the server gave no reason");
+            Some(message.to_owned())
+        } else {
+            None
+        }
+    }
+
+    /// The next chunk of the body; `None` at its end (the trailers, if any,
+    /// are then in [`StreamingResponse::trailers`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the request's time limit passes while
+    /// reading, [`Error::Io`] when the connection breaks (a cut-off body).
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        if self.finished {
+            return Ok(None);
+        }
+        match &mut self.body {
+            BodySource::Mock { chunks, trailers } => match chunks.pop_front() {
+                Some(chunk) => Ok(Some(chunk)),
+                None => {
+                    self.trailers = trailers.take();
+                    self.finished = true;
+                    Ok(None)
+                }
+            },
+            BodySource::Http(body) => loop {
+                match body.frame().await {
+                    None => {
+                        self.finished = true;
+                        return Ok(None);
+                    }
+                    Some(Err(e)) => return Err(classify(e, &self.url)),
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) if data.is_empty() => continue,
+                        Ok(data) => return Ok(Some(data)),
+                        Err(frame) => {
+                            if let Ok(trailers) = frame.into_trailers() {
+                                match &mut self.trailers {
+                                    Some(all) => all.extend(trailers),
+                                    None => self.trailers = Some(trailers),
+                                }
+                            }
+                        }
+                    },
+                }
+            },
+        }
+    }
+
+    /// Reads the whole body.
+    pub async fn collect(mut self) -> Result<Response> {
+        // A body of one chunk (the usual small answer) is kept without a copy.
+        let mut only: Option<Bytes> = None;
+        let mut joined = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            if let Some(previous) = only.take() {
+                joined.extend_from_slice(&previous);
+            }
+            if joined.is_empty() {
+                only = Some(chunk);
+            } else {
+                joined.extend_from_slice(&chunk);
+            }
+        }
+        let body = only.unwrap_or_else(|| joined.freeze());
+        Ok(Response {
+            status: self.status,
+            headers: self.headers,
+            body,
+            url: self.url,
+            method: self.method,
+            operation: self.operation,
+        })
+    }
+
+    /// This response as an [`Error::Api`], reading at most 1 MiB of its
+    /// body for Druid's error.
+    pub async fn into_api_error(mut self) -> Error {
+        let mut body = BytesMut::new();
+        while body.len() < MAX_ERROR_BODY {
+            match self.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        body.truncate(MAX_ERROR_BODY);
+        Response {
+            status: self.status,
+            headers: std::mem::take(&mut self.headers),
+            body: body.freeze(),
+            url: self.url.clone(),
+            method: self.method.clone(),
+            operation: std::mem::take(&mut self.operation),
+        }
+        .into_api_error()
+    }
+
+    /// Turns a status other than 2xx into [`Error::Api`].
+    pub async fn error_for_status(self) -> Result<Self> {
+        if self.status.is_success() {
+            Ok(self)
+        } else {
+            Err(self.into_api_error().await)
+        }
+    }
+}
