@@ -370,10 +370,15 @@ impl DruidError {
     }
 
     /// The error code: `errorCode` when present, else the legacy `error` code.
-    /// A bare `{"error": "<message>"}` has no code.
+    /// A bare `{"error": "<message>"}` has no code. A legacy query error
+    /// wrapped in a DruidException (`errorCode: legacyQueryException`) has
+    /// its legacy code (`Query timeout`, `Query cancelled`, ...).
     pub fn code(&self) -> Option<&str> {
         match self.shape {
             ErrorShape::Bare => None,
+            _ if self.error_code.as_deref() == Some("legacyQueryException") => {
+                self.error.as_deref().or(self.error_code.as_deref())
+            }
             _ => self.error_code.as_deref().or(self.error.as_deref()),
         }
     }
@@ -595,6 +600,17 @@ mod tests {
         assert_eq!(e.shape, ErrorShape::DruidException);
         assert_eq!(e.context, Some(Value::from("while planning")));
         assert_eq!(e.context_entry("").as_deref(), Some("while planning"));
+    }
+
+    #[test]
+    fn a_wrapped_legacy_error_has_its_legacy_code() {
+        let e = DruidError::parse(
+            br#"{"error":"Query timeout","errorClass":"org.apache.druid.query.QueryTimeoutException","host":"localhost:8283","errorCode":"legacyQueryException","persona":"OPERATOR","category":"TIMEOUT","errorMessage":"Query [q] timed out!","context":{"legacyErrorCode":"Query timeout"}}"#,
+        );
+        assert_eq!(e.shape, ErrorShape::DruidException);
+        assert_eq!(e.code(), Some("Query timeout"));
+        assert_eq!(e.category.as_deref(), Some("TIMEOUT"));
+        assert_eq!(e.message(), Some("Query [q] timed out!"));
     }
 
     #[test]
