@@ -128,6 +128,18 @@ async fn a_hundred_thousand_rows_stream_in_every_format_with_their_values() {
         assert_eq!(names, ["__time", "page", "added"], "{format:?}");
         assert_eq!(columns[2].druid_type.as_deref(), Some("LONG"), "{format:?}");
     }
+    // Gzip-compressed (Druid serves gzip), decoded as it arrives.
+    let mut builder = druid_api::Client::builder()
+        .url(druid_tests::live::url())
+        .compression(druid_api::Compression::Gzip);
+    if let Some((user, password)) = druid_tests::live::credentials() {
+        builder = builder.basic_auth(user, password);
+    }
+    let gzip = builder.build().unwrap();
+    let rows: Vec<Edit> = gzip.sql(sql.clone()).rows().await.unwrap();
+    assert_eq!(rows.len() as u64, ROWS);
+    assert_eq!(rows.iter().map(|r| r.added).sum::<i64>(), ADDED);
+
     // The same rows through a native scan query, batch by batch.
     let mut scan = client.scan_rows::<serde_json::Value>(&json!({
         "queryType": "scan",

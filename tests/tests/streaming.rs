@@ -469,3 +469,44 @@ async fn native_answers_and_scan_rows_stream() {
     let err = err.collect_rows().await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
 }
+
+/// Compressed answers: asked for with `Compression::Gzip` (Auto does not on
+/// loopback), and streamed rows decode from the gzip body as it arrives.
+#[tokio::test]
+async fn gzip_answers_stream_when_asked_for() {
+    use std::io::Write as _;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(body("arrayLines").as_bytes()).unwrap();
+    let compressed = gzip.finish().unwrap();
+    let server = FakeServer::start(move |r| match r.header("accept-encoding") {
+        Some(accepted) if accepted.contains("gzip") => FakeResponse::new(200, compressed.clone())
+            .header("Content-Encoding", "gzip")
+            .in_chunks(13, Duration::ZERO),
+        _ => FakeResponse::new(200, body("arrayLines")),
+    })
+    .await;
+    for compression in [
+        druid_api::Compression::Auto,
+        druid_api::Compression::Gzip,
+        druid_api::Compression::Off,
+    ] {
+        let client = druid_api::Client::builder()
+            .url(server.url())
+            .compression(compression)
+            .build()
+            .unwrap();
+        let rows: Vec<Edit> = client.sql("SELECT 1").rows().await.unwrap();
+        assert_eq!(rows, edits(), "{compression:?}");
+        let asked = server
+            .requests()
+            .last()
+            .unwrap()
+            .header("accept-encoding")
+            .map(str::to_owned);
+        assert_eq!(
+            asked.as_deref().is_some_and(|a| a.contains("gzip")),
+            compression == druid_api::Compression::Gzip,
+            "{compression:?}: {asked:?}"
+        );
+    }
+}

@@ -129,8 +129,24 @@ pub struct TransportBuilder<T = Transport> {
     max_redirects: usize,
     redirect_hosts: Vec<String>,
     user_agent: String,
+    compression: Compression,
     mock: Option<Arc<MockFn>>,
     builds: PhantomData<fn() -> T>,
+}
+
+/// Whether answers are asked for compressed (`Accept-Encoding: gzip`, the
+/// only encoding Druid serves; zstd is not served by Druid 27).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Gzip, unless the entry URL's host is a loopback address or
+    /// `localhost`: on loopback, compressing costs more than it saves.
+    #[default]
+    Auto,
+    /// Always gzip.
+    Gzip,
+    /// Never.
+    Off,
 }
 
 impl<T> Clone for TransportBuilder<T> {
@@ -148,6 +164,7 @@ impl<T> Clone for TransportBuilder<T> {
             max_redirects: self.max_redirects,
             redirect_hosts: self.redirect_hosts.clone(),
             user_agent: self.user_agent.clone(),
+            compression: self.compression,
             mock: self.mock.clone(),
             builds: PhantomData,
         }
@@ -172,6 +189,7 @@ impl<T> fmt::Debug for TransportBuilder<T> {
             .field("max_redirects", &self.max_redirects)
             .field("redirect_hosts", &self.redirect_hosts)
             .field("user_agent", &self.user_agent)
+            .field("compression", &self.compression)
             .field("mock", &self.mock.is_some())
             .finish()
     }
@@ -192,6 +210,7 @@ impl<T> Default for TransportBuilder<T> {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             redirect_hosts: Vec::new(),
             user_agent: concat!("druid-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            compression: Compression::Auto,
             mock: None,
             builds: PhantomData,
         }
@@ -302,6 +321,13 @@ impl<T> TransportBuilder<T> {
         self
     }
 
+    /// Whether answers come gzip-compressed (default [`Compression::Auto`]:
+    /// yes, but not on loopback).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// Sets the `User-Agent` header (default `druid-rs/<version>`).
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = agent.into();
@@ -338,9 +364,14 @@ impl<T> TransportBuilder<T> {
             .as_ref()
             .map(BasicAuth::header_value)
             .transpose()?;
+        let gzip = match self.compression {
+            Compression::Gzip => true,
+            Compression::Off => false,
+            Compression::Auto => entry.as_ref().is_some_and(|url| !is_loopback(url)),
+        };
         let backend = match &self.mock {
             Some(mock) => Backend::Mock(mock.clone()),
-            None => Backend::Http(self.build_reqwest()?),
+            None => Backend::Http(self.build_reqwest(gzip)?),
         };
         Ok(Transport::from_inner(Inner {
             backend,
@@ -355,9 +386,10 @@ impl<T> TransportBuilder<T> {
         }))
     }
 
-    fn build_reqwest(&self) -> Result<reqwest::Client> {
+    fn build_reqwest(&self, gzip: bool) -> Result<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .gzip(gzip)
             .user_agent(self.user_agent.clone());
         if let Some(timeout) = self.connect_timeout {
             builder = builder.connect_timeout(timeout);
@@ -421,6 +453,19 @@ impl<T: FromTransport> TransportBuilder<T> {
     /// Checks the configuration and builds what this builder is for.
     pub fn build(self) -> std::result::Result<T, T::Error> {
         T::from_transport(self.build_transport()?)
+    }
+}
+
+/// Whether a URL's host is this machine.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
     }
 }
 
@@ -565,6 +610,16 @@ mod tests {
             !debug.contains("s3cret") && !debug.contains("p%3A"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn compression_is_off_on_loopback_unless_asked_for() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert!(is_loopback(&url("http://localhost:8888")));
+        assert!(is_loopback(&url("http://127.0.0.2:8888")));
+        assert!(is_loopback(&url("http://[::1]:8888")));
+        assert!(!is_loopback(&url("http://druid.example:8888")));
+        assert!(!is_loopback(&url("http://10.0.0.7:8888")));
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub mod response;
 pub mod stream;
 pub mod transport;
 
-pub use builder::{BasicAuth, FromTransport, TransportBuilder};
+pub use builder::{BasicAuth, Compression, FromTransport, TransportBuilder};
 pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, Result};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
 pub use mock::{MockRequest, MockResponse};
