@@ -63,6 +63,33 @@
 //! ([`QueryExt::sql`]), typed native queries and waits to every client that
 //! runs queries: [`Client`], [`BrokerClient`] and [`RouterClient`].
 //!
+//! # Streaming results
+//!
+//! [`SqlRequest::stream`] hands out typed rows as the answer arrives, in
+//! memory bounded by a chunk of it; [`SqlRequest::rows`] collects the same
+//! stream. The query ID is chosen before sending, the client's deadline
+//! goes to Druid as the query's `timeout`, a cut-off answer ends the stream
+//! with [`Error::Incomplete`] (never a short answer), and a stream dropped
+//! before its end cancels the query on Druid. Native queries stream too
+//! ([`QueryExt::native_stream`], [`QueryExt::scan_rows`]), and so do the
+//! pages of an asynchronous statement ([`AsyncResults::stream`]).
+//!
+//! ```no_run
+//! use druid_api::prelude::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Row { page: String, added: i64 }
+//!
+//! # async fn demo(client: druid_api::Client) -> druid_api::Result<()> {
+//! let mut rows = client.sql("SELECT page, added FROM wiki").stream::<Row>();
+//! let mut total = 0;
+//! while let Some(row) = rows.next_row().await {
+//!     total += row?.added;
+//! }
+//! println!("query {} added {total}", rows.query_id());
+//! # Ok(()) }
+//! ```
+//!
 //! # Endpoints the spec lacks
 //!
 //! Every client's [`service`](ServiceClient::service) sends any request
