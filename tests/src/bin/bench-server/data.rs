@@ -42,6 +42,38 @@ pub(crate) trait Table: Send + Sync + 'static {
     fn row(&self, i: u64, emit: &mut dyn FnMut(Cell<'_>));
 }
 
+/// The first rows of a table (a query's `LIMIT`).
+pub(crate) struct Limit {
+    /// The table.
+    pub(crate) table: std::sync::Arc<dyn Table>,
+    /// At most this many rows.
+    pub(crate) rows: u64,
+}
+
+impl Table for Limit {
+    fn columns(&self) -> &'static [Column] {
+        self.table.columns()
+    }
+
+    fn len(&self) -> u64 {
+        self.table.len().min(self.rows)
+    }
+
+    fn row(&self, i: u64, emit: &mut dyn FnMut(Cell<'_>)) {
+        self.table.row(i, emit);
+    }
+}
+
+/// The `n` of a query ending in `LIMIT n`.
+pub(crate) fn limit_of(query: &str) -> Option<u64> {
+    let mut words = query.split_whitespace().rev();
+    let n = words.next()?.trim_end_matches(';').parse().ok()?;
+    words
+        .next()
+        .filter(|w| w.eq_ignore_ascii_case("limit"))
+        .map(|_| n)
+}
+
 /// SplitMix64: a well-mixed 64-bit hash of a counter.
 fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -549,6 +581,19 @@ mod tests {
         let mut out = Vec::new();
         table.row(i, &mut |cell| out.push(format!("{cell:?}")));
         out
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit_of("SELECT * FROM wiki LIMIT 10"), Some(10));
+        assert_eq!(limit_of("select * from wiki limit 7;"), Some(7));
+        assert_eq!(limit_of("SELECT * FROM wiki"), None);
+        assert_eq!(limit_of("SELECT 10"), None);
+        let limited = Limit {
+            table: std::sync::Arc::new(Wiki::new(100)),
+            rows: 5,
+        };
+        assert_eq!(limited.len(), 5);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - `GET /status/health` with `true`;
 //! - `POST /druid/v2/sql` (and `/druid/v2/sql/`): a query that names
 //!   `sys.servers` gets a `sys.servers` table of `--servers` servers, any
-//!   other query the `--rows` rows of the wiki table (see `data.rs`), in the
+//!   other query the `--rows` rows of the wiki table (see `data.rs`; a
+//!   query ending in `LIMIT n` gets the first `n` rows), in the
 //!   body's `resultFormat` with its `header`, `typesHeader` and
 //!   `sqlTypesHeader` (see `format.rs`), with `X-Druid-SQL-Query-Id` and
 //!   `X-Druid-SQL-Header-Included` as Druid sends them. The body is chunked
@@ -52,7 +53,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use data::{Expected, Servers, Table, Wiki};
+use data::{Expected, Limit, Servers, Table, Wiki, limit_of};
 use format::{Format, Options, Writer};
 
 /// The command line.
@@ -323,6 +324,10 @@ fn sql(body: &[u8], state: &State) -> Response<AnswerBody> {
         state.servers.clone()
     } else {
         state.wiki.clone()
+    };
+    let table: Arc<dyn Table> = match limit_of(&body.query) {
+        Some(rows) => Arc::new(Limit { table, rows }),
+        None => table,
     };
     let rows = RowsBody {
         writer: Writer::new(options, table.columns()),
