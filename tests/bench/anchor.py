@@ -10,19 +10,22 @@ Modes:
 
 Each runs the bench's query once against ``url`` and prints one JSON line,
 the same as ``bench-client``: ``wall_ms`` and ``cpu_ms`` of the work (imports
-excluded), the rows and checksum it saw, and its peak RSS (``VmHWM``).
+excluded), the rows and checksum it saw (``cities``: rows whose
+``cityName`` is neither null nor empty), and its peak RSS (``VmHWM``).
 
 These are measurement references only, never dependencies of the project.
 """
 
 import json
+import os
 import sys
 import time
 from urllib.parse import urlparse
 
+TABLE = os.environ.get("BENCH_TABLE", "wikipedia").replace('"', '""')
 QUERY = (
     'SELECT __time, channel, page, "user", isRobot, added, deleted, delta, '
-    "countryName, cityName FROM wikipedia"
+    f'countryName, cityName FROM "{TABLE}"'
 )
 
 
@@ -40,7 +43,7 @@ def checksum_dicts(rows):
         count += 1
         added += row["added"]
         delta += row["delta"]
-        if row["cityName"] is not None:
+        if row["cityName"]:
             cities += 1
     return count, added, delta, cities
 
@@ -84,7 +87,7 @@ def main():
             count += 1
             added += row[5]
             delta += row[7]
-            if row[9] is not None:
+            if row[9]:
                 cities += 1
         seen = (count, added, delta, cities)
     else:

@@ -5,7 +5,8 @@
 //
 // It runs the bench's query once against url and prints one JSON line, the
 // same as bench-client: wall_ms and cpu_ms of the work, the rows and checksum
-// it saw, and its peak RSS (VmHWM). A measurement reference only, never a
+// it saw (cities: rows whose cityName is neither null nor empty), and its
+// peak RSS (VmHWM). A measurement reference only, never a
 // dependency of the project.
 package main
 
@@ -22,8 +23,15 @@ import (
 	"time"
 )
 
-const query = `SELECT __time, channel, page, "user", isRobot, added, deleted, delta, ` +
-	`countryName, cityName FROM wikipedia`
+// query is the bench's query on the table BENCH_TABLE names (default wikipedia).
+func query() string {
+	table := os.Getenv("BENCH_TABLE")
+	if table == "" {
+		table = "wikipedia"
+	}
+	return `SELECT __time, channel, page, "user", isRobot, added, deleted, delta, ` +
+		`countryName, cityName FROM "` + strings.ReplaceAll(table, `"`, `""`) + `"`
+}
 
 // Row is one result row.
 type Row struct {
@@ -68,7 +76,7 @@ func peakRSSKiB() *int64 {
 }
 
 func run(url string) error {
-	body, err := json.Marshal(map[string]string{"query": query, "resultFormat": "object"})
+	body, err := json.Marshal(map[string]string{"query": query(), "resultFormat": "object"})
 	if err != nil {
 		return err
 	}
@@ -90,7 +98,7 @@ func run(url string) error {
 	for i := range rows {
 		added += rows[i].Added
 		delta += rows[i].Delta
-		if rows[i].CityName != nil {
+		if rows[i].CityName != nil && *rows[i].CityName != "" {
 			cities++
 		}
 	}
