@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! bench-server [--rows N] [--servers N] [--port P] [--until-stdin-closes]
-//! bench-server --rows N --write-lines PATH
+//! bench-server --rows N --write-lines PATH [--time-key NAME]
 //! ```
 //!
 //! Once it listens, it prints one JSON line on stdout: its `url`, and what
@@ -26,7 +26,8 @@
 //! `sys.servers` answer). It serves until it is killed, or with
 //! `--until-stdin-closes` until its standard input closes (so it never
 //! outlives the bench that started it). `--write-lines` writes the rows as
-//! newline-delimited JSON objects instead, for an ingestion.
+//! newline-delimited JSON objects instead, for an ingestion (with the time
+//! under `--time-key` rather than `__time`).
 
 // Printing the address and the expected answer is this program's output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -64,6 +65,7 @@ struct Args {
     port: u16,
     until_stdin_closes: bool,
     write_lines: Option<String>,
+    time_key: Option<String>,
 }
 
 impl Args {
@@ -74,6 +76,7 @@ impl Args {
             port: 0,
             until_stdin_closes: false,
             write_lines: None,
+            time_key: None,
         };
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -87,10 +90,11 @@ impl Args {
                 }
                 "--until-stdin-closes" => parsed.until_stdin_closes = true,
                 "--write-lines" => parsed.write_lines = Some(value("--write-lines")?),
+                "--time-key" => parsed.time_key = Some(value("--time-key")?),
                 other => {
                     return Err(format!(
                         "unknown argument {other:?}; usage: bench-server [--rows N] [--servers N] \
-                         [--port P] [--until-stdin-closes] [--write-lines PATH]"
+                         [--port P] [--until-stdin-closes] [--write-lines PATH [--time-key NAME]]"
                     ));
                 }
             }
@@ -129,7 +133,7 @@ fn run() -> Result<(), String> {
     let wiki = Arc::new(Wiki::new(args.rows));
     let expected = Expected::of(&wiki);
     if let Some(path) = &args.write_lines {
-        write_lines(&wiki, path)?;
+        write_lines(&wiki, path, args.time_key.as_deref())?;
         println!(
             "{}",
             json!({ "wrote": path, "expected": expected_json(&expected) })
@@ -204,8 +208,9 @@ fn expected_json(expected: &Expected) -> Value {
     })
 }
 
-/// Writes the wiki rows as newline-delimited JSON objects.
-fn write_lines(wiki: &Wiki, path: &str) -> Result<(), String> {
+/// Writes the wiki rows as newline-delimited JSON objects, the time
+/// under `time_key` if given (an ingestion parses it into `__time`).
+fn write_lines(wiki: &Wiki, path: &str, time_key: Option<&str>) -> Result<(), String> {
     let file = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
     let mut file = std::io::BufWriter::new(file);
     let options = Options {
@@ -216,8 +221,25 @@ fn write_lines(wiki: &Wiki, path: &str) -> Result<(), String> {
     };
     let mut writer = Writer::new(options, wiki.columns());
     let mut buf = Vec::new();
+    let mut row = Vec::new();
+    let renamed = time_key.map(|key| {
+        let mut prefix = b"{".to_vec();
+        format::json_string(key, &mut prefix);
+        prefix.push(b':');
+        prefix
+    });
+    const TIME: &[u8] = b"{\"__time\":";
     for i in 0..wiki.len() {
-        writer.row(wiki, i, &mut buf);
+        row.clear();
+        writer.row(wiki, i, &mut row);
+        match (&renamed, row.iter().position(|b| *b == b'{')) {
+            (Some(prefix), Some(at)) if row[at..].starts_with(TIME) => {
+                buf.extend_from_slice(&row[..at]);
+                buf.extend_from_slice(prefix);
+                buf.extend_from_slice(&row[at + TIME.len()..]);
+            }
+            _ => buf.extend_from_slice(&row),
+        }
         if buf.len() > 1 << 16 {
             file.write_all(&buf)
                 .map_err(|e| format!("cannot write {path}: {e}"))?;
