@@ -127,7 +127,11 @@ pub(crate) fn prepare(
             println!("==> {table} already has the {rows} rows: not ingesting");
         }
         found => {
-            println!("==> ingesting {table} with MSQ (found {found:?})");
+            let found = match found {
+                Ok((rows, _)) => format!("{rows} rows"),
+                Err(_) => "no such table".to_owned(),
+            };
+            println!("==> ingesting {table} with MSQ (it has {found})");
             ingest(&client, port, server_program, &table, sizes.rows, expect)?;
         }
     }

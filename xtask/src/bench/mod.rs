@@ -545,11 +545,12 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
                 );
                 for outcome in &mut measured {
                     outcome.id = cluster::id(outcome.id);
-                    outcome.format = "cluster";
+                    outcome.format = "via Router";
                 }
                 notes.push(format!(
-                    "cluster rows ('cluster' format): the same query through the Router at {}, \
-                     table {}",
+                    "'via Router' rows: the same object-format query through the local \
+                     cluster's Router at {}, on its datasource {} (x floor: against the \
+                     loopback parse floor)",
                     target.url,
                     target.table.as_deref().unwrap_or("?")
                 ));
@@ -559,8 +560,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
                 notes.push(format!("--cluster: not measured: {e}"));
                 outcomes.push(Outcome {
                     id: "cluster-druid-api-object",
-                    client: "druid-api sql().rows::<Row>() via cluster",
-                    format: "cluster",
+                    client: "druid-api sql().rows::<Row>()",
+                    format: "via Router",
                     group: Group::Sql,
                     status: Status::Failed(e),
                     runs: Vec::new(),
