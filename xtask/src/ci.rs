@@ -1,8 +1,8 @@
 //! `cargo xtask ci`: everything CI runs, in order, with timings.
 //!
-//! Static checks and offline tests first, then a real Druid cluster, the
-//! live tests and the main example against it, and the cluster's stop, which
-//! also happens when a step fails.
+//! Static checks, offline tests and the bench's smoke run first, then a
+//! real Druid cluster, the live tests and the main example against it, and
+//! the cluster's stop, which also happens when a step fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -62,7 +62,7 @@ impl Ci {
 }
 
 /// Runs a command in the workspace root, streaming its output.
-fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.args(args).current_dir(root);
     for (key, value) in env {
@@ -349,6 +349,11 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     })?;
     ci.run("offline tests", || {
         cargo(root, &["test", "--workspace", "--locked"], &[])
+    })?;
+    // The bench's smoke mode: every client variant and anchor runs once on
+    // tiny sizes and must see the same answer; nothing is asserted about time.
+    ci.run("bench smoke", || {
+        crate::bench::run(&crate::bench::BenchArgs::smoke())
     })?;
     ci.run("offline tests, fresh clone", || fresh_clone_tests(root))?;
     ci.run("no-TLS build", || {

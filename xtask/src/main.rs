@@ -5,10 +5,13 @@
 //! - `druid up|down|status|logs`: a local multi-process Druid cluster for the
 //!   integration tests (see `druid/mod.rs`).
 //! - `spec check`: the spec's coverage of Druid's REST API.
+//! - `bench [--smoke] [--repeat N] [--cluster]`: this client's cost beside
+//!   plain reqwest, Python and Go clients, in one run (see `bench/mod.rs`).
 //! - `ci`: everything CI runs, the real cluster included.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod ci;
 mod codegen;
 mod druid;
@@ -45,6 +48,10 @@ enum Command {
         #[command(subcommand)]
         command: SpecCommand,
     },
+    /// Measure SQL decoding, small requests and discovery against a stand-in
+    /// Broker, beside plain reqwest, Python and Go; print a table and write
+    /// target/bench/latest.json.
+    Bench(bench::BenchArgs),
     /// Run everything CI runs: checks, tests, a real cluster and the live tests.
     Ci,
 }
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
         Command::Spec {
             command: SpecCommand::Check { table },
         } => spec_check::run(table),
+        Command::Bench(args) => bench::run(&args),
         Command::Ci => ci::run(),
     };
     match result {

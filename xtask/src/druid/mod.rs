@@ -15,7 +15,7 @@
 mod cluster;
 mod config;
 mod gates;
-mod http;
+pub(crate) mod http;
 mod layout;
 mod maven;
 mod process;

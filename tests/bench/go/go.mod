@@ -1,0 +1,3 @@
+module druid-rs/bench-anchor
+
+go 1.26
