@@ -102,6 +102,24 @@ impl fmt::Display for RowError {
     }
 }
 
+/// Where decoded rows go: a queue for a stream, a `Vec` for all rows.
+pub(crate) trait Sink<T> {
+    /// Takes one decoded row (or element).
+    fn push(&mut self, row: T);
+}
+
+impl<T> Sink<T> for VecDeque<T> {
+    fn push(&mut self, row: T) {
+        self.push_back(row);
+    }
+}
+
+impl<T> Sink<T> for Vec<T> {
+    fn push(&mut self, row: T) {
+        Vec::push(self, row);
+    }
+}
+
 /// Where the decoder is in the result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
@@ -128,6 +146,9 @@ pub(crate) struct RowDecoder {
     columns: Option<Vec<Column>>,
     /// For CSV: the header as a record, for struct fields by name.
     csv_names: Option<csv::StringRecord>,
+    /// For CSV: the record splitter, reused from row to row (boxed: its
+    /// parser tables are large).
+    csv: Box<CsvLine>,
 }
 
 impl RowDecoder {
@@ -146,6 +167,7 @@ impl RowDecoder {
             header: Vec::new(),
             columns: None,
             csv_names: None,
+            csv: Box::default(),
         }
     }
 
@@ -165,29 +187,48 @@ impl RowDecoder {
     pub(crate) fn feed<T: DeserializeOwned>(
         &mut self,
         chunk: Bytes,
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
     ) -> Result<(), RowError> {
-        if self.carry.is_empty() {
-            let used = self.decode(&chunk, out, false)?;
-            self.keep(&chunk[used..]);
-        } else {
-            self.carry.extend_from_slice(&chunk);
-            if self.carry.len() < self.retry_at {
+        // The row a chunk boundary cut is completed from the start of this
+        // chunk, a few KiB at a time; the rest of the chunk is decoded
+        // where it is, without a copy.
+        let mut start = 0;
+        if !self.carry.is_empty() {
+            if self.carry.len() + chunk.len() < self.retry_at {
+                self.carry.extend_from_slice(&chunk);
                 return Ok(());
             }
-            let mut data = std::mem::take(&mut self.carry);
-            let used = self.decode(&data, out, false)?;
-            data.advance(used);
-            self.carry = data;
-            self.retry_at = self.carry.len().saturating_mul(2);
+            loop {
+                let step = self.carry.len().max(4096).min(chunk.len() - start);
+                self.carry.extend_from_slice(&chunk[start..start + step]);
+                start += step;
+                let mut data = std::mem::take(&mut self.carry);
+                let used = self.decode(&data, out, false)?;
+                let left = data.len() - used;
+                if used > 0 && left <= start {
+                    // What is left of `data` came from this chunk: go on there.
+                    start -= left;
+                    data.clear();
+                    self.carry = data;
+                    break;
+                }
+                data.advance(used);
+                self.carry = data;
+                if start == chunk.len() {
+                    self.retry_at = self.carry.len().saturating_mul(2);
+                    return Ok(());
+                }
+            }
         }
+        let used = self.decode(&chunk[start..], out, false)?;
+        self.keep(&chunk[start + used..]);
         Ok(())
     }
 
     /// Ends the result: decodes what is left and checks the end marker.
     pub(crate) fn finish<T: DeserializeOwned>(
         &mut self,
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
     ) -> Result<(), RowError> {
         let data = std::mem::take(&mut self.carry);
         let used = self.decode(&data, out, true)?;
@@ -234,7 +275,7 @@ impl RowDecoder {
     fn decode<T: DeserializeOwned>(
         &mut self,
         data: &[u8],
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
         last: bool,
     ) -> Result<usize, RowError> {
         if self.layout.is_json_array() {
@@ -247,7 +288,7 @@ impl RowDecoder {
     fn decode_json_array<T: DeserializeOwned>(
         &mut self,
         data: &[u8],
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
         last: bool,
     ) -> Result<usize, RowError> {
         let mut pos = 0;
@@ -285,7 +326,7 @@ impl RowDecoder {
     fn decode_lines<T: DeserializeOwned>(
         &mut self,
         data: &[u8],
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
         last: bool,
     ) -> Result<usize, RowError> {
         let mut pos = 0;
@@ -326,7 +367,7 @@ impl RowDecoder {
     fn array_row<T: DeserializeOwned>(
         &mut self,
         data: &[u8],
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
     ) -> serde_json::Result<usize> {
         let header = (self.seen as usize) < self.layout.header_rows();
         if header || (self.layout.is_array_rows() && !self.header.is_empty()) {
@@ -336,7 +377,7 @@ impl RowDecoder {
             return Ok(used);
         }
         let (value, used) = next_value::<T>(data)?;
-        out.push_back(value);
+        out.push(value);
         self.seen += 1;
         Ok(used)
     }
@@ -345,7 +386,7 @@ impl RowDecoder {
     fn row<'de, R: serde_json::de::Read<'de>, T: DeserializeOwned>(
         &mut self,
         de: &mut serde_json::Deserializer<R>,
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
     ) -> serde_json::Result<()> {
         if (self.seen as usize) < self.layout.header_rows() {
             if self.layout.is_array_rows() {
@@ -364,7 +405,7 @@ impl RowDecoder {
             (true, Some(names)) => T::deserialize(ArrayRow { de, names })?,
             _ => T::deserialize(de)?,
         };
-        out.push_back(value);
+        out.push(value);
         self.seen += 1;
         Ok(())
     }
@@ -372,18 +413,12 @@ impl RowDecoder {
     fn csv_row<T: DeserializeOwned>(
         &mut self,
         line: &[u8],
-        out: &mut VecDeque<T>,
+        out: &mut impl Sink<T>,
     ) -> Result<(), RowError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(line);
-        let mut record = csv::StringRecord::new();
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
-            Err(e) => return Err(self.bad_row(&e.to_string(), line)),
+        if let Err(message) = self.csv.split(line) {
+            return Err(self.bad_row(&message, line));
         }
+        let record = &self.csv.record;
         if (self.seen as usize) < self.layout.header_rows() {
             if self.header.is_empty() {
                 self.csv_names = Some(record.clone());
@@ -393,10 +428,10 @@ impl RowDecoder {
             self.header_done();
             return Ok(());
         }
-        let value = record
-            .deserialize(self.csv_names.as_ref())
-            .map_err(|e| self.bad_row(&e.to_string(), line))?;
-        out.push_back(value);
+        match record.deserialize(self.csv_names.as_ref()) {
+            Ok(value) => out.push(value),
+            Err(e) => return Err(self.bad_row(&e.to_string(), line)),
+        }
         self.seen += 1;
         Ok(())
     }
@@ -489,6 +524,89 @@ fn object_columns(header: serde_json::Map<String, Value>) -> Vec<Column> {
             }
         })
         .collect()
+}
+
+/// Splits one CSV record into fields with a `csv_core` reader that is made
+/// once (making one is costly) and buffers that are reused.
+#[derive(Debug)]
+struct CsvLine {
+    reader: csv_core::Reader,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    record: csv::StringRecord,
+}
+
+impl Default for CsvLine {
+    fn default() -> Self {
+        CsvLine {
+            // `Reader::new` builds the parser's tables; `Default` does not.
+            reader: csv_core::Reader::new(),
+            fields: Vec::new(),
+            ends: vec![0; 16],
+            record: csv::StringRecord::new(),
+        }
+    }
+}
+
+impl CsvLine {
+    /// Splits `line` into `self.record`.
+    fn split(&mut self, line: &[u8]) -> Result<(), String> {
+        self.reader.reset();
+        self.fields.resize(line.len() + 1, 0);
+        let (mut input, mut written, mut count) = (line, 0, 0);
+        loop {
+            let (result, read, out, ends) = self.reader.read_record(
+                input,
+                &mut self.fields[written..],
+                &mut self.ends[count..],
+            );
+            // Field ends count from the start of the record, across calls.
+            input = &input[read..];
+            written += out;
+            count += ends;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty if !input.is_empty() => continue,
+                csv_core::ReadRecordResult::InputEmpty => {
+                    // The line is the whole record: end it.
+                    let (result, _, out, ends) = self.reader.read_record(
+                        &[],
+                        &mut self.fields[written..],
+                        &mut self.ends[count..],
+                    );
+                    written += out;
+                    count += ends;
+                    if !matches!(
+                        result,
+                        csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End
+                    ) {
+                        return Err("a CSV record that does not end".to_owned());
+                    }
+                    break;
+                }
+                csv_core::ReadRecordResult::OutputFull => {
+                    let grown = self.fields.len() * 2;
+                    self.fields.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+            }
+        }
+        let text = std::str::from_utf8(&self.fields[..written])
+            .map_err(|e| format!("a CSV record is not UTF-8: {e}"))?;
+        self.record.clear();
+        let mut start = 0;
+        for &end in &self.ends[..count] {
+            let field = text
+                .get(start..end)
+                .ok_or_else(|| "a CSV record the parser split wrongly".to_owned())?;
+            self.record.push_field(field);
+            start = end;
+        }
+        Ok(())
+    }
 }
 
 /// The length of the first CSV record line of `data` (a newline inside
@@ -722,6 +840,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(no_header, [vec![Value::from("Rust"), Value::from(10)]]);
+    }
+
+    #[test]
+    fn wide_and_long_csv_records_split_whole() {
+        let names: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        let long = "x".repeat(5_000);
+        let values: Vec<String> = (0..40)
+            .map(|i| {
+                if i == 3 {
+                    format!("\"{long},\"\"q\"\"\"")
+                } else {
+                    i.to_string()
+                }
+            })
+            .collect();
+        let body = format!("{}\n{}\n\n", names.join(","), values.join(","));
+        let rows: Vec<Vec<String>> =
+            decode(layout(ResultFormat::Csv, true), body.as_bytes(), 97).unwrap();
+        assert_eq!(rows[0].len(), 40);
+        assert_eq!(rows[0][3], format!("{long},\"q\""));
+        assert_eq!(rows[0][39], "39");
     }
 
     #[test]

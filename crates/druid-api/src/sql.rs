@@ -470,7 +470,10 @@ impl SqlRequest {
     /// [`SqlRequest::stream`]: the rows are decoded as they arrive, in one
     /// pass.
     pub async fn rows<T: DeserializeOwned + Send + 'static>(self) -> Result<Vec<T>> {
-        self.stream::<T>().collect_rows().await
+        match self.plan() {
+            Ok(plan) => crate::stream::collect::<T, One<T>>(plan).await,
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs the query and hands out its rows, decoded into `T`, as they
@@ -488,7 +491,21 @@ impl SqlRequest {
     /// Each item: Druid's answer for a refused query (the first item), a
     /// row that does not decode into `T`, and, last, [`Error::Incomplete`]
     /// for a result cut short.
-    pub fn stream<T: DeserializeOwned + Send + 'static>(mut self) -> RowStream<T> {
+    pub fn stream<T: DeserializeOwned + Send + 'static>(self) -> RowStream<T> {
+        let query_id = self
+            .body
+            .context
+            .get(SQL_QUERY_ID)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match self.plan() {
+            Ok(plan) => RowStream::new::<One<T>>(plan),
+            Err(e) => RowStream::failed(query_id.unwrap_or_default(), e),
+        }
+    }
+
+    /// What a stream of typed rows sends and how it reads the answer.
+    fn plan(mut self) -> Result<Plan> {
         if self.body.result_format.is_none() {
             self.body.result_format = Some(if self.body.header == Some(false) {
                 ResultFormat::ObjectLines
@@ -498,9 +515,7 @@ impl SqlRequest {
             });
         }
         let query_id = self.prepare();
-        if let Err(e) = self.check() {
-            return RowStream::failed(query_id, e);
-        }
+        self.check()?;
         let layout = Layout::of(&self.body);
         let deadline = self.deadline();
         let cancel = Cancel::sql(
@@ -512,7 +527,7 @@ impl SqlRequest {
         let client = self.client;
         let body = self.body;
         let send = Box::pin(async move { client.sql_query(&body).await });
-        RowStream::new::<One<T>>(Plan {
+        Ok(Plan {
             query_id,
             layout,
             deadline,

@@ -17,7 +17,7 @@ use druid_transport::{Request, Service, StreamingResponse, encode_segment};
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::rows::{Layout, RowDecoder, RowError};
+use crate::rows::{Layout, RowDecoder, RowError, Sink};
 use crate::sql::Column;
 use crate::{Error, Result};
 
@@ -165,7 +165,7 @@ enum Phase {
     /// The query is not sent yet.
     Unsent(Pin<Box<dyn Future<Output = Result<StreamingResponse>> + Send>>),
     /// The answer is being read.
-    Reading(Box<StreamingResponse>, RowDecoder),
+    Reading(Box<StreamingResponse>, Box<RowDecoder>),
     /// Nothing more to read.
     Done,
 }
@@ -174,7 +174,7 @@ enum Phase {
 /// holds: a row itself, or a batch of rows (a scan query's `events`).
 pub(crate) trait Unpack<T>: DeserializeOwned + Send + 'static {
     /// The rows of one element.
-    type Rows: IntoIterator<Item = T>;
+    type Rows: Iterator<Item = T> + Send;
     /// Takes the rows out.
     fn unpack(self) -> Self::Rows;
 }
@@ -205,25 +205,34 @@ impl<T: DeserializeOwned + Send + 'static> Unpack<T> for ScanBatch<T> {
     }
 }
 
-struct State<T, E> {
+struct State<T, E: Unpack<T>> {
     phase: Phase,
-    /// Rows (and a last error) to hand out.
-    ready: VecDeque<Result<T>>,
+    /// Decoded elements whose rows are still to hand out.
     decoded: VecDeque<E>,
-    /// Rows handed out or ready.
+    /// The rest of the element being handed out.
+    current: Option<E::Rows>,
+    /// Before an error: the rows that came before it, then the error.
+    tail: VecDeque<T>,
+    last: Option<Error>,
+    /// Rows handed out.
     rows: u64,
     query_id: String,
     columns: Arc<OnceLock<Vec<Column>>>,
     deadline: Option<Instant>,
     limit: Option<Duration>,
-    cancel: Cancel,
-    /// Sent, and the answer not read to its end: dropping cancels.
-    running: bool,
+    running: Running,
 }
 
-impl<T, E> Drop for State<T, E> {
+/// A query that was sent and whose answer is not read to its end: dropped
+/// so, it cancels the query (when cancelling is on).
+struct Running {
+    cancel: Cancel,
+    armed: bool,
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        if self.running && self.cancel.enabled {
+        if self.armed && self.cancel.enabled {
             self.cancel.fire();
         }
     }
@@ -235,18 +244,24 @@ impl<T: Send + 'static> RowStream<T> {
         let columns = Arc::new(OnceLock::new());
         let state = State::<T, E> {
             phase: Phase::Unsent(plan.send),
-            ready: VecDeque::new(),
             decoded: VecDeque::new(),
+            current: None,
+            tail: VecDeque::new(),
+            last: None,
             rows: 0,
             query_id: plan.query_id.clone(),
             columns: columns.clone(),
             deadline: None,
             limit: plan.deadline,
-            cancel: plan.cancel,
-            running: false,
+            running: Running {
+                cancel: plan.cancel,
+                armed: false,
+            },
         };
         let layout = plan.layout;
-        let inner = futures_util::stream::unfold(state, move |mut state| {
+        // The state is boxed so that each step moves a pointer, not the
+        // decoder and its buffers.
+        let inner = futures_util::stream::unfold(Box::new(state), move |mut state| {
             let layout = layout.clone();
             async move {
                 let item = state.next(&layout).await?;
@@ -283,62 +298,76 @@ impl<T: Send + 'static> RowStream<T> {
     }
 }
 
-/// Moves the decoded elements' rows to the rows to hand out, counting them.
-fn unpack<T, E: Unpack<T>>(
-    decoded: &mut VecDeque<E>,
-    ready: &mut VecDeque<Result<T>>,
-    rows: &mut u64,
-) {
-    for element in decoded.drain(..) {
-        for row in element.unpack() {
-            *rows += 1;
-            ready.push_back(Ok(row));
-        }
-    }
-}
-
 impl<T, E: Unpack<T>> State<T, E> {
+    /// Ends the stream with `error` after every row decoded before it;
+    /// returns how many rows come before the error.
+    fn settle(&mut self) -> u64 {
+        if let Some(rest) = self.current.take() {
+            self.tail.extend(rest);
+        }
+        for element in self.decoded.drain(..) {
+            self.tail.extend(element.unpack());
+        }
+        self.phase = Phase::Done;
+        self.rows + self.tail.len() as u64
+    }
+
     async fn next(&mut self, layout: &Layout) -> Option<Result<T>> {
         loop {
-            if let Some(item) = self.ready.pop_front() {
-                return Some(item);
+            // Rows are handed out straight from the decoded elements.
+            if let Some(rows) = &mut self.current {
+                if let Some(row) = rows.next() {
+                    self.rows += 1;
+                    return Some(Ok(row));
+                }
+                self.current = None;
+            }
+            if let Some(element) = self.decoded.pop_front() {
+                self.current = Some(element.unpack());
+                continue;
+            }
+            if let Some(row) = self.tail.pop_front() {
+                self.rows += 1;
+                return Some(Ok(row));
+            }
+            if let Some(error) = self.last.take() {
+                return Some(Err(error));
             }
             match &mut self.phase {
                 Phase::Done => return None,
                 Phase::Unsent(send) => {
                     self.deadline = self.limit.map(|limit| Instant::now() + limit);
-                    self.running = true;
-                    let sent = within(self.deadline, &self.cancel, send.as_mut()).await;
+                    self.running.armed = true;
+                    let sent = within(self.deadline, &self.running.cancel, send.as_mut()).await;
                     match sent {
                         Ok(response) => {
                             let decoder = RowDecoder::new(layout.clone());
-                            self.phase = Phase::Reading(Box::new(response), decoder);
+                            self.phase = Phase::Reading(Box::new(response), Box::new(decoder));
                         }
                         Err(e) => {
                             // Refused or never answered: nothing runs to cancel
                             // (a query that timed out got its own timeout too).
-                            self.running = false;
+                            self.running.armed = false;
                             self.phase = Phase::Done;
                             return Some(Err(e));
                         }
                     }
                 }
                 Phase::Reading(response, decoder) => {
-                    let chunk = within(self.deadline, &self.cancel, async {
+                    let chunk = within(self.deadline, &self.running.cancel, async {
                         Ok(response.chunk().await?)
                     })
                     .await;
                     let fed = match chunk {
                         Ok(Some(chunk)) => decoder.feed(chunk, &mut self.decoded),
                         Ok(None) => {
-                            self.running = false;
+                            self.running.armed = false;
                             decoder.finish(&mut self.decoded)
                         }
                         Err(e) => {
-                            unpack(&mut self.decoded, &mut self.ready, &mut self.rows);
-                            let error = incomplete(response, self.rows, &self.query_id, e);
-                            self.ready.push_back(Err(error));
-                            self.phase = Phase::Done;
+                            let origin = Origin::of(response);
+                            let rows = self.settle();
+                            self.last = Some(incomplete(&origin, rows, &self.query_id, e));
                             continue;
                         }
                     };
@@ -347,30 +376,98 @@ impl<T, E: Unpack<T>> State<T, E> {
                     {
                         let _ = self.columns.set(columns.to_vec());
                     }
-                    unpack(&mut self.decoded, &mut self.ready, &mut self.rows);
                     let finished = response.is_finished();
+                    let trailer = finished.then(|| response.incomplete_by_trailer()).flatten();
                     match fed {
                         Err(e) => {
-                            let error = row_error::<E>(response, self.rows, &self.query_id, e);
-                            self.ready.push_back(Err(error));
-                            self.phase = Phase::Done;
+                            let origin = Origin::of(response);
+                            let rows = self.settle();
+                            let error = row_error::<E>(&origin, rows, &self.query_id, e, trailer);
+                            self.last = Some(error);
                         }
                         Ok(()) if finished => {
-                            if let Some(message) = response.incomplete_by_trailer() {
-                                self.ready.push_back(Err(Error::Incomplete {
-                                    operation: response.operation().to_owned(),
+                            let origin = Origin::of(response);
+                            let rows = self.settle();
+                            if let Some(message) = trailer {
+                                self.last = Some(Error::Incomplete {
+                                    operation: origin.operation,
                                     query_id: Some(self.query_id.clone()),
-                                    rows: self.rows,
+                                    rows,
                                     reason: format!("Druid reports: {message}"),
                                     source: None,
-                                }));
+                                });
                             }
-                            self.phase = Phase::Done;
                         }
                         Ok(()) => {}
                     }
                 }
             }
+        }
+    }
+}
+
+/// A sink that unpacks each element into a `Vec` of rows.
+struct Flatten<'a, T>(&'a mut Vec<T>);
+
+impl<T, E: Unpack<T>> Sink<E> for Flatten<'_, T> {
+    fn push(&mut self, element: E) {
+        self.0.extend(element.unpack());
+    }
+}
+
+/// Every row of a plan's answer, decoded straight into a `Vec` (no stream
+/// between the decoder and the rows): [`SqlRequest::rows`](crate::SqlRequest::rows).
+pub(crate) async fn collect<T: Send + 'static, E: Unpack<T>>(plan: Plan) -> Result<Vec<T>> {
+    let deadline = plan.deadline.map(|limit| Instant::now() + limit);
+    let query_id = plan.query_id;
+    let mut running = Running {
+        cancel: plan.cancel,
+        armed: true,
+    };
+    let mut send = plan.send;
+    let sent = within(deadline, &running.cancel, send.as_mut()).await;
+    let mut response = sent.inspect_err(|_| running.armed = false)?;
+    let mut decoder = RowDecoder::new(plan.layout);
+    let mut rows = Vec::new();
+    loop {
+        let chunk = within(deadline, &running.cancel, async {
+            Ok(response.chunk().await?)
+        })
+        .await;
+        let fed = match chunk {
+            Ok(Some(chunk)) => decoder.feed::<E>(chunk, &mut Flatten(&mut rows)),
+            Ok(None) => {
+                running.armed = false;
+                decoder.finish::<E>(&mut Flatten(&mut rows))
+            }
+            Err(e) => {
+                let count = rows.len() as u64;
+                return Err(incomplete(&Origin::of(&response), count, &query_id, e));
+            }
+        };
+        let finished = response.is_finished();
+        let trailer = finished.then(|| response.incomplete_by_trailer()).flatten();
+        if let Err(e) = fed {
+            let count = rows.len() as u64;
+            return Err(row_error::<E>(
+                &Origin::of(&response),
+                count,
+                &query_id,
+                e,
+                trailer,
+            ));
+        }
+        if finished {
+            if let Some(message) = trailer {
+                return Err(Error::Incomplete {
+                    operation: response.operation().to_owned(),
+                    query_id: Some(query_id.clone()),
+                    rows: rows.len() as u64,
+                    reason: format!("Druid reports: {message}"),
+                    source: None,
+                });
+            }
+            return Ok(rows);
         }
     }
 }
@@ -393,11 +490,26 @@ where
     }
 }
 
+/// Where an answer came from, for its errors.
+struct Origin {
+    operation: String,
+    url: druid_transport::url::Url,
+}
+
+impl Origin {
+    fn of(response: &StreamingResponse) -> Self {
+        Origin {
+            operation: response.operation().to_owned(),
+            url: response.url().clone(),
+        }
+    }
+}
+
 /// A broken connection (or the deadline) after the answer began.
-fn incomplete(response: &StreamingResponse, rows: u64, query_id: &str, error: Error) -> Error {
+fn incomplete(origin: &Origin, rows: u64, query_id: &str, error: Error) -> Error {
     let reason = error.to_string();
     Error::Incomplete {
-        operation: response.operation().to_owned(),
+        operation: origin.operation.clone(),
         query_id: Some(query_id.to_owned()),
         rows,
         reason,
@@ -408,16 +520,21 @@ fn incomplete(response: &StreamingResponse, rows: u64, query_id: &str, error: Er
     }
 }
 
-/// A row that does not decode, or a result without its end marker.
-fn row_error<T>(response: &StreamingResponse, rows: u64, query_id: &str, error: RowError) -> Error {
+/// A row that does not decode, or a result without its end marker (with
+/// Druid's reason, when its trailers give one).
+fn row_error<T>(
+    origin: &Origin,
+    rows: u64,
+    query_id: &str,
+    error: RowError,
+    trailer: Option<String>,
+) -> Error {
     if error.cut_off {
         return Error::Incomplete {
-            operation: response.operation().to_owned(),
+            operation: origin.operation.clone(),
             query_id: Some(query_id.to_owned()),
             rows,
-            reason: response
-                .incomplete_by_trailer()
-                .map_or(error.message, |message| format!("Druid reports: {message}")),
+            reason: trailer.map_or(error.message, |message| format!("Druid reports: {message}")),
             source: None,
         };
     }
@@ -426,8 +543,8 @@ fn row_error<T>(response: &StreamingResponse, rows: u64, query_id: &str, error: 
         .map_or_else(|| ".".to_owned(), |row| format!("[{row}]"));
     Error::Transport(druid_transport::Error::Decode(Box::new(
         druid_transport::DecodeError::new(
-            response.operation(),
-            response.url(),
+            origin.operation.clone(),
+            &origin.url,
             std::any::type_name::<T>(),
             path,
             error.message,

@@ -34,7 +34,7 @@
 //! | `rustls` | yes | TLS through rustls |
 //! | `native-tls` | no | TLS through the platform library |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -382,6 +382,9 @@ impl ClusterModel {
     /// `server` key, or same host and ports when the key is missing).
     pub fn from_rows(rows: impl IntoIterator<Item = ServerRow>) -> Self {
         let mut servers: Vec<Server> = Vec::new();
+        // Server key -> index in `servers`: a cluster of thousands of
+        // servers is merged in one pass.
+        let mut index: HashMap<String, usize> = HashMap::new();
         for row in rows {
             let key = row.server.clone().unwrap_or_else(|| {
                 let port = row
@@ -394,7 +397,7 @@ impl ClusterModel {
             let (host, plaintext_port, tls_port) =
                 (row.host.clone(), row.plaintext_port, row.tls_port);
             let role = Role::from(row);
-            match servers.iter_mut().find(|s| s.server == key) {
+            match index.get(&key).and_then(|&i| servers.get_mut(i)) {
                 Some(server) => {
                     server.plaintext_port = server.plaintext_port.or(plaintext_port);
                     server.tls_port = server.tls_port.or(tls_port);
@@ -402,13 +405,16 @@ impl ClusterModel {
                         server.roles.push(role);
                     }
                 }
-                None => servers.push(Server {
-                    server: key,
-                    host,
-                    plaintext_port,
-                    tls_port,
-                    roles: vec![role],
-                }),
+                None => {
+                    index.insert(key.clone(), servers.len());
+                    servers.push(Server {
+                        server: key,
+                        host,
+                        plaintext_port,
+                        tls_port,
+                        roles: vec![role],
+                    });
+                }
             }
         }
         ClusterModel { servers }

@@ -24,7 +24,9 @@
 //! - `druid-api-<format>` (`object`, `objectLines`, `array`, `arrayLines`):
 //!   this project, `client.sql(q).result_format(..).rows::<Row>()`;
 //!   `druid-api-csv`: `.send()` then `csv_rows()`;
-//! - `druid-api-stream`: `stream::<Row>()`, which does not exist yet;
+//! - `druid-api-rows`, `druid-api-stream`: `rows::<Row>()` and
+//!   `stream::<Row>()` in the client's own format choice;
+//!   `druid-api-stream-<format>`: `stream::<Row>()` in a given format;
 //! - `headers`: not a figure but a check: every format with `header`,
 //!   `typesHeader` and `sqlTypesHeader` on a `LIMIT 1000` query (every format must see the
 //!   same rows), through
@@ -203,12 +205,40 @@ async fn plain_reqwest(url: &str) -> Result<Report, Error> {
     Ok(report)
 }
 
-async fn druid_api_rows(url: &str, format: ResultFormat) -> Result<Report, Error> {
+/// `rows::<Row>()`, in a format, or the client's own choice (`None`).
+async fn druid_api_rows(url: &str, format: Option<ResultFormat>) -> Result<Report, Error> {
     let client = druid_api::connect(url)?;
     let mut report = Report::default();
     let clock = Clock::start();
-    let rows: Vec<Row> = client.sql(query()).result_format(format).rows().await?;
+    let mut sql = client.sql(query());
+    if let Some(format) = format {
+        sql = sql.result_format(format);
+    }
+    let rows: Vec<Row> = sql.rows().await?;
     report.seen = Seen::of(&rows);
+    clock.stop(&mut report);
+    Ok(report)
+}
+
+/// `stream::<Row>()`, counting each row as it arrives and keeping none, in
+/// a format, or the client's own choice (`None`).
+async fn druid_api_stream(url: &str, format: Option<ResultFormat>) -> Result<Report, Error> {
+    let client = druid_api::connect(url)?;
+    let mut report = Report::default();
+    let clock = Clock::start();
+    let mut sql = client.sql(query());
+    if let Some(format) = format {
+        sql = sql.result_format(format).header(true);
+    }
+    let mut stream = sql.stream::<Row>();
+    while let Some(row) = stream.next_row().await {
+        let row = row?;
+        report.seen.add(
+            row.added,
+            row.delta,
+            row.city_name.as_deref().is_some_and(|c| !c.is_empty()),
+        );
+    }
     clock.stop(&mut report);
     Ok(report)
 }
@@ -446,17 +476,19 @@ async fn run(args: &[String]) -> Result<Value, Error> {
     let report = match variant {
         "parse-floor" => parse_floor(url).await?,
         "reqwest" => plain_reqwest(url).await?,
-        "druid-api-object" => druid_api_rows(url, ResultFormat::Object).await?,
-        "druid-api-objectLines" => druid_api_rows(url, ResultFormat::ObjectLines).await?,
-        "druid-api-array" => druid_api_rows(url, ResultFormat::Array).await?,
-        "druid-api-arrayLines" => druid_api_rows(url, ResultFormat::ArrayLines).await?,
+        "druid-api-rows" => druid_api_rows(url, None).await?,
+        "druid-api-object" => druid_api_rows(url, Some(ResultFormat::Object)).await?,
+        "druid-api-objectLines" => druid_api_rows(url, Some(ResultFormat::ObjectLines)).await?,
+        "druid-api-array" => druid_api_rows(url, Some(ResultFormat::Array)).await?,
+        "druid-api-arrayLines" => druid_api_rows(url, Some(ResultFormat::ArrayLines)).await?,
         "druid-api-csv" => druid_api_csv(url).await?,
-        // The place for `client.sql(query()).stream::<Row>()`, which the SQL
-        // decoding rewrite adds: time it like `druid_api_rows`, counting
-        // the rows as they arrive. Until then it is no figure at all.
-        "druid-api-stream" => {
-            return Ok(json!({ "variant": variant, "status": "not built yet" }));
+        "druid-api-stream" => druid_api_stream(url, None).await?,
+        "druid-api-stream-object" => druid_api_stream(url, Some(ResultFormat::Object)).await?,
+        "druid-api-stream-objectLines" => {
+            druid_api_stream(url, Some(ResultFormat::ObjectLines)).await?
         }
+        "druid-api-stream-array" => druid_api_stream(url, Some(ResultFormat::Array)).await?,
+        "druid-api-stream-csv" => druid_api_stream(url, Some(ResultFormat::Csv)).await?,
         "headers" => headers(url).await?,
         "health-druid-api" => health_druid_api(url, request_count(args.get(2))?).await?,
         "health-reqwest" => health_reqwest(url, request_count(args.get(2))?).await?,

@@ -142,6 +142,18 @@ const VARIANTS: &[Variant] = &[
         How::Rust("reqwest"),
     ),
     sql(
+        "druid-api-rows",
+        "druid-api sql().rows::<Row>()",
+        "default",
+        How::Rust("druid-api-rows"),
+    ),
+    sql(
+        "druid-api-stream",
+        "druid-api sql().stream::<Row>()",
+        "default",
+        How::Rust("druid-api-stream"),
+    ),
+    sql(
         "druid-api-object",
         "druid-api sql().rows::<Row>()",
         "object",
@@ -171,13 +183,29 @@ const VARIANTS: &[Variant] = &[
         "csv",
         How::Rust("druid-api-csv"),
     ),
-    // The row for `stream::<Row>()`: bench-client answers "not built yet"
-    // until the SQL decoding rewrite adds it.
     sql(
-        "druid-api-stream",
+        "druid-api-stream-object",
         "druid-api sql().stream::<Row>()",
         "object",
-        How::Rust("druid-api-stream"),
+        How::Rust("druid-api-stream-object"),
+    ),
+    sql(
+        "druid-api-stream-objectLines",
+        "druid-api sql().stream::<Row>()",
+        "objectLines",
+        How::Rust("druid-api-stream-objectLines"),
+    ),
+    sql(
+        "druid-api-stream-array",
+        "druid-api sql().stream::<Row>()",
+        "array",
+        How::Rust("druid-api-stream-array"),
+    ),
+    sql(
+        "druid-api-stream-csv",
+        "druid-api sql().stream::<Row>()",
+        "csv",
+        How::Rust("druid-api-stream-csv"),
     ),
     sql(
         PYTHON_JSON,
