@@ -223,7 +223,22 @@ async fn druid_api_rows(url: &str, format: Option<ResultFormat>) -> Result<Repor
 /// `stream::<Row>()`, counting each row as it arrives and keeping none, in
 /// a format, or the client's own choice (`None`).
 async fn druid_api_stream(url: &str, format: Option<ResultFormat>) -> Result<Report, Error> {
-    let client = druid_api::connect(url)?;
+    stream_with(druid_api::connect(url)?, format).await
+}
+
+/// `stream::<Row>()` of gzip-compressed answers.
+async fn druid_api_stream_gzip(url: &str) -> Result<Report, Error> {
+    let client = druid_api::Client::builder()
+        .url(url)
+        .compression(druid_api::Compression::Gzip)
+        .build()?;
+    stream_with(client, None).await
+}
+
+async fn stream_with(
+    client: druid_api::Client,
+    format: Option<ResultFormat>,
+) -> Result<Report, Error> {
     let mut report = Report::default();
     let clock = Clock::start();
     let mut sql = client.sql(query());
@@ -489,6 +504,7 @@ async fn run(args: &[String]) -> Result<Value, Error> {
         }
         "druid-api-stream-array" => druid_api_stream(url, Some(ResultFormat::Array)).await?,
         "druid-api-stream-csv" => druid_api_stream(url, Some(ResultFormat::Csv)).await?,
+        "druid-api-stream-gzip" => druid_api_stream_gzip(url).await?,
         "headers" => headers(url).await?,
         "health-druid-api" => health_druid_api(url, request_count(args.get(2))?).await?,
         "health-reqwest" => health_reqwest(url, request_count(args.get(2))?).await?,

@@ -208,6 +208,12 @@ const VARIANTS: &[Variant] = &[
         How::Rust("druid-api-stream-csv"),
     ),
     sql(
+        "druid-api-stream-gzip",
+        "druid-api stream::<Row>(), Compression::Gzip",
+        "default",
+        How::Rust("druid-api-stream-gzip"),
+    ),
+    sql(
         PYTHON_JSON,
         "Python requests + response.json()",
         "object",
