@@ -18,13 +18,20 @@ use super::report::{Expect, PYTHON_JSON};
 use crate::druid::http::Client;
 
 /// The SQL variants run against the cluster too.
-pub(crate) const VARIANTS: &[&str] = &["reqwest", "druid-api-object", PYTHON_JSON, "go"];
+pub(crate) const VARIANTS: &[&str] = &[
+    "reqwest",
+    "druid-api-object",
+    "druid-api-stream",
+    PYTHON_JSON,
+    "go",
+];
 
 /// The id of a variant's cluster row.
 pub(crate) fn id(variant: &str) -> &'static str {
     match variant {
         "reqwest" => "cluster-reqwest",
         "druid-api-object" => "cluster-druid-api-object",
+        "druid-api-stream" => "cluster-druid-api-stream",
         PYTHON_JSON => "cluster-py-requests-json",
         "go" => "cluster-go",
         _ => "cluster-other",

@@ -582,9 +582,10 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
                     outcome.format = "via Router";
                 }
                 notes.push(format!(
-                    "'via Router' rows: the same object-format query through the local \
-                     cluster's Router at {}, on its datasource {} (x floor: against the \
-                     loopback parse floor)",
+                    "'via Router' rows: the same query through the local cluster's Router \
+                     at {}, on its datasource {}: druid-api's stream in its default format \
+                     (arrayLines with a header), the others in the object format (x floor: \
+                     against the loopback parse floor)",
                     target.url,
                     target.table.as_deref().unwrap_or("?")
                 ));
