@@ -200,7 +200,8 @@ async fn dropping_a_stream_cancels_its_query_on_druid() {
         let first = tokio::time::timeout(Duration::from_millis(1500), stream.next_row()).await;
         assert!(first.is_err(), "the long query answered early: {first:?}");
         drop(stream);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The cancel is spawned and bounded to 5 s; give it time on a busy machine.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let cancel = client.cancel_sql(&id).await;
         if cancel_on_drop {
             let err = cancel.unwrap_err();
@@ -215,7 +216,8 @@ async fn dropping_a_stream_cancels_its_query_on_druid() {
 
 /// The client's deadline reaches Druid as the query's `timeout`: Druid
 /// stops the query and answers its own timeout error (504) before the
-/// client gives up.
+/// client gives up (10 s, so that a loaded machine keeps the second of
+/// margin).
 #[tokio::test]
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
 async fn the_deadline_reaches_druid() {
@@ -225,7 +227,7 @@ async fn the_deadline_reaches_druid() {
     let started = std::time::Instant::now();
     let err = client
         .sql(long_query(table))
-        .timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(10))
         .rows::<serde_json::Value>()
         .await
         .unwrap_err();
@@ -236,8 +238,7 @@ async fn the_deadline_reaches_druid() {
         Some("Query timeout"),
         "{err:?}"
     );
-    assert!(
-        took >= Duration::from_millis(2_600) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    // Druid's own 504 (not the client's timeout) means it stopped first: at
+    // the 9 s it was told (10 s less a second), before the client's 10 s.
+    assert!(took >= Duration::from_millis(8_900), "{took:?}");
 }
