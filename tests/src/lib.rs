@@ -37,3 +37,22 @@ pub fn fixture(name: &str) -> Vec<u8> {
     let path = api_data_dir().join("fixtures").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
+
+/// A retry policy for offline tests: three attempts a few milliseconds
+/// apart, so a test of a transient failure sees the retries without
+/// waiting out the default policy's 30 s.
+pub fn quick_retries() -> druid_api::RetryPolicy {
+    druid_api::RetryPolicy::default()
+        .max_attempts(3)
+        .initial_backoff(std::time::Duration::from_millis(5))
+        .max_backoff(std::time::Duration::from_millis(20))
+}
+
+/// A client of `url` with [`quick_retries`].
+pub fn quick_client(url: &str) -> druid_api::Client {
+    druid_api::Client::builder()
+        .url(url)
+        .retry(quick_retries())
+        .build()
+        .expect("a valid test URL")
+}

@@ -109,14 +109,14 @@ async fn no_public_type_shows_a_secret() {
 #[tokio::test]
 async fn tls_is_told_by_type_not_by_the_words_in_a_url() {
     let port = closed_port();
-    let client = druid_api::connect(&format!(
+    let client = druid_tests::quick_client(&format!(
         "http://127.0.0.1:{port}/druid-tls-broker/ssl-certificate-handshake"
-    ))
-    .unwrap();
+    ));
     let err = client.is_healthy().await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(!err.is_tls(), "{err:?}");
     assert!(err.is_retryable(), "a refused connection is transient");
+    assert_eq!(err.attempts(), 3, "a refused read is tried again: {err}");
 
     // A plaintext server behind an https URL is a TLS failure.
     let server = FakeServer::start(|_| FakeResponse::json(&serde_json::json!(true))).await;
@@ -185,7 +185,7 @@ async fn display_is_one_short_line_whatever_the_body() {
     for (status, body, expected) in cases {
         let served = body.clone();
         let server = FakeServer::start(move |_| FakeResponse::new(status, served.clone())).await;
-        let client = druid_api::connect(&server.url()).unwrap();
+        let client = druid_tests::quick_client(&server.url());
         let err = client.sql("SELECT 1").send().await.unwrap_err();
         let line = err.to_string();
         assert!(!line.contains('\n'), "{line}");
@@ -209,7 +209,7 @@ async fn display_is_one_short_line_whatever_the_body() {
     // SQL started from a Broker names the Broker.
     let server = FakeServer::start(|_| FakeResponse::new(502, BAD_GATEWAY_PAGE)).await;
     let broker =
-        druid_api::BrokerClient::new(druid_api::connect(&server.url()).unwrap().service().clone());
+        druid_api::BrokerClient::new(druid_tests::quick_client(&server.url()).service().clone());
     let err = broker.sql("SELECT 1").send().await.unwrap_err();
     assert_eq!(err.api().unwrap().operation, "broker.sql_query");
 
@@ -237,9 +237,18 @@ async fn transient_failures_say_so() {
         (400, false),
     ] {
         let server = FakeServer::start(move |_| FakeResponse::new(status, "")).await;
-        let client = druid_api::connect(&server.url()).unwrap();
+        let client = druid_tests::quick_client(&server.url());
         let err = client.status().await.unwrap_err();
         assert_eq!(err.is_retryable(), retryable, "{status}: {err}");
+        let attempts = if retryable { 3 } else { 1 };
+        assert_eq!(err.attempts(), attempts, "{status}: {err}");
+        assert_eq!(server.requests().len(), attempts as usize, "{status}");
+        if retryable {
+            assert!(
+                err.to_string().contains("gave up after 3 attempts"),
+                "{err}"
+            );
+        }
     }
 }
 

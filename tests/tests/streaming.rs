@@ -193,6 +193,11 @@ async fn a_connection_cut_mid_row_ends_with_an_error_after_the_whole_rows() {
     assert!(err.is_incomplete(), "{err:?}");
     assert!(err.to_string().contains("after 1 rows"), "{err}");
     assert!(stream.next_row().await.is_none());
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a stream that yielded rows is never sent again"
+    );
 }
 
 /// A body that ends cleanly but without the end marker is cut too.

@@ -178,7 +178,7 @@ async fn slow_answers_time_out_and_closed_ports_fail_to_connect() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let closed = druid_api::connect(&format!("http://127.0.0.1:{port}")).unwrap();
+    let closed = druid_tests::quick_client(&format!("http://127.0.0.1:{port}"));
     let err = closed.is_healthy().await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
@@ -319,7 +319,7 @@ async fn every_error_shape_is_parsed() {
     for (status, body, shape, code, message) in cases {
         let served = body.clone();
         let server = FakeServer::start(move |_| FakeResponse::new(status, served.clone())).await;
-        let client = druid_api::connect(&server.url()).unwrap();
+        let client = druid_tests::quick_client(&server.url());
         let err = client.status().await.unwrap_err();
         let Some(api) = err.api() else {
             panic!("{err:?}")

@@ -32,8 +32,9 @@ pub use render::{
     render_shared_group,
 };
 pub use spec::{
-    AnswerSpec, BodySpec, Endpoint, Group, Omitted, PathParam, QueryParam, ResponseSpec,
-    SERVICES_FILE, Service, Spec, SpecError, StatusSpec, load, pascal_case, snake_case, spec_files,
+    AnswerSpec, BodySpec, EffectKind, Endpoint, Group, Omitted, PathParam, QueryParam,
+    ResponseSpec, SERVICES_FILE, Service, Spec, SpecError, StatusSpec, load, pascal_case,
+    snake_case, spec_files,
 };
 pub use validate::validate;
 

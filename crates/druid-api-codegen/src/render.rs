@@ -16,8 +16,8 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::spec::{
-    AnswerSpec, BodySpec, Endpoint, Group, QueryParam, ResponseSpec, Service, Spec, StatusSpec,
-    pascal_case,
+    AnswerSpec, BodySpec, EffectKind, Endpoint, Group, QueryParam, ResponseSpec, Service, Spec,
+    StatusSpec, pascal_case,
 };
 
 fn ident(name: &str) -> Ident {
@@ -332,6 +332,7 @@ fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer
     };
     let decode = quote! {
         const ANSWERS: &[Answer] = &[#(#answers),*];
+        let request = request.answers(ANSWERS);
         let #pattern = #service.execute(&request).await?.answer(ANSWERS)?;
         Ok(#result)
     };
@@ -550,6 +551,17 @@ fn endpoint_doc(
     if let Some(since) = &e.since {
         notes.push(format!("Since Druid {since}."));
     }
+    notes.push(
+        match e.effect_kind() {
+            EffectKind::Read => "Reads: sent again after a transient failure.",
+            EffectKind::Idempotent => {
+                "Changes state, safely repeated: sent again after a transient failure; \
+                 a read-only client refuses it."
+            }
+            EffectKind::Write => "Changes state: never sent twice; a read-only client refuses it.",
+        }
+        .to_owned(),
+    );
     if !notes.is_empty() {
         text.push('\n');
         text.push_str(&notes.join("\n\n"));
@@ -622,6 +634,19 @@ fn base_request(
     };
     let operation = home.operation(&e.id);
     let mut chain = vec![quote!(.operation(#operation))];
+    let default_effect = if e.method == "GET" {
+        EffectKind::Read
+    } else {
+        EffectKind::Write
+    };
+    if e.effect_kind() != default_effect {
+        uses.add("druid_transport::Effect");
+        chain.push(match e.effect_kind() {
+            EffectKind::Read => quote!(.effect(Effect::Read)),
+            EffectKind::Idempotent => quote!(.effect(Effect::Idempotent)),
+            EffectKind::Write => quote!(.effect(Effect::Write)),
+        });
+    }
     for (key, value) in e.fixed_pairs() {
         chain.push(match value {
             Some(value) => quote!(.query(#key, #value)),
@@ -1508,6 +1533,7 @@ mod tests {
                     pub async fn task_status(&self) -> Result<models::LeaderStatus> {
                         let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
                         const ANSWERS: &[Answer] = &[Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value), Answer::SUCCESS];
+                        let request = request.answers(ANSWERS);
                         let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
                         Ok(response.json()?)
                     }
@@ -1523,6 +1549,7 @@ mod tests {
                             Answer::new(StatusMatch::Class(2), BodyMatch::Text, Outcome::None),
                             Answer::SUCCESS
                         ];
+                        let request = request.answers(ANSWERS);
                         let (outcome, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
                         Ok(match outcome {
                             Outcome::None => None,
@@ -1540,6 +1567,7 @@ mod tests {
                             Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                             Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False)
                         ];
+                        let request = request.answers(ANSWERS);
                         let (outcome, _) = self.service.execute(&request).await?.answer(ANSWERS)?;
                         Ok(outcome == Outcome::True)
                     }
@@ -1551,6 +1579,7 @@ mod tests {
                     pub async fn task_status(&self) -> Result<()> {
                         let request = Request::new(Method::GET, "/x").operation("overlord.task_status");
                         const ANSWERS: &[Answer] = &[Answer::new(StatusMatch::Is(404), BodyMatch::Any, Outcome::Value), Answer::SUCCESS];
+                        let request = request.answers(ANSWERS);
                         let _ = self.service.execute(&request).await?.answer(ANSWERS)?;
                         Ok(())
                     }

@@ -148,6 +148,12 @@ pub struct Endpoint {
     /// Whether the endpoint records `X-Druid-Author`/`X-Druid-Comment` in an audit log.
     #[serde(default)]
     pub audit: bool,
+    /// What a `POST` or `DELETE` does to the cluster, when not a plain
+    /// write: `read` (a query sent as `POST`) or `idempotent` (safe to send
+    /// again: setting a config, marking segments, cancelling). A `GET`
+    /// reads; anything else not marked is a write, never sent twice.
+    #[serde(default)]
+    pub effect: Option<String>,
     /// Set when the endpoint is deprecated: what to use instead.
     #[serde(default)]
     pub deprecated: Option<String>,
@@ -160,6 +166,31 @@ pub struct Endpoint {
     /// The 1-based line of the `[[endpoint]]` header (filled in on load).
     #[serde(skip)]
     pub line: usize,
+}
+
+/// What a request does to the cluster, as the spec says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectKind {
+    /// Changes nothing: repeatable, and sent by a read-only client.
+    Read,
+    /// Changes state, with the same result however often it is sent.
+    Idempotent,
+    /// Changes state; may not be sent twice.
+    Write,
+}
+
+impl Endpoint {
+    /// What the endpoint does to the cluster: its `effect`, or the
+    /// method's default (`GET` reads, anything else writes).
+    pub fn effect_kind(&self) -> EffectKind {
+        match self.effect.as_deref() {
+            Some("read") => EffectKind::Read,
+            Some("idempotent") => EffectKind::Idempotent,
+            Some(_) => EffectKind::Write,
+            None if self.method == "GET" => EffectKind::Read,
+            None => EffectKind::Write,
+        }
+    }
 }
 
 /// A path parameter.

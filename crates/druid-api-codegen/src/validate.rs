@@ -6,6 +6,8 @@ use crate::spec::{BodySpec, Endpoint, Group, ResponseSpec, Spec, SpecError, Stat
 
 /// Methods the spec may use.
 pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
+/// The values of an endpoint's `effect` (a write is the default and needs none).
+pub(crate) const EFFECTS: &[&str] = &["read", "idempotent"];
 /// Query parameter types.
 pub(crate) const QUERY_TYPES: &[&str] = &[
     "string",
@@ -280,6 +282,21 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
             format!("unknown HTTP method `{}`", e.method),
             Some(suggest(&e.method, METHODS)),
         );
+    }
+    if let Some(effect) = &e.effect {
+        if !EFFECTS.contains(&effect.as_str()) {
+            c.at(
+                e,
+                format!("unknown effect `{effect}`"),
+                Some(suggest(effect, EFFECTS)),
+            );
+        } else if e.method == "GET" {
+            c.at(
+                e,
+                "a `GET` reads; it takes no `effect`".to_owned(),
+                Some("remove `effect`".to_owned()),
+            );
+        }
     }
     if !e.path.starts_with('/') || e.path.contains('?') || e.path.contains(' ') {
         c.at(

@@ -188,6 +188,19 @@ impl Error {
             .is_some_and(druid_transport::Error::is_retryable)
     }
 
+    /// How many times the request was sent: more than one when the
+    /// transport retried it (see [`druid_transport::RetryPolicy`]).
+    pub fn attempts(&self) -> u32 {
+        self.transport().map_or(1, druid_transport::Error::attempts)
+    }
+
+    /// True when the transport's read-only mode refused a request that
+    /// changes the cluster, before sending it.
+    pub fn is_read_only(&self) -> bool {
+        self.transport()
+            .is_some_and(druid_transport::Error::is_read_only)
+    }
+
     /// The HTTP status of Druid's answer, when Druid refused the request.
     pub fn status(&self) -> Option<StatusCode> {
         self.transport().and_then(druid_transport::Error::status)

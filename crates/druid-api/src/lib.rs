@@ -139,9 +139,10 @@ pub use cluster::{AnyClient, Cluster};
 pub use connect::{ClientBuilder, connect};
 pub use druid_discovery::{ClusterModel, Role, Server, ServerRow, ServerType};
 pub use druid_transport::{
-    ApiError, BasicAuth, Body, Compression, DecodeError, DockerMapper, DruidError, ErrorShape,
-    IdentityMapper, MockRequest, MockResponse, RedirectScope, Request, Response, Scheme, Service,
-    ServiceMapper, Transport, TransportBuilder, choose_port, service_url,
+    ApiError, BasicAuth, Body, Compression, DecodeError, DockerMapper, DruidError, Effect,
+    ErrorShape, IdentityMapper, MockRequest, MockResponse, RedirectScope, Request, Response,
+    RetryPolicy, Scheme, Service, ServiceMapper, TokenProvider, Transport, TransportBuilder,
+    choose_port, service_url,
 };
 pub use error::{Error, Result};
 pub use service_client::ServiceClient;

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use druid_transport::{Request, Service, StreamingResponse, encode_segment};
+use druid_transport::{Effect, Request, Service, StreamingResponse, encode_segment};
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
@@ -144,7 +144,9 @@ impl Cancel {
             return;
         };
         let service = self.service.clone();
-        let request = Request::delete(self.path.clone()).operation(self.operation.clone());
+        let request = Request::delete(self.path.clone())
+            .operation(self.operation.clone())
+            .effect(Effect::Idempotent);
         runtime.spawn(async move {
             let _ = tokio::time::timeout(CANCEL_LIMIT, service.execute(&request)).await;
         });

@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use druid_transport::{Error, RedirectScope, Request, Result, Service, ServiceMapper};
+use druid_transport::{Effect, Error, RedirectScope, Request, Result, Service, ServiceMapper};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -551,6 +551,7 @@ pub fn parse_endpoint(endpoint: &str) -> Result<(String, u16)> {
 pub async fn discover(service: &Service) -> Result<ClusterModel> {
     let request = Request::post("/druid/v2/sql")
         .operation("discovery.sys_servers")
+        .effect(Effect::Read)
         .json(&serde_json::json!({ "query": SERVERS_QUERY, "resultFormat": "object" }))?;
     let rows: Vec<ServerRow> = service.send_json(&request).await?;
     Ok(ClusterModel::from_rows(rows))

@@ -6,15 +6,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use http::header::HeaderValue;
+use http::HeaderMap;
+use http::header::{HeaderName, HeaderValue};
 use url::Url;
+
+use crate::auth::{Auth, BasicAuth, TokenProvider};
 
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 use crate::error::BoxError;
 use crate::error::{Error, Result};
 use crate::mapper::{IdentityMapper, ServiceMapper};
 use crate::mock::{MockFn, MockRequest, MockResponse};
+use crate::request::is_secret_header;
+use crate::retry::RetryPolicy;
 use crate::transport::{Backend, Inner, RedirectScope, Transport, sanitize};
 
 /// The default limit on the time to open a connection.
@@ -23,46 +27,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default number of redirects followed for one call.
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
-
-/// HTTP Basic credentials. `Debug` never shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    username: String,
-    password: String,
-}
-
-impl BasicAuth {
-    /// Credentials for a user.
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        BasicAuth {
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// The user name.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    pub(crate) fn header_value(&self) -> Result<HeaderValue> {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.username, self.password));
-        let mut value = HeaderValue::try_from(format!("Basic {token}"))
-            .map_err(|_| Error::config("the Basic auth credentials are not valid header text"))?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-impl fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
 
 /// What a [`TransportBuilder`] builds: the [`Transport`] itself, or a client
 /// made from one (`druid_api::Client` is), so that one builder, with one
@@ -118,7 +82,11 @@ impl fmt::Debug for PemSource {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct TransportBuilder<T = Transport> {
     url: Option<String>,
-    basic_auth: Option<BasicAuth>,
+    credentials: Credentials,
+    headers: Vec<(String, String)>,
+    accept_invalid_certs: bool,
+    read_only: bool,
+    retry: RetryPolicy,
     ca_certs: Vec<PemSource>,
     identity: Option<PemSource>,
     built_in_roots: bool,
@@ -149,11 +117,36 @@ pub enum Compression {
     Off,
 }
 
+/// The credentials given to a builder.
+#[derive(Clone, Default)]
+enum Credentials {
+    #[default]
+    None,
+    Basic(BasicAuth),
+    Bearer(String),
+    Provider(Arc<dyn TokenProvider>),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::None => f.write_str("None"),
+            Credentials::Basic(basic) => fmt::Debug::fmt(basic, f),
+            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credentials::Provider(_) => f.write_str("BearerProvider"),
+        }
+    }
+}
+
 impl<T> Clone for TransportBuilder<T> {
     fn clone(&self) -> Self {
         TransportBuilder {
             url: self.url.clone(),
-            basic_auth: self.basic_auth.clone(),
+            credentials: self.credentials.clone(),
+            headers: self.headers.clone(),
+            accept_invalid_certs: self.accept_invalid_certs,
+            read_only: self.read_only,
+            retry: self.retry.clone(),
             ca_certs: self.ca_certs.clone(),
             identity: self.identity.clone(),
             built_in_roots: self.built_in_roots,
@@ -175,7 +168,22 @@ impl<T> fmt::Debug for TransportBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransportBuilder")
             .field("url", &self.url.as_deref().map(redact_url_text))
-            .field("basic_auth", &self.basic_auth)
+            .field("credentials", &self.credentials)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, value)| {
+                        let secret = HeaderName::try_from(name.as_str())
+                            .map_or(true, |name| is_secret_header(&name));
+                        (name.as_str(), if secret { "<redacted>" } else { value })
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
+            .field("read_only", &self.read_only)
+            .field("retry", &self.retry)
             .field("ca_certs", &self.ca_certs)
             .field(
                 "identity",
@@ -199,7 +207,11 @@ impl<T> Default for TransportBuilder<T> {
     fn default() -> Self {
         TransportBuilder {
             url: None,
-            basic_auth: None,
+            credentials: Credentials::None,
+            headers: Vec::new(),
+            accept_invalid_certs: false,
+            read_only: false,
+            retry: RetryPolicy::default(),
             ca_certs: Vec::new(),
             identity: None,
             built_in_roots: true,
@@ -230,9 +242,67 @@ impl<T> TransportBuilder<T> {
     }
 
     /// Sends HTTP Basic credentials with every request (druid-basic-security).
+    /// Replaces any other credentials given before.
     pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
-        self.basic_auth = Some(BasicAuth::new(username, password));
+        self.credentials = Credentials::Basic(BasicAuth::new(username, password));
         self
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every request (an
+    /// authenticator such as druid-pac4j or a gateway in front of Druid).
+    /// Replaces any other credentials given before.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Credentials::Bearer(token.into());
+        self
+    }
+
+    /// Asks `provider` for a bearer token before every request, so that
+    /// tokens can be renewed while the client lives (see [`TokenProvider`]).
+    /// Replaces any other credentials given before.
+    pub fn bearer_token_provider(mut self, provider: impl TokenProvider) -> Self {
+        self.credentials = Credentials::Provider(Arc::new(provider));
+        self
+    }
+
+    /// Sends this header with every request (a request's own header of the
+    /// same name wins). Headers that carry secrets (`Authorization`,
+    /// cookies, names with `token`, `secret`, `password`, `credential` or
+    /// `api-key`) are marked sensitive and never shown by `Debug`. An
+    /// invalid name or value fails [`TransportBuilder::build`].
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// **Dangerous**: accepts any TLS certificate, expired, self-signed or
+    /// for another host, so that anyone between the client and Druid can
+    /// read and change the traffic, credentials included. For a throwaway
+    /// test cluster only; give a private CA with
+    /// [`TransportBuilder::ca_cert_file`] instead.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Refuses, before sending, every request that changes the cluster (a
+    /// task submission, a config update, a cancel): for dashboards and
+    /// automated agents that must only look. Reads, queries included, go
+    /// out as usual; a refused request is [`Error::ReadOnly`].
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Retries failed requests by `policy` (default
+    /// [`RetryPolicy::default`]; see there for what is retried).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends every request once: no retries.
+    pub fn no_retries(self) -> Self {
+        self.retry(RetryPolicy::none())
     }
 
     /// Trusts the CA certificate(s) in a PEM file, for clusters whose
@@ -349,21 +419,23 @@ impl<T> TransportBuilder<T> {
 
     /// Checks the configuration and builds the transport alone.
     fn build_transport(self) -> Result<Transport> {
-        let mut basic_auth = self.basic_auth.clone();
+        let mut auth = match &self.credentials {
+            Credentials::None => Auth::None,
+            Credentials::Basic(basic) => Auth::basic(basic.clone())?,
+            Credentials::Bearer(token) => Auth::bearer(token)?,
+            Credentials::Provider(provider) => Auth::Provider(provider.clone()),
+        };
         let entry = match &self.url {
             Some(text) => {
                 let (url, from_url) = parse_entry_url(text)?;
-                if basic_auth.is_none() {
-                    basic_auth = from_url;
+                if let (true, Some(basic)) = (auth.is_none(), from_url) {
+                    auth = Auth::basic(basic)?;
                 }
                 Some(url)
             }
             None => None,
         };
-        let auth_header = basic_auth
-            .as_ref()
-            .map(BasicAuth::header_value)
-            .transpose()?;
+        let default_headers = self.default_headers()?;
         let gzip = match self.compression {
             Compression::Gzip => true,
             Compression::Off => false,
@@ -375,8 +447,10 @@ impl<T> TransportBuilder<T> {
         };
         Ok(Transport::from_inner(Inner {
             backend,
-            auth_header,
-            basic_auth,
+            auth,
+            default_headers,
+            read_only: self.read_only,
+            retry: self.retry,
             prefer_tls: self.prefer_tls,
             mapper: self.mapper,
             max_redirects: self.max_redirects,
@@ -384,6 +458,22 @@ impl<T> TransportBuilder<T> {
             scope: RedirectScope::new(&self.redirect_hosts),
             entry,
         }))
+    }
+
+    fn default_headers(&self) -> Result<HeaderMap> {
+        let mut map = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::try_from(name.as_str())
+                .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
+            let mut value = HeaderValue::try_from(value.as_str()).map_err(|_| {
+                Error::config(format!(
+                    "the value of header {name} is not valid header text"
+                ))
+            })?;
+            value.set_sensitive(is_secret_header(&name));
+            map.append(name, value);
+        }
+        Ok(map)
     }
 
     fn build_reqwest(&self, gzip: bool) -> Result<reqwest::Client> {
@@ -434,12 +524,15 @@ impl<T> TransportBuilder<T> {
             let pem = source.load("client certificate")?;
             builder = builder.identity(identity_from_pem(&pem)?);
         }
+        if self.accept_invalid_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
         Ok(builder)
     }
 
     #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     fn configure_tls(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
-        if !self.ca_certs.is_empty() || self.identity.is_some() {
+        if !self.ca_certs.is_empty() || self.identity.is_some() || self.accept_invalid_certs {
             return Err(Error::config(
                 "TLS options were given, but druid-transport was built without TLS; enable its \
                  `rustls` (default) or `native-tls` feature",

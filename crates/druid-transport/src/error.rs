@@ -1,6 +1,7 @@
 //! The transport's error type, and Druid's error bodies.
 
 use std::fmt;
+use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -92,6 +93,34 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The token provider could not give a token.
+    Credentials {
+        /// The provider's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A read-only transport refused, before sending, a request that
+    /// changes the cluster.
+    ReadOnly {
+        /// The operation, e.g. `overlord.submit_task`.
+        operation: String,
+        /// The method.
+        method: Method,
+        /// The path, as it would have been sent.
+        path: String,
+    },
+    /// The request failed on every attempt its retry policy allowed; the
+    /// last failure is inside. The predicates ([`Error::status`],
+    /// [`Error::is_connect`], ...) answer for that last failure.
+    Retried {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The time from the first attempt to the end of the last.
+        elapsed: Duration,
+        /// The last attempt's failure.
+        #[source]
+        last: Box<Error>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -109,25 +138,67 @@ impl fmt::Display for Error {
             }
             Error::InvalidInput(message) => format!("invalid input: {message}"),
             Error::Config { message, .. } => format!("invalid configuration: {message}"),
+            Error::Credentials { .. } => {
+                "could not get a bearer token from the token provider".to_owned()
+            }
+            Error::ReadOnly {
+                operation,
+                method,
+                path,
+            } => format!(
+                "refused {method} {path} ({operation}): it changes the cluster and this client \
+                 is read-only"
+            ),
+            Error::Retried {
+                attempts,
+                elapsed,
+                last,
+            } => {
+                let suffix = format!(" (gave up after {attempts} attempts in {elapsed:.1?})");
+                let room = MAX_DISPLAY.saturating_sub(suffix.chars().count());
+                format!("{}{suffix}", clip(&last.to_string(), room))
+            }
         };
         f.write_str(&clip(&line, MAX_DISPLAY))
     }
 }
 
 impl Error {
+    /// The failure itself: the last attempt's for [`Error::Retried`], this
+    /// error otherwise.
+    pub fn last_attempt(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.last_attempt(),
+            other => other,
+        }
+    }
+
+    /// How many attempts were made: more than one only for [`Error::Retried`].
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
     /// True for [`Error::Timeout`]: one request ran out of its time limit.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(self.last_attempt(), Error::Timeout { .. })
     }
 
     /// True for [`Error::Connect`].
     pub fn is_connect(&self) -> bool {
-        matches!(self, Error::Connect { .. })
+        matches!(self.last_attempt(), Error::Connect { .. })
     }
 
     /// True for [`Error::Tls`].
     pub fn is_tls(&self) -> bool {
-        matches!(self, Error::Tls { .. })
+        matches!(self.last_attempt(), Error::Tls { .. })
+    }
+
+    /// True for [`Error::ReadOnly`].
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Error::ReadOnly { .. })
     }
 
     /// True for an HTTP 404 from Druid.
@@ -140,17 +211,25 @@ impl Error {
         matches!(self, Error::InvalidInput(_))
     }
 
-    /// Whether the failure is transient, so that the same request may succeed
-    /// later: no connection could be made, or Druid (or a proxy in front of
-    /// it) answered 429, 502, 503 or 504.
+    /// Whether the failure is transient, so that the same request may
+    /// succeed later: no connection could be made, the connection broke, an
+    /// attempt timed out, or Druid (or a proxy in front of it) answered 429,
+    /// 502, 503 or 504 (other than Druid's own query timeout), or 500 with a
+    /// message that means no server could take it. For [`Error::Retried`],
+    /// the last failure decides: the transport gave up, but a later call may
+    /// still succeed.
     ///
     /// This says nothing about whether repeating is *safe*: a request that
-    /// changes something may have taken effect before a 502. Timeouts are not
-    /// retryable here, since the server may still be working on the request.
+    /// changes something may have taken effect before a 502. The transport's
+    /// own retries ask both (see [`RetryPolicy`](crate::RetryPolicy)).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connect { .. } => true,
-            Error::Api(api) => matches!(api.status.as_u16(), 429 | 502 | 503 | 504),
+        match self.last_attempt() {
+            error @ (Error::Connect { .. } | Error::Io { .. } | Error::Timeout { .. }) => {
+                crate::retry::failure_reason(crate::Effect::Read, error).is_some()
+            }
+            Error::Api(api) => {
+                crate::retry::status_reason(crate::Effect::Read, api.status, &api.error).is_some()
+            }
             _ => false,
         }
     }
@@ -162,7 +241,7 @@ impl Error {
 
     /// The details of an [`Error::Api`].
     pub fn api(&self) -> Option<&ApiError> {
-        match self {
+        match self.last_attempt() {
             Error::Api(api) => Some(api),
             _ => None,
         }
@@ -170,7 +249,7 @@ impl Error {
 
     /// The details of an [`Error::Decode`].
     pub fn decode(&self) -> Option<&DecodeError> {
-        match self {
+        match self.last_attempt() {
             Error::Decode(decode) => Some(decode),
             _ => None,
         }

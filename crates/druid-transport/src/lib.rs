@@ -10,7 +10,8 @@
 //!   `start_end` path form ([`interval_path_param`]), and presence-only flags
 //!   (`?full`) are sent as bare keys.
 //! - **One configured client per cluster.** [`Transport::builder`] sets the
-//!   entry URL, Basic auth, a private CA, a client certificate (mutual TLS),
+//!   entry URL, credentials (Basic, a bearer token, or a [`TokenProvider`]
+//!   asked before each request), extra headers, a private CA, a client certificate (mutual TLS),
 //!   timeouts, TLS preference and a [`ServiceMapper`]. The same
 //!   [`TransportBuilder`] builds anything made from a transport
 //!   ([`FromTransport`]), so a client crate on top exposes every option
@@ -23,6 +24,21 @@
 //!   change); the transport re-sends method, body and credentials itself,
 //!   maps the `Location` through the mapper, follows it only to the same host
 //!   or a host of the service's [`RedirectScope`], and stops after a limit.
+//! - **Retries of what is safe to repeat.** Each request has an
+//!   [`Effect`]: it reads, it changes state idempotently, or it writes.
+//!   Connect failures are retried for all; resets, timeouts, 502/503/504
+//!   and Druid's "no server available yet" answers only for reads and
+//!   idempotent changes; a write that may have taken effect never. The
+//!   [`RetryPolicy`] (exponential backoff with jitter, an attempt limit, a
+//!   deadline) explains its defaults; a streamed body is never sent again
+//!   once it flows. An error after retries is [`Error::Retried`].
+//! - **Read-only mode.** [`TransportBuilder::read_only`] refuses, before
+//!   sending, every request whose effect changes the cluster
+//!   ([`Error::ReadOnly`] names the endpoint).
+//! - **Tracing.** A `druid.request` span per call (operation, method, URL
+//!   without credentials, attempts, status, duration) and events for
+//!   retries and redirects, through [`tracing`]; nothing is recorded
+//!   without a subscriber.
 //! - **What an answer means.** An endpoint's [`Answer`]s say which statuses
 //!   and bodies are answers and what they map to (the value, `None`, `true`
 //!   or `false`); everything else is [`Error::Api`].
@@ -49,7 +65,7 @@
 //! # Invariants
 //!
 //! - No password reaches `Debug`, `Display` or an error: URLs are stored
-//!   without user info, [`BasicAuth`] redacts its password, secret headers
+//!   without user info, [`BasicAuth`] and tokens are redacted, secret headers
 //!   are marked sensitive and request bodies show only their size.
 //! - Nothing runs in a background task: redirects happen inside the
 //!   caller's future, so dropping it cancels the request.
@@ -67,21 +83,25 @@
 //! Without either, `https` URLs fail with [`Error::Tls`] and TLS options
 //! with [`Error::Config`].
 
+pub mod auth;
 pub mod builder;
 pub mod error;
 pub mod mapper;
 pub mod mock;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod stream;
 pub mod transport;
 
-pub use builder::{BasicAuth, Compression, FromTransport, TransportBuilder};
+pub use auth::{BasicAuth, TokenFuture, TokenProvider};
+pub use builder::{Compression, FromTransport, TransportBuilder};
 pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, Result};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
 pub use mock::{MockRequest, MockResponse};
 pub use request::{Body, Request, encode_segment, interval_path_param, path_param};
 pub use response::{Answer, BodyMatch, Outcome, Response, StatusMatch};
+pub use retry::{Effect, RetryPolicy};
 pub use stream::StreamingResponse;
 pub use transport::{RedirectScope, Service, Transport, sanitize};
 

@@ -14,6 +14,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::response::{Answer, StatusMatch};
+use crate::retry::{Effect, RetryPolicy};
 
 /// Everything but RFC 3986's unreserved characters is encoded, in path
 /// segments and in query keys and values alike: Druid ids hold `:`, `/`,
@@ -133,7 +135,7 @@ impl fmt::Debug for Body {
 
 /// Whether a header carries a secret, so its value is marked sensitive and
 /// `Debug` shows `Sensitive` instead.
-fn is_secret_header(name: &HeaderName) -> bool {
+pub(crate) fn is_secret_header(name: &HeaderName) -> bool {
     let name = name.as_str();
     [
         "authorization",
@@ -167,13 +169,20 @@ pub struct Request {
     body: Body,
     operation: Cow<'static, str>,
     timeout: Option<Duration>,
+    effect: Effect,
+    answers: &'static [Answer],
+    retry: Option<RetryPolicy>,
 }
 
 impl Request {
     /// A request with the given method and an already encoded path starting
     /// with `/`. Use [`encode_segment`] or [`path_param`] for the variable parts.
+    ///
+    /// Its [`Effect`] follows from the method (`GET` reads, `POST` writes);
+    /// set another with [`Request::effect`].
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         Request {
+            effect: Effect::of_method(&method),
             method,
             path: path.into(),
             query: Vec::new(),
@@ -181,6 +190,8 @@ impl Request {
             body: Body::Empty,
             operation: Cow::Borrowed("raw"),
             timeout: None,
+            answers: &[],
+            retry: None,
         }
     }
 
@@ -212,9 +223,49 @@ impl Request {
         self
     }
 
-    /// The time limit set with [`Request::timeout`], if any.
+    /// The time limit set with [`Request::timeout`], if any. It holds for
+    /// all attempts together.
     pub fn timeout_override(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// Says what the request does to the cluster: whether it may be sent
+    /// again after a failure, and whether a read-only transport sends it.
+    pub fn effect(mut self, effect: Effect) -> Self {
+        self.effect = effect;
+        self
+    }
+
+    /// What the request does to the cluster.
+    pub fn effect_kind(&self) -> Effect {
+        self.effect
+    }
+
+    /// The endpoint's answers: a status among them (a readiness check's
+    /// 503) is data, never a reason to send the request again.
+    pub fn answers(mut self, answers: &'static [Answer]) -> Self {
+        self.answers = answers;
+        self
+    }
+
+    /// Whether the endpoint lists this status among its answers.
+    pub fn is_answer_status(&self, status: u16) -> bool {
+        self.answers.iter().any(|answer| match answer.status {
+            StatusMatch::Is(code) => code == status,
+            StatusMatch::Class(class) => status / 100 == class,
+        })
+    }
+
+    /// Retries this request by `policy` instead of the transport's
+    /// ([`RetryPolicy::none`] sends it once).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The policy set with [`Request::retry`], if any.
+    pub fn retry_override(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
     }
 
     /// Adds a query parameter `key=value`.

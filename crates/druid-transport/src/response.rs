@@ -1,5 +1,7 @@
 //! A complete response, and what a status and a body mean for an endpoint.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -17,6 +19,8 @@ pub struct Response {
     pub(crate) url: Url,
     pub(crate) method: Method,
     pub(crate) operation: String,
+    /// Attempts and time, when it took more than one attempt.
+    pub(crate) retried: Option<(u32, Duration)>,
 }
 
 impl Response {
@@ -75,16 +79,30 @@ impl Response {
         }
     }
 
-    /// This response as an [`Error::Api`], whatever its status.
+    /// How many attempts this answer took (1 unless earlier ones failed).
+    pub fn attempts(&self) -> u32 {
+        self.retried.map_or(1, |(attempts, _)| attempts)
+    }
+
+    /// This response as an [`Error::Api`], whatever its status; inside an
+    /// [`Error::Retried`] when earlier attempts failed.
     pub fn into_api_error(self) -> Error {
-        Error::Api(Box::new(ApiError {
+        let error = Error::Api(Box::new(ApiError {
             status: self.status,
             method: self.method,
             url: self.url.to_string(),
             operation: self.operation,
             error: DruidError::parse(&self.body),
             body: String::from_utf8_lossy(&self.body).into_owned(),
-        }))
+        }));
+        match self.retried {
+            Some((attempts, elapsed)) => Error::Retried {
+                attempts,
+                elapsed,
+                last: Box::new(error),
+            },
+            None => error,
+        }
     }
 
     /// Decodes the body as JSON into `T`, naming the JSON path on failure.
@@ -231,6 +249,7 @@ mod tests {
             url: Url::parse("http://h:1/x").unwrap(),
             method: Method::GET,
             operation: "test.op".to_owned(),
+            retried: None,
         }
     }
 

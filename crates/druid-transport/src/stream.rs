@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
@@ -30,7 +31,8 @@ pub const ERROR_MESSAGE_TRAILER: &str = "x-error-message";
 
 pub(crate) enum BodySource {
     Http(reqwest::Body),
-    Mock {
+    /// Read already (or a mock's): chunks, then trailers.
+    Buffered {
         chunks: VecDeque<Bytes>,
         trailers: Option<HeaderMap>,
     },
@@ -51,6 +53,8 @@ pub struct StreamingResponse {
     pub(crate) body: BodySource,
     pub(crate) trailers: Option<HeaderMap>,
     pub(crate) finished: bool,
+    /// Attempts and time, when it took more than one attempt.
+    pub(crate) retried: Option<(u32, Duration)>,
 }
 
 impl fmt::Debug for StreamingResponse {
@@ -130,7 +134,7 @@ impl StreamingResponse {
             return Ok(None);
         }
         match &mut self.body {
-            BodySource::Mock { chunks, trailers } => match chunks.pop_front() {
+            BodySource::Buffered { chunks, trailers } => match chunks.pop_front() {
                 Some(chunk) => Ok(Some(chunk)),
                 None => {
                     self.trailers = trailers.take();
@@ -185,7 +189,64 @@ impl StreamingResponse {
             url: self.url,
             method: self.method,
             operation: self.operation,
+            retried: self.retried,
         })
+    }
+
+    /// The same response with its whole body read into memory, failures to
+    /// read it included; the trailers are kept.
+    pub(crate) async fn buffered_checked(mut self) -> Result<Self> {
+        if matches!(self.body, BodySource::Buffered { .. }) {
+            return Ok(self);
+        }
+        let mut chunks = VecDeque::new();
+        while let Some(chunk) = self.chunk().await? {
+            chunks.push_back(chunk);
+        }
+        self.body = BodySource::Buffered {
+            chunks,
+            trailers: self.trailers.take(),
+        };
+        self.finished = false;
+        Ok(self)
+    }
+
+    /// The same response with at most [`MAX_ERROR_BODY`] of its body read
+    /// into memory (for an error answer); a failure to read ends the body.
+    pub(crate) async fn buffered(mut self) -> Self {
+        if let BodySource::Buffered { chunks, .. } = &mut self.body {
+            if chunks.len() > 1 {
+                let mut joined = BytesMut::new();
+                for chunk in chunks.drain(..) {
+                    joined.extend_from_slice(&chunk);
+                }
+                chunks.push_back(joined.freeze());
+            }
+            return self;
+        }
+        let mut body = BytesMut::new();
+        while body.len() < MAX_ERROR_BODY {
+            match self.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        body.truncate(MAX_ERROR_BODY);
+        self.body = BodySource::Buffered {
+            chunks: VecDeque::from([body.freeze()]),
+            trailers: self.trailers.take(),
+        };
+        self.finished = false;
+        self
+    }
+
+    /// The bytes of a body read with [`StreamingResponse::buffered`] (empty
+    /// otherwise).
+    pub(crate) fn buffered_bytes(&self) -> &[u8] {
+        match &self.body {
+            BodySource::Buffered { chunks, .. } => chunks.front().map_or(&[], |c| &c[..]),
+            BodySource::Http(_) => &[],
+        }
     }
 
     /// This response as an [`Error::Api`], reading at most 1 MiB of its
@@ -206,6 +267,7 @@ impl StreamingResponse {
             url: self.url.clone(),
             method: self.method.clone(),
             operation: std::mem::take(&mut self.operation),
+            retried: self.retried,
         }
         .into_api_error()
     }

@@ -1,22 +1,26 @@
 //! The HTTP transport: one configured client, shared by every service.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 use url::Url;
 
-use crate::builder::{BasicAuth, TransportBuilder};
-use crate::error::{BoxError, Error, Result};
+use crate::auth::Auth;
+use crate::builder::TransportBuilder;
+use crate::error::{BoxError, DruidError, Error, Result};
 use crate::mapper::ServiceMapper;
 use crate::mock::{MockFn, MockRequest};
 use crate::request::{Body, Request};
 use crate::response::Response;
+use crate::retry::{RetryPolicy, failure_reason, is_candidate_status, status_reason};
 use crate::stream::{BodySource, StreamingResponse};
 
 #[derive(Clone)]
@@ -27,8 +31,10 @@ pub(crate) enum Backend {
 
 pub(crate) struct Inner {
     pub(crate) backend: Backend,
-    pub(crate) auth_header: Option<HeaderValue>,
-    pub(crate) basic_auth: Option<BasicAuth>,
+    pub(crate) auth: Auth,
+    pub(crate) default_headers: http::HeaderMap,
+    pub(crate) read_only: bool,
+    pub(crate) retry: RetryPolicy,
     pub(crate) prefer_tls: bool,
     pub(crate) mapper: Arc<dyn ServiceMapper>,
     pub(crate) max_redirects: usize,
@@ -57,7 +63,10 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("entry", &self.inner.entry.as_ref().map(Url::as_str))
-            .field("basic_auth", &self.inner.basic_auth)
+            .field("auth", &self.inner.auth)
+            .field("headers", &self.inner.default_headers)
+            .field("read_only", &self.inner.read_only)
+            .field("retry", &self.inner.retry)
             .field("prefer_tls", &self.inner.prefer_tls)
             .field("mapper", &self.inner.mapper.describe())
             .field("max_redirects", &self.inner.max_redirects)
@@ -126,20 +135,37 @@ impl Transport {
         &*self.inner.mapper
     }
 
+    /// Whether requests that change the cluster are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// The retry policy of requests that do not set their own.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// Sends one request to `url` without following redirects; the body is
-    /// left to read.
+    /// left to read. `timeout` bounds this attempt, when the request has a
+    /// limit of its own.
     async fn send_once(
         &self,
         method: &Method,
         url: &Url,
         request: &Request,
+        timeout: Option<Duration>,
     ) -> Result<StreamingResponse> {
         let mut headers = request.headers().clone();
         if let Some(content_type) = request.body().content_type() {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
-        if let Some(auth) = &self.inner.auth_header {
-            headers.insert(header::AUTHORIZATION, auth.clone());
+        for (name, value) in &self.inner.default_headers {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some(auth) = self.inner.auth.header_value().await? {
+            headers.insert(header::AUTHORIZATION, auth);
         }
         // Streamed query answers end with trailers (Druid's completeness flag).
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
@@ -156,7 +182,7 @@ impl Transport {
                     headers,
                     body,
                 });
-                let body = BodySource::Mock {
+                let body = BodySource::Buffered {
                     chunks: mock.chunks.into(),
                     trailers: mock.trailers,
                 };
@@ -176,7 +202,7 @@ impl Transport {
                 if !body.is_empty() {
                     builder = builder.body(body);
                 }
-                if let Some(timeout) = request.timeout_override() {
+                if let Some(timeout) = timeout {
                     builder = builder.timeout(timeout);
                 }
                 let response = builder.send().await.map_err(|e| classify(e, url))?;
@@ -193,23 +219,141 @@ impl Transport {
             body,
             trailers: None,
             finished: false,
+            retried: None,
         })
     }
 
     /// Sends `request` to the service at `base`, following redirects within
-    /// `scope`; any status is returned, with the body left to read.
-    async fn execute_streaming(
+    /// `scope` and retrying what its policy and [`Effect`] allow; any status
+    /// is returned. With `buffer`, the body is read within the attempt (so
+    /// that a body cut off is retried too); otherwise it is left to read,
+    /// and nothing is retried once the headers are in.
+    async fn execute_with_retries(
         &self,
         base: &Url,
         scope: &RedirectScope,
         request: &Request,
+        buffer: bool,
+    ) -> Result<StreamingResponse> {
+        let effect = request.effect_kind();
+        if self.inner.read_only && effect.changes_state() {
+            return Err(Error::ReadOnly {
+                operation: request.operation_name().to_owned(),
+                method: request.method().clone(),
+                path: request.path().to_owned(),
+            });
+        }
+        let policy = request.retry_override().unwrap_or(&self.inner.retry);
+        let started = Instant::now();
+        // The request's timeout bounds the whole call, retries included.
+        let limit = request.timeout_override().or(self.inner.timeout);
+        let span = tracing::debug_span!(
+            "druid.request",
+            operation = request.operation_name(),
+            method = %request.method(),
+            url = %RequestUrl(base, request),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let (outcome, attempts) = async {
+            let mut attempt = 1;
+            loop {
+                let remaining = limit.map(|limit| limit.saturating_sub(started.elapsed()));
+                let result = self.attempt(base, scope, request, remaining, buffer).await;
+                let (result, reason) = match result {
+                    Ok(response)
+                        if is_candidate_status(response.status)
+                            && !request.is_answer_status(response.status.as_u16()) =>
+                    {
+                        let response = response.buffered().await;
+                        let reason = status_reason(
+                            effect,
+                            response.status,
+                            &DruidError::parse(response.buffered_bytes()),
+                        );
+                        (Ok(response), reason)
+                    }
+                    Ok(response) => return (Ok(response), attempt),
+                    Err(error) => {
+                        let reason = failure_reason(effect, &error);
+                        (Err(error), reason)
+                    }
+                };
+                let Some(reason) = reason else {
+                    return (result, attempt);
+                };
+                let wait = policy.jittered_backoff(attempt);
+                let next_start = started.elapsed() + wait;
+                let out_of_time = next_start >= policy.time_limit()
+                    || limit.is_some_and(|limit| next_start >= limit);
+                if attempt >= policy.attempts() || out_of_time {
+                    return (result, attempt);
+                }
+                tracing::info!(
+                    attempt,
+                    reason,
+                    wait_ms = wait.as_millis() as u64,
+                    "druid request failed; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let elapsed = started.elapsed();
+        span.record("attempts", attempts);
+        span.record("duration_ms", elapsed.as_millis() as u64);
+        match outcome {
+            Ok(mut response) => {
+                span.record("status", response.status.as_u16());
+                if attempts > 1 {
+                    response.retried = Some((attempts, elapsed));
+                }
+                Ok(response)
+            }
+            Err(error) if attempts > 1 => Err(Error::Retried {
+                attempts,
+                elapsed,
+                last: Box::new(error),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// One attempt: the request and the redirects it leads to.
+    async fn attempt(
+        &self,
+        base: &Url,
+        scope: &RedirectScope,
+        request: &Request,
+        timeout: Option<Duration>,
+        buffer: bool,
+    ) -> Result<StreamingResponse> {
+        let response = self.follow_redirects(base, scope, request, timeout).await?;
+        if buffer {
+            response.buffered_checked().await
+        } else {
+            Ok(response)
+        }
+    }
+
+    /// Sends `request` to the service at `base`, following redirects within
+    /// `scope`; any status is returned, with the body left to read.
+    async fn follow_redirects(
+        &self,
+        base: &Url,
+        scope: &RedirectScope,
+        request: &Request,
+        timeout: Option<Duration>,
     ) -> Result<StreamingResponse> {
         let mut url = join(base, request)?;
         let mut method = request.method().clone();
-        let mut request = request.clone();
+        let mut request = Cow::Borrowed(request);
         let mut hops = 0;
         loop {
-            let response = self.send_once(&method, &url, &request).await?;
+            let response = self.send_once(&method, &url, &request, timeout).await?;
             if !is_followed_redirect(response.status) {
                 return Ok(response);
             }
@@ -269,13 +413,36 @@ impl Transport {
                         .to_owned(),
                 });
             }
+            tracing::debug!(
+                status = response.status.as_u16(),
+                from = %from,
+                to = %sanitize(&mapped),
+                "following a redirect"
+            );
             if response.status == StatusCode::SEE_OTHER {
                 method = Method::GET;
-                request =
-                    Request::get(request.path()).operation(request.operation_name().to_owned());
+                request = Cow::Owned(
+                    Request::get(request.path()).operation(request.operation_name().to_owned()),
+                );
             }
             url = mapped;
         }
+    }
+}
+
+/// A request's URL for the trace, without credentials; built only when a
+/// subscriber records it.
+struct RequestUrl<'a>(&'a Url, &'a Request);
+
+impl fmt::Display for RequestUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let base = sanitize(self.0);
+        write!(
+            f,
+            "{}{}",
+            base.trim_end_matches('/'),
+            self.1.path_and_query()
+        )
     }
 }
 
@@ -503,15 +670,23 @@ impl Service {
     }
 
     /// Sends a request; any status is returned, with the whole body.
+    /// Failures are retried by the request's policy and [`Effect`](crate::Effect), a body
+    /// cut off included.
     pub async fn execute(&self, request: &Request) -> Result<Response> {
-        self.execute_streaming(request).await?.collect().await
+        self.transport
+            .execute_with_retries(&self.base, &self.scope, request, true)
+            .await?
+            .collect()
+            .await
     }
 
     /// Sends a request; any status is returned as soon as the headers are
     /// in, and the body is read as it arrives (see [`StreamingResponse`]).
+    /// Failures before the headers are retried by the request's policy and
+    /// [`Effect`](crate::Effect); once the body flows, nothing is sent again.
     pub async fn execute_streaming(&self, request: &Request) -> Result<StreamingResponse> {
         self.transport
-            .execute_streaming(&self.base, &self.scope, request)
+            .execute_with_retries(&self.base, &self.scope, request, false)
             .await
     }
 

@@ -80,6 +80,8 @@ pub mod broker {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::BrokerLoadStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-broker-status).
         #[doc(alias = "GET /druid/broker/v1/loadstatus")]
         pub async fn load_status(&self) -> Result<models::BrokerLoadStatus> {
@@ -100,6 +102,8 @@ pub mod broker {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-broker-readiness).
         #[doc(alias = "GET /druid/broker/v1/readiness")]
         pub async fn is_ready(&self) -> Result<bool> {
@@ -109,6 +113,7 @@ pub mod broker {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                 Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, _) = self.service.execute(&request).await?.answer(ANSWERS)?;
             Ok(outcome == Outcome::True)
         }

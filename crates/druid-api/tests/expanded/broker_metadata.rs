@@ -3,7 +3,7 @@
 /// Broker metadata (legacy): [`BrokerMetadataApi`], and the builders of its calls with options.
 pub mod broker_metadata {
     use std::pin::Pin;
-    use druid_transport::{Request, Service, path_param};
+    use druid_transport::{Effect, Request, Service, path_param};
     use druid_transport::http::Method;
     use serde::Serialize;
     use crate::{Result, ServiceClient, models};
@@ -43,6 +43,8 @@ pub mod broker_metadata {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SegmentCandidate>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/json-querying-api#get-segment-information-for-query).
         #[doc(alias = "POST /druid/v2/candidates")]
         fn query_candidates(
@@ -52,6 +54,7 @@ pub mod broker_metadata {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/v2/candidates")
                     .operation(format!("{}.query_candidates", self.service_name()))
+                    .effect(Effect::Read)
                     .json(body)?;
                 Ok(request)
             })();
@@ -71,6 +74,8 @@ pub mod broker_metadata {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-datasources).
         #[doc(alias = "GET /druid/v2/datasources")]
@@ -103,6 +108,8 @@ pub mod broker_metadata {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DatasourceColumns` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/v2/datasources/{dataSource}")]
@@ -142,6 +149,8 @@ pub mod broker_metadata {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::DatasourceColumns>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/v2/datasources/{dataSource}?full")]
@@ -188,6 +197,8 @@ pub mod broker_metadata {
         ///
         /// **Deprecated**: use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-dimensions).
         #[doc(alias = "GET /druid/v2/datasources/{dataSource}/dimensions")]
         #[deprecated(note = "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS")]
@@ -227,6 +238,8 @@ pub mod broker_metadata {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-metrics).
         #[doc(alias = "GET /druid/v2/datasources/{dataSource}/metrics")]
@@ -268,6 +281,8 @@ pub mod broker_metadata {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SegmentCandidate>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-locations).
         #[doc(alias = "GET /druid/v2/datasources/{dataSource}/candidates")]

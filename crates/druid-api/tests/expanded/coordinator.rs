@@ -4,8 +4,8 @@
 pub mod coordinator {
     use std::pin::Pin;
     use druid_transport::{
-        Answer, BodyMatch, Outcome, Request, Service, StatusMatch, interval_path_param,
-        path_param,
+        Answer, BodyMatch, Effect, Outcome, Request, Service, StatusMatch,
+        interval_path_param, path_param,
     };
     use druid_transport::http::Method;
     use druid_transport::url::Url;
@@ -204,6 +204,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-coordinator-leader-address).
         #[doc(alias = "GET /druid/coordinator/v1/leader")]
         pub async fn leader(&self) -> Result<String> {
@@ -226,6 +228,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::LeaderStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-coordinator-leader-status).
         #[doc(alias = "GET /druid/coordinator/v1/isLeader")]
         pub async fn is_leader(&self) -> Result<models::LeaderStatus> {
@@ -235,6 +239,7 @@ pub mod coordinator {
                 Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
             Ok(response.json()?)
         }
@@ -248,6 +253,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CloneStatusList` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-historical-cloning-status).
         #[doc(alias = "GET /druid/coordinator/v1/config/cloneStatus")]
@@ -276,6 +283,8 @@ pub mod coordinator {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-historical-cloning-status).
         #[doc(alias = "GET /druid/coordinator/v1/config/cloneStatus")]
         pub async fn clone_status_of(
@@ -301,6 +310,8 @@ pub mod coordinator {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-broker-dynamic-configuration-view).
         #[doc(alias = "GET /druid/coordinator/v1/config/syncedBrokers")]
         pub async fn synced_brokers(&self) -> Result<models::SyncedBrokers> {
@@ -320,6 +331,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, f64>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus")]
         pub async fn load_status(
@@ -337,6 +350,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, i64>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus?simple")]
@@ -363,6 +378,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status).
         #[doc(alias = "GET /druid/coordinator/v1/loadstatus?full")]
         pub fn load_status_full(&self) -> LoadStatusFullBuilder {
@@ -386,6 +403,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue")]
         pub async fn load_queue(&self) -> Result<serde_json::Value> {
@@ -401,6 +420,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::LoadQueue>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue?simple")]
@@ -422,6 +443,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-queue).
         #[doc(alias = "GET /druid/coordinator/v1/loadqueue?full")]
@@ -456,6 +479,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, f64>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-loading-status-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/loadstatus")]
@@ -501,6 +526,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-used-segments).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/segments")]
         pub fn metadata_segments(&self) -> MetadataSegmentsBuilder {
@@ -531,6 +558,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources")]
         pub fn metadata_datasources(&self) -> MetadataDatasourcesBuilder {
@@ -552,6 +581,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources?full")]
@@ -576,6 +607,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-metadata-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/metadata/datasources/{dataSource}")]
@@ -603,6 +636,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource).
         #[doc(
@@ -634,6 +669,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource).
         #[doc(
@@ -670,6 +707,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource-in-intervals).
         #[doc(
             alias = "POST /druid/coordinator/v1/metadata/datasources/{dataSource}/segments"
@@ -687,6 +726,7 @@ pub mod coordinator {
                     ),
                 )
                 .operation("coordinator.metadata_segment_ids_in")
+                .effect(Effect::Read)
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -703,6 +743,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segments-of-a-datasource-in-intervals).
         #[doc(
@@ -721,6 +763,7 @@ pub mod coordinator {
                     ),
                 )
                 .operation("coordinator.metadata_segments_in")
+                .effect(Effect::Read)
                 .flag("full")
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
@@ -746,6 +789,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::Segment` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-used-segment-of-a-datasource).
         #[doc(
@@ -789,6 +834,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
         #[doc(alias = "POST /druid/coordinator/v1/metadata/dataSourceInformation")]
         pub async fn datasource_information(
@@ -800,6 +847,7 @@ pub mod coordinator {
                     "/druid/coordinator/v1/metadata/dataSourceInformation",
                 )
                 .operation("coordinator.datasource_information")
+                .effect(Effect::Read)
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -812,6 +860,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api).
         #[doc(alias = "POST /druid/coordinator/v1/metadata/bootstrapSegments")]
         pub async fn bootstrap_segments(&self) -> Result<Vec<serde_json::Value>> {
@@ -819,7 +869,8 @@ pub mod coordinator {
                     Method::POST,
                     "/druid/coordinator/v1/metadata/bootstrapSegments",
                 )
-                .operation("coordinator.bootstrap_segments");
+                .operation("coordinator.bootstrap_segments")
+                .effect(Effect::Read);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -830,6 +881,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources")]
@@ -846,6 +899,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::NamedDataSourceSummary>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources?simple")]
@@ -865,6 +920,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-list-of-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/datasources?full")]
@@ -893,6 +950,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceSummary` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}")]
         pub async fn datasource(
@@ -909,6 +968,7 @@ pub mod coordinator {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -940,6 +1000,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-datasource-information).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}?full")]
         pub async fn datasource_full(
@@ -957,6 +1019,7 @@ pub mod coordinator {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -981,6 +1044,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/intervals")]
@@ -1008,6 +1073,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::SizeAndCount>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(
@@ -1038,6 +1105,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-of-a-datasource).
         #[doc(
@@ -1076,6 +1145,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segments-of-a-datasource-in-an-interval).
         #[doc(
@@ -1119,6 +1190,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-segment-server-view).
         #[doc(
             alias = "GET /druid/coordinator/v1/datasources/{dataSource}/intervals/{interval}/serverview"
@@ -1152,6 +1225,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-segments-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/segments")]
         pub async fn datasource_segment_ids(
@@ -1178,6 +1253,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Segment>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-segments-of-a-datasource).
         #[doc(
@@ -1209,6 +1286,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ServedSegment` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-a-segment-of-a-datasource).
         #[doc(
@@ -1243,6 +1322,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-tiers-of-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/datasources/{dataSource}/tiers")]
         pub async fn datasource_tiers(&self, datasource: &str) -> Result<Vec<String>> {
@@ -1262,6 +1343,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::SizeAndCount>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-all-intervals).
         #[doc(alias = "GET /druid/coordinator/v1/intervals")]
@@ -1297,6 +1380,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-intervals-in-an-interval).
         #[doc(alias = "GET /druid/coordinator/v1/intervals/{interval}")]
         pub fn interval(&self, interval: &str) -> IntervalBuilder {
@@ -1325,6 +1410,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-servers).
         #[doc(alias = "GET /druid/coordinator/v1/servers")]
         pub async fn servers(&self) -> Result<Vec<String>> {
@@ -1340,6 +1427,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::DataServer>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/legacy-metadata-api#get-servers).
         #[doc(alias = "GET /druid/coordinator/v1/servers?simple")]
@@ -1359,6 +1448,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/operations/security-user-auth#state).
         #[doc(alias = "GET /druid/coordinator/v1/tiers")]
@@ -1383,6 +1474,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api).
         #[doc(alias = "GET /druid/coordinator/v1/cluster")]
@@ -1412,6 +1505,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#permanently-delete-segments).
         #[doc(
@@ -1451,6 +1546,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_unused`
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(alias = "DELETE /druid/coordinator/v1/datasources/{dataSource}")]
         #[deprecated(
@@ -1465,7 +1562,8 @@ pub mod coordinator {
                     Method::DELETE,
                     format!("/druid/coordinator/v1/datasources/{datasource}"),
                 )
-                .operation("coordinator.mark_datasource_unused");
+                .operation("coordinator.mark_datasource_unused")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1483,6 +1581,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_used`
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(alias = "POST /druid/coordinator/v1/datasources/{dataSource}")]
         #[deprecated(
@@ -1497,7 +1597,8 @@ pub mod coordinator {
                     Method::POST,
                     format!("/druid/coordinator/v1/datasources/{datasource}"),
                 )
-                .operation("coordinator.mark_datasource_used");
+                .operation("coordinator.mark_datasource_used")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1522,6 +1623,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_unused`
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(alias = "POST /druid/coordinator/v1/datasources/{dataSource}/markUnused")]
         #[deprecated(
@@ -1538,11 +1641,13 @@ pub mod coordinator {
                     format!("/druid/coordinator/v1/datasources/{datasource}/markUnused"),
                 )
                 .operation("coordinator.mark_segments_unused")
+                .effect(Effect::Idempotent)
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -1577,6 +1682,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_used`
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(alias = "POST /druid/coordinator/v1/datasources/{dataSource}/markUsed")]
         #[deprecated(
@@ -1593,11 +1700,13 @@ pub mod coordinator {
                     format!("/druid/coordinator/v1/datasources/{datasource}/markUsed"),
                 )
                 .operation("coordinator.mark_segments_used")
+                .effect(Effect::Idempotent)
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -1626,6 +1735,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_unused`
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(
             alias = "DELETE /druid/coordinator/v1/datasources/{dataSource}/segments/{segmentId}"
@@ -1646,7 +1757,8 @@ pub mod coordinator {
                         "/druid/coordinator/v1/datasources/{datasource}/segments/{segment_id}"
                     ),
                 )
-                .operation("coordinator.mark_segment_unused");
+                .operation("coordinator.mark_segment_unused")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1664,6 +1776,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SegmentUpdateResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_used`
+        ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#segment-management).
         #[doc(
@@ -1685,7 +1799,8 @@ pub mod coordinator {
                         "/druid/coordinator/v1/datasources/{datasource}/segments/{segment_id}"
                     ),
                 )
-                .operation("coordinator.mark_segment_used");
+                .operation("coordinator.mark_segment_used")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1710,6 +1825,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#update-retention-rules-for-a-datasource).
         #[doc(alias = "POST /druid/coordinator/v1/rules/{dataSource}")]
         pub fn set_rules(
@@ -1724,6 +1841,7 @@ pub mod coordinator {
                         format!("/druid/coordinator/v1/rules/{datasource}"),
                     )
                     .operation("coordinator.set_rules")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1753,6 +1871,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#update-default-retention-rules-for-all-datasources).
         #[doc(alias = "POST /druid/coordinator/v1/rules/_default")]
         pub fn set_default_rules(
@@ -1765,6 +1885,7 @@ pub mod coordinator {
                         "/druid/coordinator/v1/rules/_default",
                     )
                     .operation("coordinator.set_default_rules")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1783,6 +1904,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, Vec<models::Rule>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-an-array-of-all-retention-rules).
         #[doc(alias = "GET /druid/coordinator/v1/rules")]
@@ -1813,6 +1936,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::Rule>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-an-array-of-retention-rules-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/rules/{dataSource}")]
@@ -1850,6 +1975,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api#get-audit-history-for-all-datasources).
         #[doc(alias = "GET /druid/coordinator/v1/rules/history")]
         pub fn rules_history(&self) -> RulesHistoryBuilder {
@@ -1886,6 +2013,8 @@ pub mod coordinator {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/retention-rules-api).
         #[doc(alias = "GET /druid/coordinator/v1/rules/{dataSource}/history")]
         pub fn datasource_rules_history(
@@ -1917,6 +2046,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CoordinatorDynamicConfig` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-dynamic-configuration).
         #[doc(alias = "GET /druid/coordinator/v1/config")]
         pub async fn dynamic_config(&self) -> Result<models::CoordinatorDynamicConfig> {
@@ -1943,6 +2074,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-dynamic-configuration).
         #[doc(alias = "POST /druid/coordinator/v1/config")]
         pub fn set_dynamic_config(
@@ -1952,6 +2085,7 @@ pub mod coordinator {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/coordinator/v1/config")
                     .operation("coordinator.set_dynamic_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1978,6 +2112,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-dynamic-configuration-history).
         #[doc(alias = "GET /druid/coordinator/v1/config/history")]
         pub fn dynamic_config_history(&self) -> DynamicConfigHistoryBuilder {
@@ -2002,6 +2138,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::BrokerDynamicConfig` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 37.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-broker-dynamic-configuration).
         #[doc(alias = "GET /druid/coordinator/v1/broker/config")]
@@ -2038,6 +2176,8 @@ pub mod coordinator {
         ///
         /// Since Druid 37.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-broker-dynamic-configuration).
         #[doc(alias = "POST /druid/coordinator/v1/broker/config")]
         pub fn set_broker_dynamic_config(
@@ -2050,6 +2190,7 @@ pub mod coordinator {
                         "/druid/coordinator/v1/broker/config",
                     )
                     .operation("coordinator.set_broker_dynamic_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -2077,6 +2218,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Since Druid 37.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-broker-dynamic-configuration-history).
         #[doc(alias = "GET /druid/coordinator/v1/broker/config/history")]
@@ -2115,6 +2258,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#create-or-update-automatic-compaction-configuration).
         #[doc(alias = "POST /druid/coordinator/v1/config/compaction")]
         pub fn set_compaction_config(
@@ -2127,6 +2272,7 @@ pub mod coordinator {
                         "/druid/coordinator/v1/config/compaction",
                     )
                     .operation("coordinator.set_compaction_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -2158,6 +2304,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#remove-automatic-compaction-configuration).
         #[doc(alias = "DELETE /druid/coordinator/v1/config/compaction/{dataSource}")]
         pub fn delete_compaction_config(
@@ -2170,7 +2318,8 @@ pub mod coordinator {
                         Method::DELETE,
                         format!("/druid/coordinator/v1/config/compaction/{datasource}"),
                     )
-                    .operation("coordinator.delete_compaction_config");
+                    .operation("coordinator.delete_compaction_config")
+                    .effect(Effect::Idempotent);
                 Ok(request)
             })();
             DeleteCompactionConfigBuilder {
@@ -2199,6 +2348,8 @@ pub mod coordinator {
         ///
         /// **Deprecated**: use the Overlord's cluster compaction config (`OverlordClient::set_cluster_compaction_config`) on Druid 34+
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#update-capacity-for-compaction-tasks).
         #[doc(alias = "POST /druid/coordinator/v1/config/compaction/taskslots")]
         #[deprecated(
@@ -2210,7 +2361,8 @@ pub mod coordinator {
                         Method::POST,
                         "/druid/coordinator/v1/config/compaction/taskslots",
                     )
-                    .operation("coordinator.set_compaction_task_slots"),
+                    .operation("coordinator.set_compaction_task_slots")
+                    .effect(Effect::Idempotent),
             );
             SetCompactionTaskSlotsBuilder {
                 service: self.service.clone(),
@@ -2229,6 +2381,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionConfigs` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration).
         #[doc(alias = "GET /druid/coordinator/v1/config/compaction")]
@@ -2254,6 +2408,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceCompactionConfig` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration-for-a-datasource).
         #[doc(alias = "GET /druid/coordinator/v1/config/compaction/{dataSource}")]
@@ -2288,6 +2444,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-configuration-history).
         #[doc(
@@ -2330,6 +2488,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionProgress` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-progress).
         #[doc(alias = "GET /druid/coordinator/v1/compaction/progress")]
         pub async fn compaction_progress(
@@ -2359,6 +2519,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#view-automatic-compaction-status).
         #[doc(alias = "GET /druid/coordinator/v1/compaction/status")]
         pub fn compaction_status(&self) -> CompactionStatusBuilder {
@@ -2382,6 +2544,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api).
         #[doc(alias = "POST /druid/coordinator/v1/compaction/compact")]
@@ -2415,6 +2579,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#create-or-update-lookups-in-bulk).
         #[doc(alias = "POST /druid/coordinator/v1/lookups/config")]
         pub fn update_lookups(
@@ -2427,6 +2593,7 @@ pub mod coordinator {
                         "/druid/coordinator/v1/lookups/config",
                     )
                     .operation("coordinator.update_lookups")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -2454,6 +2621,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-all-lookup-tiers).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config")]
         pub fn lookup_tiers(&self) -> LookupTiersBuilder {
@@ -2475,6 +2644,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, std::collections::BTreeMap<String, models::LookupSpec>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-all-lookups).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/all")]
@@ -2506,6 +2677,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookups-in-a-tier).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}")]
         pub async fn tier_lookups(&self, tier: &str) -> Result<Vec<String>> {
@@ -2529,6 +2702,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::LookupSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookups-in-a-tier).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}?detailed=true")]
@@ -2564,6 +2739,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#delete-a-tier).
         #[doc(alias = "DELETE /druid/coordinator/v1/lookups/config/{tier}")]
         pub fn delete_lookup_tier(&self, tier: &str) -> DeleteLookupTierBuilder {
@@ -2573,7 +2750,8 @@ pub mod coordinator {
                         Method::DELETE,
                         format!("/druid/coordinator/v1/lookups/config/{tier}"),
                     )
-                    .operation("coordinator.delete_lookup_tier");
+                    .operation("coordinator.delete_lookup_tier")
+                    .effect(Effect::Idempotent);
                 Ok(request)
             })();
             DeleteLookupTierBuilder {
@@ -2596,6 +2774,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::LookupSpec` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-a-lookup).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
@@ -2636,6 +2816,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#create-or-update-a-lookup).
         #[doc(alias = "POST /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
         pub fn set_lookup(
@@ -2654,6 +2836,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.set_lookup")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -2684,6 +2867,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#delete-a-lookup).
         #[doc(alias = "DELETE /druid/coordinator/v1/lookups/config/{tier}/{lookupName}")]
         pub fn delete_lookup(
@@ -2700,7 +2885,8 @@ pub mod coordinator {
                             "/druid/coordinator/v1/lookups/config/{tier}/{lookup_name}"
                         ),
                     )
-                    .operation("coordinator.delete_lookup");
+                    .operation("coordinator.delete_lookup")
+                    .effect(Effect::Idempotent);
                 Ok(request)
             })();
             DeleteLookupBuilder {
@@ -2724,6 +2910,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status")]
@@ -2756,6 +2944,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status/{tier}")]
@@ -2794,6 +2984,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-lookup-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/status/{tier}/{lookupName}")]
@@ -2836,6 +3028,8 @@ pub mod coordinator {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/nodeStatus")]
         pub fn lookup_node_status(&self) -> LookupNodeStatusBuilder {
@@ -2862,6 +3056,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(alias = "GET /druid/coordinator/v1/lookups/nodeStatus/{tier}")]
@@ -2890,6 +3086,8 @@ pub mod coordinator {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#get-node-status).
         #[doc(
@@ -2922,6 +3120,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#cache-load-status).
         #[doc(alias = "GET /druid-ext/basic-security/authentication/loadStatus")]
         pub async fn authentication_load_status(
@@ -2948,6 +3148,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
         #[doc(
@@ -2984,6 +3186,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthenticatorUser` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
         #[doc(
@@ -3028,6 +3232,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
         #[doc(
@@ -3080,6 +3286,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
         #[doc(
@@ -3134,6 +3342,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#usercredential-management).
         #[doc(
             alias = "POST /druid-ext/basic-security/authentication/db/{authenticatorName}/users/{userName}/credentials"
@@ -3154,6 +3364,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.set_user_password")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -3174,6 +3385,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, bool>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#cache-load-status-1).
         #[doc(alias = "GET /druid-ext/basic-security/authorization/loadStatus")]
@@ -3201,6 +3414,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
         #[doc(
@@ -3237,6 +3452,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerUser` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
         #[doc(
@@ -3281,6 +3498,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerUserFull` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
         #[doc(
@@ -3334,6 +3553,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
         #[doc(
             alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}"
@@ -3384,6 +3605,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#user-creationdeletion).
         #[doc(
             alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}"
@@ -3427,6 +3650,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
         #[doc(
             alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings"
@@ -3459,6 +3684,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::GroupMapping` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
         #[doc(
@@ -3504,6 +3731,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
         #[doc(
@@ -3557,6 +3786,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#group-mapping-creationdeletion).
         #[doc(
             alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}"
@@ -3600,6 +3831,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
         #[doc(
             alias = "GET /druid-ext/basic-security/authorization/db/{authorizerName}/roles"
@@ -3639,6 +3872,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::AuthorizerRole` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
         #[doc(
@@ -3688,6 +3923,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
         #[doc(
             alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}"
@@ -3733,6 +3970,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-creationdeletion).
         #[doc(
@@ -3783,6 +4022,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#permissions).
         #[doc(
             alias = "POST /druid-ext/basic-security/authorization/db/{authorizerName}/roles/{roleName}/permissions"
@@ -3803,6 +4044,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.set_role_permissions")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -3837,6 +4079,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
         #[doc(
@@ -3893,6 +4137,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
         #[doc(
             alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/users/{userName}/roles/{roleName}"
@@ -3947,6 +4193,8 @@ pub mod coordinator {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
         #[doc(
@@ -4003,6 +4251,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-basic-security` extension on the cluster.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/druid-basic-security#role-assignment).
         #[doc(
             alias = "DELETE /druid-ext/basic-security/authorization/db/{authorizerName}/groupMappings/{groupMappingName}/roles/{roleName}"
@@ -4052,6 +4302,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-catalog` extension on the cluster.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-list-of-table-names-in-schema).
         #[doc(alias = "GET /druid/coordinator/v1/catalog/schemas/{schema}/tables")]
         pub async fn catalog_tables(&self, schema: &str) -> Result<Vec<String>> {
@@ -4081,6 +4333,8 @@ pub mod coordinator {
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-list-of-table-names-in-schema).
         #[doc(
@@ -4118,6 +4372,8 @@ pub mod coordinator {
         /// **Experimental** in Druid.
         ///
         /// Needs the `druid-catalog` extension on the cluster.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#retrieve-a-table).
         #[doc(
@@ -4167,6 +4423,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-catalog` extension on the cluster.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#create-or-update-a-table).
         #[doc(
             alias = "POST /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
@@ -4187,6 +4445,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.set_catalog_table")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -4217,6 +4476,8 @@ pub mod coordinator {
         ///
         /// Needs the `druid-catalog` extension on the cluster.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/catalog#delete-a-table).
         #[doc(
             alias = "DELETE /druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
@@ -4234,7 +4495,8 @@ pub mod coordinator {
                         "/druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
                     ),
                 )
-                .operation("coordinator.delete_catalog_table");
+                .operation("coordinator.delete_catalog_table")
+                .effect(Effect::Idempotent);
             self.service.send(&request).await?;
             Ok(())
         }
@@ -4330,6 +4592,7 @@ pub mod coordinator {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Text, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = service.execute(&request).await?.answer(ANSWERS)?;
             Ok(
                 match outcome {

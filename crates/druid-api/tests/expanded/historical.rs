@@ -60,6 +60,8 @@ pub mod historical {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::HistoricalLoadStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-segment-load-status).
         #[doc(alias = "GET /druid/historical/v1/loadstatus")]
         pub async fn load_status(&self) -> Result<models::HistoricalLoadStatus> {
@@ -80,6 +82,8 @@ pub mod historical {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-segment-readiness).
         #[doc(alias = "GET /druid/historical/v1/readiness")]
         pub async fn is_ready(&self) -> Result<bool> {
@@ -89,6 +93,7 @@ pub mod historical {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                 Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, _) = self.service.execute(&request).await?.answer(ANSWERS)?;
             Ok(outcome == Outcome::True)
         }

@@ -29,6 +29,8 @@ pub mod lookups_listen {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::LoadedLookups` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
         #[doc(alias = "GET /druid/listen/v1/lookups")]
         fn loaded_lookups(
@@ -54,6 +56,8 @@ pub mod lookups_listen {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::LookupSpec` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/lookups-api#internal-api).
         #[doc(alias = "GET /druid/listen/v1/lookups/{lookupName}")]
@@ -85,6 +89,8 @@ pub mod lookups_listen {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
         #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}")]
@@ -119,6 +125,8 @@ pub mod lookups_listen {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
         #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/keys")]
         fn introspect_lookup_keys(
@@ -151,6 +159,8 @@ pub mod lookups_listen {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/lookups#introspect-a-lookup).
         #[doc(alias = "GET /druid/v1/lookups/introspect/{lookupName}/values")]

@@ -4,7 +4,7 @@
 pub mod overlord {
     use std::pin::Pin;
     use druid_transport::{
-        Answer, BodyMatch, Outcome, Request, Service, StatusMatch, path_param,
+        Answer, BodyMatch, Effect, Outcome, Request, Service, StatusMatch, path_param,
     };
     use druid_transport::http::Method;
     use druid_transport::url::Url;
@@ -142,6 +142,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-overlord-leader-address).
         #[doc(alias = "GET /druid/indexer/v1/leader")]
         pub async fn leader(&self) -> Result<String> {
@@ -164,6 +166,8 @@ pub mod overlord {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::LeaderStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-overlord-leader-status).
         #[doc(alias = "GET /druid/indexer/v1/isLeader")]
         pub async fn is_leader(&self) -> Result<models::LeaderStatus> {
@@ -173,6 +177,7 @@ pub mod overlord {
                 Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::Value),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
             Ok(response.json()?)
         }
@@ -191,6 +196,8 @@ pub mod overlord {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-overlord-dynamic-configuration).
         #[doc(alias = "GET /druid/indexer/v1/worker")]
         pub async fn worker_config(&self) -> Result<Option<serde_json::Value>> {
@@ -200,6 +207,7 @@ pub mod overlord {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -231,6 +239,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#update-overlord-dynamic-configuration).
         #[doc(alias = "POST /druid/indexer/v1/worker")]
         pub fn set_worker_config(
@@ -240,6 +250,7 @@ pub mod overlord {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/indexer/v1/worker")
                     .operation("overlord.set_worker_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -266,6 +277,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::AuditEntry>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-overlord-dynamic-configuration-history).
         #[doc(alias = "GET /druid/indexer/v1/worker/history")]
         pub fn worker_config_history(&self) -> WorkerConfigHistoryBuilder {
@@ -289,6 +302,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::WorkerStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-worker-status).
         #[doc(alias = "GET /druid/indexer/v1/workers")]
         pub async fn workers(&self) -> Result<Vec<models::WorkerStatus>> {
@@ -311,6 +326,8 @@ pub mod overlord {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api#get-autoscaling-events).
         #[doc(alias = "GET /druid/indexer/v1/scaling")]
         pub async fn scaling_events(&self) -> Result<Option<serde_json::Value>> {
@@ -320,6 +337,7 @@ pub mod overlord {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -342,6 +360,8 @@ pub mod overlord {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "GET /druid/indexer/v1/totalWorkerCapacity")]
@@ -368,6 +388,8 @@ pub mod overlord {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "POST /druid/indexer/v1/worker/{host}/enable")]
         pub async fn enable_worker(&self, host: &str) -> Result<serde_json::Value> {
@@ -376,7 +398,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/worker/{host}/enable"),
                 )
-                .operation("overlord.enable_worker");
+                .operation("overlord.enable_worker")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -394,6 +417,8 @@ pub mod overlord {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/dynamic-configuration-api).
         #[doc(alias = "POST /druid/indexer/v1/worker/{host}/disable")]
         pub async fn disable_worker(&self, host: &str) -> Result<serde_json::Value> {
@@ -402,7 +427,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/worker/{host}/disable"),
                 )
-                .operation("overlord.disable_worker");
+                .operation("overlord.disable_worker")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -423,6 +449,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-tasks).
         #[doc(alias = "GET /druid/indexer/v1/tasks")]
@@ -459,6 +487,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-complete-tasks).
         #[doc(alias = "GET /druid/indexer/v1/completeTasks")]
         pub fn complete_tasks(&self) -> CompleteTasksBuilder {
@@ -491,6 +521,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-running-tasks).
         #[doc(alias = "GET /druid/indexer/v1/runningTasks")]
         pub fn running_tasks(&self) -> RunningTasksBuilder {
@@ -520,6 +552,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-waiting-tasks).
         #[doc(alias = "GET /druid/indexer/v1/waitingTasks")]
@@ -551,6 +585,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-an-array-of-pending-tasks).
         #[doc(alias = "GET /druid/indexer/v1/pendingTasks")]
         pub fn pending_tasks(&self) -> PendingTasksBuilder {
@@ -578,6 +614,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskPayload` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-payload).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}")]
         pub async fn task(&self, task_id: &str) -> Result<models::TaskPayload> {
@@ -601,6 +639,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskStatusResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-status).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/status")]
@@ -630,6 +670,8 @@ pub mod overlord {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: Druid no longer keeps the segments a task published and always answers 404; use the `segment/added/bytes` metric
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-segments).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/segments")]
@@ -666,6 +708,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-log).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/log")]
         pub fn task_log(&self, task_id: &str) -> TaskLogBuilder {
@@ -699,6 +743,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskReports` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#get-task-completion-report).
         #[doc(alias = "GET /druid/indexer/v1/task/{taskId}/reports")]
         pub async fn task_reports(&self, task_id: &str) -> Result<models::TaskReports> {
@@ -722,6 +768,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#submit-a-task).
         #[doc(alias = "POST /druid/indexer/v1/task")]
@@ -749,6 +797,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#shut-down-a-task).
         #[doc(alias = "POST /druid/indexer/v1/task/{taskId}/shutdown")]
         pub async fn shutdown_task(&self, task_id: &str) -> Result<models::TaskId> {
@@ -757,7 +807,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/task/{task_id}/shutdown"),
                 )
-                .operation("overlord.shutdown_task");
+                .operation("overlord.shutdown_task")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -775,6 +826,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::DataSourceName` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#shut-down-all-tasks-for-a-datasource).
         #[doc(
             alias = "POST /druid/indexer/v1/datasources/{dataSource}/shutdownAllTasks"
@@ -790,7 +843,8 @@ pub mod overlord {
                         "/druid/indexer/v1/datasources/{datasource}/shutdownAllTasks"
                     ),
                 )
-                .operation("overlord.shutdown_all_tasks");
+                .operation("overlord.shutdown_all_tasks")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -808,6 +862,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, models::TaskStatusBrief>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#retrieve-status-objects-for-tasks).
         #[doc(alias = "POST /druid/indexer/v1/taskStatus")]
         pub async fn task_statuses(
@@ -816,6 +872,7 @@ pub mod overlord {
         ) -> Result<std::collections::BTreeMap<String, models::TaskStatusBrief>> {
             let request = Request::new(Method::POST, "/druid/indexer/v1/taskStatus")
                 .operation("overlord.task_statuses")
+                .effect(Effect::Read)
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -831,6 +888,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::NumDeleted` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#clean-up-pending-segments-for-a-datasource).
         #[doc(alias = "DELETE /druid/indexer/v1/pendingSegments/{dataSource}")]
@@ -869,12 +928,15 @@ pub mod overlord {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/data-formats).
         #[doc(alias = "POST /druid/indexer/v1/sampler")]
         pub fn sample(&self, body: &(impl Serialize + ?Sized)) -> SampleBuilder {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/indexer/v1/sampler")
                     .operation("overlord.sample")
+                    .effect(Effect::Read)
                     .json(body)?;
                 Ok(request)
             })();
@@ -893,6 +955,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-active-supervisor-ids).
         #[doc(alias = "GET /druid/indexer/v1/supervisor")]
         pub async fn supervisors(&self) -> Result<Vec<String>> {
@@ -908,6 +972,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-active-supervisor-objects).
         #[doc(alias = "GET /druid/indexer/v1/supervisor?full")]
@@ -925,6 +991,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SupervisorState>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-an-array-of-supervisor-states).
         #[doc(alias = "GET /druid/indexer/v1/supervisor?state=true")]
@@ -946,6 +1014,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-specification).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}")]
@@ -973,6 +1043,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SupervisorStatus` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-status).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/status")]
@@ -1007,6 +1079,8 @@ pub mod overlord {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)), a body that is not a `models::SupervisorHealth` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-health).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/health")]
         pub async fn supervisor_health(
@@ -1023,6 +1097,7 @@ pub mod overlord {
                 Answer::new(StatusMatch::Is(503), BodyMatch::Json, Outcome::Value),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (_, response) = self.service.execute(&request).await?.answer(ANSWERS)?;
             Ok(response.json()?)
         }
@@ -1038,6 +1113,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-supervisor-ingestion-stats).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/stats")]
@@ -1061,6 +1138,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, Vec<models::SupervisorSpecVersion>>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-audit-history-for-all-supervisors).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/history")]
@@ -1094,6 +1173,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SupervisorSpecVersion>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#get-audit-history-for-a-specific-supervisor).
         #[doc(alias = "GET /druid/indexer/v1/supervisor/{supervisorId}/history")]
@@ -1137,6 +1218,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#create-or-update-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor")]
         pub fn submit_supervisor(
@@ -1146,6 +1229,7 @@ pub mod overlord {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/indexer/v1/supervisor")
                     .operation("overlord.submit_supervisor")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1170,6 +1254,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#suspend-a-running-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/suspend")]
         pub async fn suspend_supervisor(
@@ -1181,7 +1267,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/supervisor/{supervisor_id}/suspend"),
                 )
-                .operation("overlord.suspend_supervisor");
+                .operation("overlord.suspend_supervisor")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1193,6 +1280,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#suspend-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/suspendAll")]
         pub async fn suspend_all_supervisors(&self) -> Result<models::StatusResponse> {
@@ -1200,7 +1289,8 @@ pub mod overlord {
                     Method::POST,
                     "/druid/indexer/v1/supervisor/suspendAll",
                 )
-                .operation("overlord.suspend_all_supervisors");
+                .operation("overlord.suspend_all_supervisors")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1218,6 +1308,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#resume-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/resume")]
         pub async fn resume_supervisor(
@@ -1229,7 +1321,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/supervisor/{supervisor_id}/resume"),
                 )
-                .operation("overlord.resume_supervisor");
+                .operation("overlord.resume_supervisor")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1241,6 +1334,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#resume-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/resumeAll")]
         pub async fn resume_all_supervisors(&self) -> Result<models::StatusResponse> {
@@ -1248,7 +1343,8 @@ pub mod overlord {
                     Method::POST,
                     "/druid/indexer/v1/supervisor/resumeAll",
                 )
-                .operation("overlord.resume_all_supervisors");
+                .operation("overlord.resume_all_supervisors")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1265,6 +1361,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#reset-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/reset")]
@@ -1293,6 +1391,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#reset-offsets-for-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/resetOffsets")]
@@ -1323,6 +1423,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#terminate-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/terminate")]
         pub async fn terminate_supervisor(
@@ -1346,6 +1448,8 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatusResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#terminate-all-supervisors).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/terminateAll")]
         pub async fn terminate_all_supervisors(&self) -> Result<models::StatusResponse> {
@@ -1353,7 +1457,8 @@ pub mod overlord {
                     Method::POST,
                     "/druid/indexer/v1/supervisor/terminateAll",
                 )
-                .operation("overlord.terminate_all_supervisors");
+                .operation("overlord.terminate_all_supervisors")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1371,6 +1476,8 @@ pub mod overlord {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#handoff-task-groups-for-a-supervisor-early).
         #[doc(
@@ -1407,6 +1514,8 @@ pub mod overlord {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::IdResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// **Deprecated**: use `terminate_supervisor`
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api#shut-down-a-supervisor).
         #[doc(alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/shutdown")]
@@ -1448,6 +1557,8 @@ pub mod overlord {
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// Since Druid 38.0.0.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api).
         #[doc(
@@ -1496,6 +1607,8 @@ pub mod overlord {
         ///
         /// Since Druid 38.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/supervisor-api).
         #[doc(
             alias = "POST /druid/indexer/v1/supervisor/{supervisorId}/autoscaler/simulate"
@@ -1513,6 +1626,7 @@ pub mod overlord {
                     ),
                 )
                 .operation("overlord.simulate_autoscaler")
+                .effect(Effect::Read)
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -1533,6 +1647,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-all-segments-unused).
         #[doc(alias = "DELETE /druid/indexer/v1/datasources/{dataSource}")]
         pub async fn mark_datasource_unused(
@@ -1544,7 +1660,8 @@ pub mod overlord {
                     Method::DELETE,
                     format!("/druid/indexer/v1/datasources/{datasource}"),
                 )
-                .operation("overlord.mark_datasource_unused");
+                .operation("overlord.mark_datasource_unused")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1562,6 +1679,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-all-non-overshadowed-segments-used).
         #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}")]
         pub async fn mark_datasource_used(
@@ -1573,7 +1692,8 @@ pub mod overlord {
                     Method::POST,
                     format!("/druid/indexer/v1/datasources/{datasource}"),
                 )
-                .operation("overlord.mark_datasource_used");
+                .operation("overlord.mark_datasource_used")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1598,6 +1718,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-group-of-segments-unused).
         #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}/markUnused")]
         pub async fn mark_segments_unused(
@@ -1611,11 +1733,13 @@ pub mod overlord {
                     format!("/druid/indexer/v1/datasources/{datasource}/markUnused"),
                 )
                 .operation("overlord.mark_segments_unused")
+                .effect(Effect::Idempotent)
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -1650,6 +1774,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-group-of-segments-used).
         #[doc(alias = "POST /druid/indexer/v1/datasources/{dataSource}/markUsed")]
         pub async fn mark_segments_used(
@@ -1663,11 +1789,13 @@ pub mod overlord {
                     format!("/druid/indexer/v1/datasources/{datasource}/markUsed"),
                 )
                 .operation("overlord.mark_segments_used")
+                .effect(Effect::Idempotent)
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -1698,6 +1826,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-single-segment-unused).
         #[doc(
             alias = "DELETE /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}"
@@ -1715,7 +1845,8 @@ pub mod overlord {
                         "/druid/indexer/v1/datasources/{datasource}/segments/{segment_id}"
                     ),
                 )
-                .operation("overlord.mark_segment_unused");
+                .operation("overlord.mark_segment_unused")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1734,6 +1865,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/data-management-api#mark-a-single-segment-as-used).
         #[doc(
             alias = "POST /druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}"
@@ -1751,7 +1884,8 @@ pub mod overlord {
                         "/druid/indexer/v1/datasources/{datasource}/segments/{segment_id}"
                     ),
                 )
-                .operation("overlord.mark_segment_used");
+                .operation("overlord.mark_segment_used")
+                .effect(Effect::Idempotent);
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1777,6 +1911,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#update-cluster-level-compaction-config).
         #[doc(alias = "POST /druid/indexer/v1/compaction/config/cluster")]
         pub fn set_cluster_compaction_config(
@@ -1789,6 +1925,7 @@ pub mod overlord {
                         "/druid/indexer/v1/compaction/config/cluster",
                     )
                     .operation("overlord.set_cluster_compaction_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1811,6 +1948,8 @@ pub mod overlord {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-cluster-level-compaction-config).
         #[doc(alias = "GET /druid/indexer/v1/compaction/config/cluster")]
@@ -1836,6 +1975,8 @@ pub mod overlord {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-all-automatic-compaction-configurations).
         #[doc(alias = "GET /druid/indexer/v1/compaction/config/datasources")]
@@ -1867,6 +2008,8 @@ pub mod overlord {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-automatic-compaction-configuration).
         #[doc(
@@ -1912,6 +2055,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#create-or-update-automatic-compaction-configuration).
         #[doc(
             alias = "POST /druid/indexer/v1/compaction/config/datasources/{dataSource}"
@@ -1930,6 +2075,7 @@ pub mod overlord {
                         ),
                     )
                     .operation("overlord.set_datasource_compaction_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -1965,6 +2111,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#remove-automatic-compaction-configuration).
         #[doc(
             alias = "DELETE /druid/indexer/v1/compaction/config/datasources/{dataSource}"
@@ -1981,7 +2129,8 @@ pub mod overlord {
                             "/druid/indexer/v1/compaction/config/datasources/{datasource}"
                         ),
                     )
-                    .operation("overlord.delete_datasource_compaction_config");
+                    .operation("overlord.delete_datasource_compaction_config")
+                    .effect(Effect::Idempotent);
                 Ok(request)
             })();
             DeleteDatasourceCompactionConfigBuilder {
@@ -2014,6 +2163,8 @@ pub mod overlord {
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api).
         #[doc(
@@ -2054,6 +2205,8 @@ pub mod overlord {
         ///
         /// Since Druid 34.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-compaction-status-for-all-datasources).
         #[doc(alias = "GET /druid/indexer/v1/compaction/status/datasources")]
         pub async fn datasource_compaction_statuses(
@@ -2082,6 +2235,8 @@ pub mod overlord {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/automatic-compaction-api#get-compaction-status-for-a-datasource).
         #[doc(
@@ -2120,6 +2275,8 @@ pub mod overlord {
         ///
         /// Since Druid 31.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration).
         #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig")]
         pub async fn k8s_execution_config(&self) -> Result<Option<serde_json::Value>> {
@@ -2132,6 +2289,7 @@ pub mod overlord {
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
             ];
+            let request = request.answers(ANSWERS);
             let (outcome, response) = self
                 .service
                 .execute(&request)
@@ -2169,6 +2327,8 @@ pub mod overlord {
         ///
         /// Since Druid 31.0.0.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#update-dynamic-configuration).
         #[doc(alias = "POST /druid/indexer/v1/k8s/taskrunner/executionconfig")]
         pub fn set_k8s_execution_config(
@@ -2181,6 +2341,7 @@ pub mod overlord {
                         "/druid/indexer/v1/k8s/taskrunner/executionconfig",
                     )
                     .operation("overlord.set_k8s_execution_config")
+                    .effect(Effect::Idempotent)
                     .json(body)?;
                 Ok(request)
             })();
@@ -2212,6 +2373,8 @@ pub mod overlord {
         /// Needs the `druid-kubernetes-overlord-extensions` extension on the cluster.
         ///
         /// Since Druid 31.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/k8s-jobs#get-dynamic-configuration-history).
         #[doc(alias = "GET /druid/indexer/v1/k8s/taskrunner/executionconfig/history")]

@@ -83,6 +83,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::RowStats` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#row-stats).
         #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/rowStats")]
         pub fn row_stats(&self, task_id: &str) -> RowStatsBuilder {
@@ -122,6 +124,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/tasks#unparseable-events).
         #[doc(alias = "GET /druid/worker/v1/chat/{taskId}/unparseableEvents")]
         pub fn unparseable_events(&self, task_id: &str) -> UnparseableEventsBuilder {
@@ -155,6 +159,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch#capacity-planning).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/mode")]
         pub async fn parallel_mode(&self, supervisor_task_id: &str) -> Result<String> {
@@ -183,6 +189,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/phase")]
@@ -213,6 +221,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ParallelProgress` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/progress")]
         pub async fn parallel_progress(
@@ -242,6 +252,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtasks/running")]
@@ -277,6 +289,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspecs")]
         pub async fn subtask_specs(
@@ -306,6 +320,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -340,6 +356,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::SubTaskSpec>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -377,6 +395,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SubTaskSpec` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
@@ -417,6 +437,8 @@ pub mod peon {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SubTaskSpecState` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(
             alias = "GET /druid/worker/v1/chat/{supervisorTaskId}/subtaskspec/{subTaskSpecId}/state"
@@ -455,6 +477,8 @@ pub mod peon {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<models::TaskStatus>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/ingestion/native-batch).
         #[doc(

@@ -3,7 +3,7 @@
 /// Queries: [`QueryApi`], and the builders of its calls with options.
 pub mod query {
     use std::pin::Pin;
-    use druid_transport::{Request, Service, StreamingResponse, path_param};
+    use druid_transport::{Effect, Request, Service, StreamingResponse, path_param};
     use druid_transport::http::Method;
     use serde::Serialize;
     use crate::{Result, ServiceClient, models};
@@ -35,6 +35,8 @@ pub mod query {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#submit-a-query).
         #[doc(alias = "POST /druid/v2/sql")]
         fn sql_query(
@@ -44,6 +46,7 @@ pub mod query {
             async move {
                 let request = Request::new(Method::POST, "/druid/v2/sql")
                     .operation(format!("{}.sql_query", self.service_name()))
+                    .effect(Effect::Read)
                     .json(body)?;
                 Ok(
                     self
@@ -70,6 +73,8 @@ pub mod query {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#cancel-a-query).
         #[doc(alias = "DELETE /druid/v2/sql/{sqlQueryId}")]
         fn cancel_sql(
@@ -82,7 +87,8 @@ pub mod query {
                         Method::DELETE,
                         format!("/druid/v2/sql/{sql_query_id}"),
                     )
-                    .operation(format!("{}.cancel_sql", self.service_name()));
+                    .operation(format!("{}.cancel_sql", self.service_name()))
+                    .effect(Effect::Idempotent);
                 self.service().send(&request).await?;
                 Ok(())
             }
@@ -101,6 +107,8 @@ pub mod query {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SqlTaskResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-ingestion-api#submit-a-query).
         #[doc(alias = "POST /druid/v2/sql/task")]
@@ -136,6 +144,8 @@ pub mod query {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/json-querying-api#submit-a-query).
         #[doc(alias = "POST /druid/v2")]
         fn native_query_raw(
@@ -145,6 +155,7 @@ pub mod query {
             let base = (|| -> Result<Request> {
                 let request = Request::new(Method::POST, "/druid/v2")
                     .operation(format!("{}.native_query_raw", self.service_name()))
+                    .effect(Effect::Read)
                     .json(body)?;
                 Ok(request)
             })();
@@ -169,6 +180,8 @@ pub mod query {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/querying#query-cancellation).
         #[doc(alias = "DELETE /druid/v2/{queryId}")]
         fn cancel_native(
@@ -181,7 +194,8 @@ pub mod query {
                         Method::DELETE,
                         format!("/druid/v2/{query_id}"),
                     )
-                    .operation(format!("{}.cancel_native", self.service_name()));
+                    .operation(format!("{}.cancel_native", self.service_name()))
+                    .effect(Effect::Idempotent);
                 self.service().send(&request).await?;
                 Ok(())
             }

@@ -79,6 +79,8 @@ pub mod router {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/design/router).
         #[doc(alias = "GET /druid/router/v1/brokers")]
         pub async fn brokers(
@@ -105,6 +107,8 @@ pub mod router {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/design/router).
         #[doc(alias = "GET /druid/router/v1/cluster")]
         pub fn router_cluster(&self) -> RouterClusterBuilder {
@@ -130,6 +134,8 @@ pub mod router {
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `serde_json::Value` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/design/router#router-as-management-proxy).
         #[doc(alias = "GET /proxy/enabled")]

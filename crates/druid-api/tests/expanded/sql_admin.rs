@@ -31,6 +31,8 @@ pub mod sql_admin {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-ingestion-api).
         #[doc(alias = "GET /druid/v2/sql/task/enabled")]
         fn sql_task_enabled(
@@ -56,6 +58,8 @@ pub mod sql_admin {
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api).
         #[doc(alias = "GET /druid/v2/sql/engines")]
@@ -89,6 +93,8 @@ pub mod sql_admin {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 34.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/dart).
         #[doc(alias = "GET /druid/v2/sql/queries")]
@@ -128,6 +134,8 @@ pub mod sql_admin {
         /// **Experimental** in Druid.
         ///
         /// Since Druid 36.0.0.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/querying/dart).
         #[doc(alias = "GET /druid/v2/sql/queries/{sqlQueryId}/reports")]

@@ -3,7 +3,7 @@
 /// SQL statements (asynchronous queries): [`SqlStatementsApi`], and the builders of its calls with options.
 pub mod sql_statements {
     use std::pin::Pin;
-    use druid_transport::{Request, Response, Service, path_param};
+    use druid_transport::{Effect, Request, Response, Service, path_param};
     use druid_transport::http::Method;
     use crate::{Result, ServiceClient, models};
     /// SQL statements (asynchronous queries): the endpoints of `api-spec/sql-statements.toml`, served by the Broker.
@@ -34,6 +34,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state: never sent twice; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#submit-a-query-1).
         #[doc(alias = "POST /druid/v2/sql/statements")]
         fn submit_statement(
@@ -61,6 +63,8 @@ pub mod sql_statements {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
         #[doc(alias = "GET /druid/v2/sql/statements/{queryId}")]
@@ -92,6 +96,8 @@ pub mod sql_statements {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
         #[doc(alias = "GET /druid/v2/sql/statements/{queryId}?detail=true")]
@@ -133,6 +139,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-results).
         #[doc(alias = "GET /druid/v2/sql/statements/{queryId}/results")]
         fn statement_results(&self, query_id: &str) -> StatementResultsBuilder {
@@ -168,6 +176,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#cancel-a-query-1).
         #[doc(alias = "DELETE /druid/v2/sql/statements/{queryId}")]
         fn cancel_statement(
@@ -180,7 +190,8 @@ pub mod sql_statements {
                         Method::DELETE,
                         format!("/druid/v2/sql/statements/{query_id}"),
                     )
-                    .operation(format!("{}.cancel_statement", self.service_name()));
+                    .operation(format!("{}.cancel_statement", self.service_name()))
+                    .effect(Effect::Idempotent);
                 self.service().send(&request).await?;
                 Ok(())
             }

@@ -30,6 +30,8 @@ pub mod status {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::ServerStatus` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-information).
         #[doc(alias = "GET /status")]
         fn status(&self) -> impl Future<Output = Result<models::ServerStatus>> + Send {
@@ -49,6 +51,8 @@ pub mod status {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `bool` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-service-health).
         #[doc(alias = "GET /status/health")]
@@ -70,6 +74,8 @@ pub mod status {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::Properties` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-configuration-properties).
         #[doc(alias = "GET /status/properties")]
         fn properties(&self) -> impl Future<Output = Result<models::Properties>> + Send {
@@ -87,6 +93,8 @@ pub mod status {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SelfDiscovered` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-discovery-status).
         #[doc(alias = "GET /status/selfDiscovered/status")]
@@ -116,6 +124,8 @@ pub mod status {
         ///
         /// Druid's answer for any other status ([`Error::api`](crate::Error::api)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-node-self-discovery-status).
         #[doc(alias = "GET /status/selfDiscovered")]
         fn is_self_discovered(&self) -> impl Future<Output = Result<bool>> + Send {
@@ -126,6 +136,7 @@ pub mod status {
                     Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                     Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
                 ];
+                let request = request.answers(ANSWERS);
                 let (outcome, _) = self
                     .service()
                     .execute(&request)
@@ -153,6 +164,8 @@ pub mod status {
         ///
         /// Since Druid 37.0.0.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/development/extensions-core/kubernetes).
         #[doc(alias = "GET /status/ready")]
         fn status_ready(&self) -> impl Future<Output = Result<bool>> + Send {
@@ -163,6 +176,7 @@ pub mod status {
                     Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                     Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
                 ];
+                let request = request.answers(ANSWERS);
                 let (outcome, _) = self
                     .service()
                     .execute(&request)

@@ -3,7 +3,7 @@
 /// Worker: [`WorkerApi`], and the builders of its calls with options.
 pub mod worker {
     use std::pin::Pin;
-    use druid_transport::{Request, Service, path_param};
+    use druid_transport::{Effect, Request, Service, path_param};
     use druid_transport::http::Method;
     use crate::{Result, ServiceClient, models};
     /// Worker: the endpoints of `api-spec/worker.toml`, served by the MiddleManager.
@@ -29,6 +29,8 @@ pub mod worker {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, bool>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Reads: sent again after a transient failure.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-middle-manager-state-status).
         #[doc(alias = "GET /druid/worker/v1/enabled")]
         fn enabled(
@@ -50,6 +52,8 @@ pub mod worker {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-active-tasks).
         #[doc(alias = "GET /druid/worker/v1/tasks")]
@@ -78,6 +82,8 @@ pub mod worker {
         /// # Errors
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        ///
+        /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#get-task-log).
         #[doc(alias = "GET /druid/worker/v1/task/{taskId}/log")]
@@ -110,6 +116,8 @@ pub mod worker {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#shut-down-running-task).
         #[doc(alias = "POST /druid/worker/v1/task/{taskId}/shutdown")]
         fn shutdown_worker_task(
@@ -122,7 +130,8 @@ pub mod worker {
                         Method::POST,
                         format!("/druid/worker/v1/task/{task_id}/shutdown"),
                     )
-                    .operation(format!("{}.shutdown_worker_task", self.service_name()));
+                    .operation(format!("{}.shutdown_worker_task", self.service_name()))
+                    .effect(Effect::Idempotent);
                 Ok(self.service().send(&request).await?.json()?)
             }
         }
@@ -135,6 +144,8 @@ pub mod worker {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#disable-middle-manager).
         #[doc(alias = "POST /druid/worker/v1/disable")]
         fn disable(
@@ -144,7 +155,8 @@ pub mod worker {
         > + Send {
             async move {
                 let request = Request::new(Method::POST, "/druid/worker/v1/disable")
-                    .operation(format!("{}.disable", self.service_name()));
+                    .operation(format!("{}.disable", self.service_name()))
+                    .effect(Effect::Idempotent);
                 Ok(self.service().send(&request).await?.json()?)
             }
         }
@@ -157,6 +169,8 @@ pub mod worker {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `std::collections::BTreeMap<String, String>` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
+        ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/service-status-api#enable-middle-manager).
         #[doc(alias = "POST /druid/worker/v1/enable")]
         fn enable(
@@ -166,7 +180,8 @@ pub mod worker {
         > + Send {
             async move {
                 let request = Request::new(Method::POST, "/druid/worker/v1/enable")
-                    .operation(format!("{}.enable", self.service_name()));
+                    .operation(format!("{}.enable", self.service_name()))
+                    .effect(Effect::Idempotent);
                 Ok(self.service().send(&request).await?.json()?)
             }
         }

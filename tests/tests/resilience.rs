@@ -1,0 +1,284 @@
+//! The transport on a cluster's bad days, against in-process servers that
+//! fail on purpose: retries of what is safe to repeat (and only that),
+//! their limits, answers that are data and not failures, bearer tokens and
+//! extra headers, and the read-only mode.
+
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use druid_api::prelude::*;
+use druid_api::{BrokerClient, OverlordClient, RetryPolicy};
+use druid_tests::fake::{FakeResponse, FakeServer};
+use druid_tests::{quick_client, quick_retries};
+use serde_json::json;
+
+fn status_body() -> FakeResponse {
+    FakeResponse::json(&json!({"version": "27.0.0", "modules": []}))
+}
+
+/// Answers with `first` for the first `failures` requests, then with `then`.
+async fn failing_first(
+    failures: usize,
+    first: impl Fn() -> FakeResponse + Send + Sync + 'static,
+    then: impl Fn() -> FakeResponse + Send + Sync + 'static,
+) -> FakeServer {
+    let calls = Arc::new(AtomicUsize::new(0));
+    FakeServer::start(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) < failures {
+            first()
+        } else {
+            then()
+        }
+    })
+    .await
+}
+
+fn overlord_at(url: &str, policy: RetryPolicy) -> OverlordClient {
+    let client = druid_api::Client::builder()
+        .url(url)
+        .retry(policy)
+        .build()
+        .unwrap();
+    OverlordClient::new(client.service().clone())
+}
+
+#[tokio::test]
+async fn a_read_that_meets_503_then_200_succeeds_on_the_second_attempt() {
+    let server = failing_first(
+        1,
+        || FakeResponse::new(503, "Service Unavailable"),
+        status_body,
+    )
+    .await;
+    let client = quick_client(&server.url());
+    let status = client.status().await.unwrap();
+    assert_eq!(status.version, "27.0.0");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_body_cut_off_is_sent_again_for_a_read_but_never_for_a_write() {
+    let full = json!({"version": "27.0.0", "modules": []}).to_string();
+    let cut = {
+        let full = full.clone();
+        move || FakeResponse::new(200, full.clone()).cut_after(10)
+    };
+    let server = failing_first(1, cut.clone(), status_body).await;
+    let client = quick_client(&server.url());
+    assert_eq!(client.status().await.unwrap().version, "27.0.0");
+    assert_eq!(server.requests().len(), 2, "the read was sent again");
+
+    // A task submission may have been taken: one attempt, a clear error.
+    let server = failing_first(1, cut, || FakeResponse::json(&json!({"task": "t1"}))).await;
+    let overlord = overlord_at(&server.url(), quick_retries());
+    let err = overlord
+        .submit_task(&json!({"type": "noop"}))
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests().len(), 1, "a write is never sent twice");
+    assert_eq!(err.attempts(), 1);
+    assert!(err.is_retryable(), "the failure is transient: {err:?}");
+}
+
+#[tokio::test]
+async fn a_write_that_meets_502_is_not_sent_again_and_an_idempotent_one_is() {
+    let gateway = || FakeResponse::new(502, "<html><title>Error 502 Bad Gateway</title></html>");
+    let server = failing_first(1, gateway, || FakeResponse::json(&json!({"task": "t1"}))).await;
+    let overlord = overlord_at(&server.url(), quick_retries());
+    let err = overlord
+        .submit_task(&json!({"type": "noop"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 502);
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        err.to_string().contains("Error 502 Bad Gateway"),
+        "the page's title, not the page: {err}"
+    );
+
+    // Suspending a supervisor twice suspends it once: it is sent again.
+    let server = failing_first(1, gateway, || FakeResponse::json(&json!({"id": "wiki"}))).await;
+    let overlord = overlord_at(&server.url(), quick_retries());
+    overlord.suspend_supervisor("wiki").await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn an_answer_is_not_a_failure_a_readiness_503_is_sent_once() {
+    let server = FakeServer::start(|_| FakeResponse::new(503, "")).await;
+    let client = quick_client(&server.url());
+    let broker = BrokerClient::new(client.service().clone());
+    assert!(!broker.is_ready().await.unwrap());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_druid_error_that_is_final_is_not_retried() {
+    // Druid's own refusal of the query is final: sent once.
+    let server = FakeServer::start(|_| {
+        FakeResponse::new(
+            400,
+            r#"{"error":"druidException","errorCode":"invalidInput","persona":"USER","category":"INVALID_INPUT","errorMessage":"Unknown table","context":{}}"#,
+        )
+    })
+    .await;
+    let client = quick_client(&server.url());
+    let err = client.sql("SELECT 1").send().await.unwrap_err();
+    assert_eq!(server.requests().len(), 1);
+    assert!(!err.is_retryable(), "{err}");
+}
+
+#[tokio::test]
+async fn retries_end_at_the_attempt_limit_and_the_deadline() {
+    let server = FakeServer::start(|_| FakeResponse::new(503, "")).await;
+    let client = druid_api::Client::builder()
+        .url(server.url())
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(100)
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(40))
+                .deadline(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.status().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the deadline holds: {took:?}"
+    );
+    let attempts = err.attempts() as usize;
+    assert!((3..100).contains(&attempts), "{attempts} attempts");
+    assert_eq!(server.requests().len(), attempts);
+    let line = err.to_string();
+    assert!(
+        line.contains(&format!("gave up after {attempts} attempts")),
+        "{line}"
+    );
+    assert!(line.contains("503"), "{line}");
+    assert!(err.is_retryable());
+
+    // `no_retries` sends once.
+    let once = druid_api::Client::builder()
+        .url(server.url())
+        .no_retries()
+        .build()
+        .unwrap();
+    let before = server.requests().len();
+    let err = once.status().await.unwrap_err();
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(server.requests().len(), before + 1);
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_dead_leader_is_a_clear_retryable_error_in_time() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let follower = FakeServer::start(move |r| {
+        FakeResponse::new(307, "")
+            .header("Location", &format!("http://127.0.0.1:{dead}{}", r.path()))
+    })
+    .await;
+    let overlord = overlord_at(&follower.url(), quick_retries());
+    let started = Instant::now();
+    let err = overlord.task_status("t1").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(err.is_connect(), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(err.attempts(), 3);
+    assert!(err.to_string().contains(&dead.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn bearer_tokens_static_or_from_a_provider_and_extra_headers() {
+    let server = FakeServer::start(|_| status_body()).await;
+    let client = druid_api::Client::builder()
+        .url(server.url())
+        .bearer_token("t0ken-static")
+        .header("X-Team", "dashboards")
+        .build()
+        .unwrap();
+    client.status().await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen[0].header("authorization"), Some("Bearer t0ken-static"));
+    assert_eq!(seen[0].header("x-team"), Some("dashboards"));
+    let debug = format!("{client:?} {:?}", client.transport());
+    assert!(!debug.contains("t0ken-static"), "{debug}");
+
+    // A provider is asked before each request, so a token can refresh.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let client = druid_api::Client::builder()
+        .url(server.url())
+        .bearer_token_provider(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, druid_api::transport::BoxError>(format!("t0ken-{n}")) }
+        })
+        .build()
+        .unwrap();
+    client.status().await.unwrap();
+    client.status().await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen[1].header("authorization"), Some("Bearer t0ken-0"));
+    assert_eq!(seen[2].header("authorization"), Some("Bearer t0ken-1"));
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+
+    // A provider that fails: nothing is sent, the error says why.
+    let client = druid_api::Client::builder()
+        .url(server.url())
+        .bearer_token_provider(|| async {
+            Err::<String, druid_api::transport::BoxError>("vault sealed".into())
+        })
+        .build()
+        .unwrap();
+    let before = server.requests().len();
+    let err = client.status().await.unwrap_err();
+    assert!(err.to_string().contains("token provider"), "{err}");
+    assert_eq!(server.requests().len(), before);
+}
+
+#[tokio::test]
+async fn a_read_only_client_refuses_changes_before_sending_and_reads_as_usual() {
+    let server = FakeServer::start(|r| {
+        if r.path().starts_with("/druid/v2/sql") {
+            FakeResponse::new(200, "[{\"x\":1}]\n")
+        } else {
+            status_body()
+        }
+    })
+    .await;
+    let client = druid_api::Client::builder()
+        .url(server.url())
+        .read_only(true)
+        .build()
+        .unwrap();
+    let overlord = OverlordClient::new(client.service().clone());
+    let err = overlord
+        .submit_task(&json!({"type": "noop"}))
+        .await
+        .unwrap_err();
+    assert!(err.is_read_only(), "{err:?}");
+    let line = err.to_string();
+    assert!(
+        line.contains("overlord.submit_task") && line.contains("POST /druid/indexer/v1/task"),
+        "names the endpoint: {line}"
+    );
+    let err = overlord.suspend_supervisor("wiki").await.unwrap_err();
+    assert!(
+        err.is_read_only(),
+        "an idempotent change is a change: {err}"
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
+
+    // Reads, SQL included, go through.
+    client.status().await.unwrap();
+    client.sql("SELECT 1 AS x").send().await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
