@@ -152,6 +152,7 @@ impl Run<'_> {
             &args,
             self.layout.state(),
             &self.layout.log(service),
+            false,
         )?;
         let pid = child.id();
         self.children.push((service, child));
@@ -556,8 +557,9 @@ fn fresh_run_dirs(layout: &Layout) -> Result<(), String> {
     Ok(())
 }
 
-/// Stops exactly the JVMs recorded in `<state>/pids/`, in reverse start order (SIGTERM, then
-/// SIGKILL after 15 s), each only after checking that the PID is still one of ours.
+/// Stops exactly the JVMs recorded in `<state>/pids/`, in reverse start order (SIGCONT, so that
+/// a JVM stopped by SIGSTOP acts on the SIGTERM that follows; SIGKILL after 15 s), each only
+/// after checking that the PID is still one of ours.
 pub(crate) fn down(state_dir: &Path) -> Result<(), String> {
     match existing_layout(state_dir)? {
         Some(layout) => stop_recorded(&layout, &Clock::new()),
