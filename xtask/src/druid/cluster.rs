@@ -427,11 +427,22 @@ impl Run<'_> {
                 ("DRUID_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ]);
         }
+        let leader = if self.opts.ha {
+            let views: Vec<View> = [Service::Coordinator, Service::Coordinator2]
+                .map(|s| View::ask(&self.client, &p, s))
+                .into();
+            control::settle(&views, &p)
+                .inspect_err(|e| self.clock.say(format!("warning: no settled leader: {e}")))
+                .ok()
+        } else {
+            Some(Service::Coordinator)
+        };
         let info = ClusterInfo {
             router_url: url(p.router),
             version: self.opts.version.clone(),
             state_dir: self.layout.state().to_path_buf(),
             services,
+            leader,
             env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             startup_secs: self.gates_passed.unwrap_or_default(),
             total_secs: self.clock.secs(),

@@ -92,6 +92,9 @@ pub(crate) struct ClusterInfo {
     pub(crate) state_dir: PathBuf,
     /// Every JVM, in start order.
     pub(crate) services: Vec<ServiceInfo>,
+    /// The lead Coordinator-Overlord when `up` finished (with `--ha` the other is its
+    /// standby); `None` if the two did not agree at that moment.
+    pub(crate) leader: Option<Service>,
     /// The `KEY=value` pairs written to `<state>/cluster.env`.
     pub(crate) env: Vec<(String, String)>,
     /// Seconds from the first JVM start until every gate passed.
@@ -124,12 +127,27 @@ impl ClusterInfo {
             "Druid {} is up: {} (gates passed {:.1}s after the first JVM started; {:.1}s in total)",
             self.version, self.router_url, self.startup_secs, self.total_secs
         );
+        let coordinators = self
+            .services
+            .iter()
+            .filter(|s| s.service.is_coordinator())
+            .count();
         for s in &self.services {
+            let role = match self.leader {
+                Some(leader) if coordinators > 1 && s.service.is_coordinator() => {
+                    if s.service == leader {
+                        ", leader"
+                    } else {
+                        ", standby"
+                    }
+                }
+                _ => "",
+            };
             let rss = process::rss_kib(s.pid).map_or(String::new(), |kib| {
                 format!(", {:.0} MiB RSS", kib as f64 / 1024.0)
             });
             println!(
-                "  {:<15} {:<24} pid {}{rss}",
+                "  {:<15} {:<24} pid {}{rss}{role}",
                 s.service.name(),
                 s.url,
                 s.pid
