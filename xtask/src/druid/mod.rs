@@ -383,6 +383,46 @@ mod tests {
     }
 
     #[test]
+    fn fault_commands_take_a_service_or_leader() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["druid"].iter().chain(args));
+        match parse(&["kill", "leader", "--state-dir", "/tmp/x"])
+            .unwrap()
+            .command
+        {
+            DruidCommand::Kill(args) => {
+                assert_eq!(args.target, Target::Leader);
+                assert_eq!(args.state.dir(), PathBuf::from("/tmp/x"));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        for (command, name, service) in [
+            ("stop", "broker", Service::Broker),
+            ("cont", "broker", Service::Broker),
+            ("start", "coordinator-2", Service::Coordinator2),
+            ("kill", "derby", Service::Derby),
+        ] {
+            let target = match parse(&[command, name]).unwrap().command {
+                DruidCommand::Stop(a) | DruidCommand::Cont(a) | DruidCommand::Start(a) => a.target,
+                DruidCommand::Kill(a) => a.target,
+                other => panic!("parsed as {other:?}"),
+            };
+            assert_eq!(target, Target::Service(service), "{command} {name}");
+        }
+        let err = parse(&["kill", "overlord"]).unwrap_err().to_string();
+        assert!(err.contains("unknown service `overlord`"), "{err}");
+        assert!(err.contains("coordinator-2"), "{err}");
+        assert!(parse(&["kill"]).is_err(), "a name is required");
+        match parse(&["leader", "--wait", "60"]).unwrap().command {
+            DruidCommand::Leader(args) => assert_eq!(args.wait, Some(60)),
+            other => panic!("parsed as {other:?}"),
+        }
+        match parse(&["leader"]).unwrap().command {
+            DruidCommand::Leader(args) => assert_eq!(args.wait, None),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
     fn logs_takes_a_service_name() {
         let cli = Cli::try_parse_from(["druid", "logs", "middle-manager", "--lines", "5"]).unwrap();
         match cli.command {
