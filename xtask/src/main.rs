@@ -3,7 +3,8 @@
 //! - `codegen [--check]`: regenerates (or checks) the files derived from
 //!   `api-spec/`: `api-spec/ENDPOINTS.md` and the expansion snapshots.
 //! - `druid up|down|status|logs`: a local multi-process Druid cluster for the
-//!   integration tests (see `druid/mod.rs`).
+//!   integration tests (see `druid/mod.rs`); `druid kill|stop|cont|start|leader`:
+//!   faults on it, one service at a time.
 //! - `spec check`: the spec's coverage of Druid's REST API.
 //! - `bench [--smoke] [--repeat N] [--cluster]`: this client's cost beside
 //!   plain reqwest, Python and Go clients, in one run (see `bench/mod.rs`).
@@ -38,7 +39,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Run a local multi-process Druid cluster (up, down, status, logs).
+    /// Run a local multi-process Druid cluster (up, down, status, logs) and inject faults
+    /// (kill, stop, cont, start, leader).
     Druid {
         #[command(subcommand)]
         command: druid::DruidCommand,

@@ -1,4 +1,5 @@
-//! The four operations: `up`, `down`, `status` and `logs`.
+//! The cluster as a whole: `up`, `down` and `logs` (`status` and the per-service fault
+//! controls are in [`super::control`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -6,11 +7,13 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::config::{self, ADMIN_PASSWORD, ConfParams};
+use super::control::{self, View};
 use super::gates::{self, Clock, GateError, Probe};
 use super::http::{self, Client};
 use super::layout::{Layout, Ports, Service};
 use super::maven::{self, Artifacts, Maven};
 use super::process::{self, Recorded, Stopped};
+use super::record::{Launch, Record};
 use super::{ClusterInfo, ServiceInfo, UpOptions, smoke, tls};
 
 /// The JDK used when `DRUID_JAVA_HOME` is not set (if it exists; else `JAVA_HOME`).
@@ -33,7 +36,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
     let java = java_home.join("bin/java");
     let layout = create_state_dir(&opts.state_dir)?;
     clock.say(format!(
-        "druid up: Druid {}, {} worker, {} profile, port offset {}, state {}, java {}",
+        "druid up: Druid {}, {} worker, {} profile{}, port offset {}, state {}, java {}",
         opts.version,
         opts.worker.service().name(),
         if opts.secure {
@@ -41,13 +44,18 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
         } else {
             "plaintext"
         },
+        if opts.ha {
+            ", two Coordinator-Overlords (--ha)"
+        } else {
+            ""
+        },
         opts.port_offset,
         layout.state().display(),
         java.display()
     ));
 
     // Refuse early (before Maven, and before conf/ or var/ of a live cluster are touched).
-    preflight(&layout, &ports, opts.secure)?;
+    preflight(&layout, &ports, opts.secure, opts.ha)?;
     clock.say("preflight: no recorded process alive, every port free");
 
     let dist = maven::ensure_dist(&layout, &artifacts, &Maven::from_env(), &clock)?;
@@ -65,6 +73,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
         ports,
         worker: opts.worker,
         secure: opts.secure,
+        ha: opts.ha,
         java: &java,
     });
     config::write(&layout, &files)?;
@@ -74,6 +83,22 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
         layout.conf().display()
     ));
     fresh_run_dirs(&layout)?;
+    let record = Record {
+        version: opts.version.clone(),
+        port_offset: opts.port_offset,
+        secure: opts.secure,
+        ha: opts.ha,
+        gate_timeout_secs: opts.gate_timeout.as_secs(),
+        services: cluster_services(opts)
+            .into_iter()
+            .map(|service| Launch {
+                name: service.name().to_owned(),
+                program: java.clone(),
+                args: config::java_args(&layout, &dist, service, ports.derby),
+            })
+            .collect(),
+    };
+    record.write(&layout)?;
 
     let mut client = Client::new(Duration::from_secs(5));
     if opts.secure {
@@ -82,8 +107,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
     let mut run = Run {
         opts,
         layout,
-        dist,
-        java,
+        record,
         ports,
         clock,
         client,
@@ -110,10 +134,8 @@ pub(crate) struct Run<'a> {
     opts: &'a UpOptions,
     /// The state directory.
     layout: Layout,
-    /// The distribution directory.
-    dist: PathBuf,
-    /// The `java` binary.
-    java: PathBuf,
+    /// The services and their command lines (also in `cluster.json`).
+    record: Record,
     /// The ports of this cluster.
     pub(crate) ports: Ports,
     /// Progress output.
@@ -144,14 +166,18 @@ impl Run<'_> {
         self.describe()
     }
 
-    /// Starts one JVM and records its PID.
+    /// Starts one JVM with its recorded command line and records its PID.
     fn start(&mut self, service: Service) -> Result<(), String> {
-        let args = config::java_args(&self.layout, &self.dist, service);
+        let launch = self
+            .record
+            .launch(service)
+            .ok_or_else(|| format!("{} is not part of this cluster", service.name()))?;
         let child = process::spawn_detached(
-            &self.java,
-            &args,
+            &launch.program,
+            &launch.args,
             self.layout.state(),
             &self.layout.log(service),
+            false,
         )?;
         let pid = child.id();
         self.children.push((service, child));
@@ -207,14 +233,25 @@ impl Run<'_> {
         let p = self.ports;
         let worker = self.worker_service();
 
+        // ZooKeeper (and with --ha the metadata store, Derby's network server as its own JVM)
+        // boot together.
         self.start(Service::Zookeeper)?;
+        if self.opts.ha {
+            self.start(Service::Derby)?;
+        }
         self.gate(
             &format!("zookeeper tcp {}", p.zookeeper),
             &[Service::Zookeeper],
             |_| gates::tcp_open(p.zookeeper),
         )?;
+        if self.opts.ha {
+            self.gate(&format!("derby tcp {}", p.derby), &[Service::Derby], |_| {
+                gates::tcp_open(p.derby)
+            })?;
+        }
 
-        // The Coordinator also runs the Overlord and starts Derby.
+        // The Coordinator also runs the Overlord (and without --ha starts Derby); it leads
+        // once it is up.
         self.start(Service::Coordinator)?;
         let coordinator = [Service::Coordinator];
         self.gate("coordinator /status/health", &coordinator, |c| {
@@ -237,17 +274,21 @@ impl Run<'_> {
             )
         })?;
 
-        // The other four boot together (the slowest part: 4 JVMs on 2 cores).
-        let rest = [
+        // The other four (five with --ha: coordinator-2, a follower from the start) boot
+        // together (the slowest part: 4 JVMs on 2 cores).
+        let mut rest = vec![
             Service::Broker,
             Service::Historical,
             worker,
             Service::Router,
         ];
-        for service in rest {
+        if self.opts.ha {
+            rest.insert(0, Service::Coordinator2);
+        }
+        for service in rest.iter().copied() {
             self.start(service)?;
         }
-        for service in rest {
+        for service in rest.iter().copied() {
             let port = p.plaintext(service);
             self.gate(
                 &format!("{} /status/health", service.name()),
@@ -282,11 +323,15 @@ impl Run<'_> {
         if self.opts.secure {
             for service in [
                 Service::Coordinator,
+                Service::Coordinator2,
                 Service::Broker,
                 Service::Historical,
                 worker,
                 Service::Router,
             ] {
+                if !self.record.has(service) {
+                    continue;
+                }
                 if let Some(port) = p.tls(service) {
                     self.gate(
                         &format!("{} TLS port {port} open", service.name()),
@@ -295,6 +340,23 @@ impl Run<'_> {
                     )?;
                 }
             }
+        }
+        if self.opts.ha {
+            let coordinators = [Service::Coordinator, Service::Coordinator2];
+            self.gate(
+                "one leader among coordinator and coordinator-2",
+                &coordinators,
+                |c| {
+                    let views: Vec<View> = coordinators
+                        .map(|s| View::ask(c, &p, s))
+                        .into_iter()
+                        .collect();
+                    match control::settle(&views, &p) {
+                        Ok(_) => Probe::Ready,
+                        Err(e) => Probe::NotYet(e),
+                    }
+                },
+            )?;
         }
         self.gate(
             "router SELECT 1",
@@ -320,10 +382,7 @@ impl Run<'_> {
             .map(|(service, child)| ServiceInfo {
                 service: *service,
                 pid: child.id(),
-                url: match service {
-                    Service::Zookeeper => format!("localhost:{}", p.zookeeper),
-                    other => url(p.plaintext(*other)),
-                },
+                url: p.url(*service),
             })
             .collect();
         let state = self.layout.state().display().to_string();
@@ -337,12 +396,17 @@ impl Run<'_> {
             ("DRUID_WORKER_URL", url(p.worker)),
             ("DRUID_WORKER", self.worker_service().name().to_owned()),
             ("DRUID_ZOOKEEPER", format!("localhost:{}", p.zookeeper)),
+            ("DRUID_DERBY", format!("localhost:{}", p.derby)),
+            ("DRUID_HA", if self.opts.ha { "1" } else { "0" }.to_owned()),
             ("DRUID_STATE_DIR", state),
             (
                 "DRUID_SECURE",
                 if self.opts.secure { "1" } else { "0" }.to_owned(),
             ),
         ];
+        if self.opts.ha {
+            env.push(("DRUID_COORDINATOR_2_URL", url(p.coordinator2)));
+        }
         if self.opts.secure {
             env.extend([
                 ("DRUID_TLS_URL", tls_url(p.router_tls)),
@@ -350,6 +414,11 @@ impl Run<'_> {
                 ("DRUID_BROKER_TLS_URL", tls_url(p.broker_tls)),
                 ("DRUID_HISTORICAL_TLS_URL", tls_url(p.historical_tls)),
                 ("DRUID_WORKER_TLS_URL", tls_url(p.worker_tls)),
+            ]);
+            if self.opts.ha {
+                env.push(("DRUID_COORDINATOR_2_TLS_URL", tls_url(p.coordinator2_tls)));
+            }
+            env.extend([
                 (
                     "DRUID_CA_CERT",
                     self.layout.tls().join("ca.crt").display().to_string(),
@@ -358,11 +427,22 @@ impl Run<'_> {
                 ("DRUID_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ]);
         }
+        let leader = if self.opts.ha {
+            let views: Vec<View> = [Service::Coordinator, Service::Coordinator2]
+                .map(|s| View::ask(&self.client, &p, s))
+                .into();
+            control::settle(&views, &p)
+                .inspect_err(|e| self.clock.say(format!("warning: no settled leader: {e}")))
+                .ok()
+        } else {
+            Some(Service::Coordinator)
+        };
         let info = ClusterInfo {
             router_url: url(p.router),
             version: self.opts.version.clone(),
             state_dir: self.layout.state().to_path_buf(),
             services,
+            leader,
             env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             startup_secs: self.gates_passed.unwrap_or_default(),
             total_secs: self.clock.secs(),
@@ -416,6 +496,23 @@ fn check_alive(
     Ok(())
 }
 
+/// The services `up` starts with these options, in start order.
+fn cluster_services(opts: &UpOptions) -> Vec<Service> {
+    let mut services = vec![Service::Zookeeper];
+    if opts.ha {
+        services.extend([Service::Derby, Service::Coordinator, Service::Coordinator2]);
+    } else {
+        services.push(Service::Coordinator);
+    }
+    services.extend([
+        Service::Broker,
+        Service::Historical,
+        opts.worker.service(),
+        Service::Router,
+    ]);
+    services
+}
+
 /// The JDK: `DRUID_JAVA_HOME` if set, else the Java 17 default if present, else `JAVA_HOME`.
 fn find_java_home() -> Result<PathBuf, String> {
     let has_java = |home: &Path| home.join("bin/java").is_file();
@@ -462,7 +559,7 @@ fn create_state_dir(dir: &Path) -> Result<Layout, String> {
 }
 
 /// The layout of an existing state directory, `None` if there is none.
-fn existing_layout(dir: &Path) -> Result<Option<Layout>, String> {
+pub(crate) fn existing_layout(dir: &Path) -> Result<Option<Layout>, String> {
     if !dir.exists() {
         return Ok(None);
     }
@@ -474,7 +571,7 @@ fn existing_layout(dir: &Path) -> Result<Option<Layout>, String> {
 
 /// Refuses to start if a recorded (or unrecorded) JVM of this state directory is alive or a
 /// port is taken; removes stale pid files.
-fn preflight(layout: &Layout, ports: &Ports, secure: bool) -> Result<(), String> {
+fn preflight(layout: &Layout, ports: &Ports, secure: bool, ha: bool) -> Result<(), String> {
     let down_hint = format!(
         "stop it first: cargo xtask druid down --state-dir {}",
         layout.state().display()
@@ -504,7 +601,7 @@ fn preflight(layout: &Layout, ports: &Ports, secure: bool) -> Result<(), String>
         ));
     }
     let busy: Vec<String> = ports
-        .bound(secure)
+        .bound(secure, ha)
         .into_iter()
         .filter(|(port, _)| http::tcp_open(*port, Duration::from_millis(300)).is_ok())
         .map(|(port, what)| format!("{port} ({what})"))
@@ -556,8 +653,9 @@ fn fresh_run_dirs(layout: &Layout) -> Result<(), String> {
     Ok(())
 }
 
-/// Stops exactly the JVMs recorded in `<state>/pids/`, in reverse start order (SIGTERM, then
-/// SIGKILL after 15 s), each only after checking that the PID is still one of ours.
+/// Stops exactly the JVMs recorded in `<state>/pids/` (those `start` started again included),
+/// in reverse start order (SIGCONT, so that a JVM stopped by SIGSTOP acts on the SIGTERM that
+/// follows; SIGKILL after 15 s), each only after checking that the PID is still one of ours.
 pub(crate) fn down(state_dir: &Path) -> Result<(), String> {
     match existing_layout(state_dir)? {
         Some(layout) => stop_recorded(&layout, &Clock::new()),
@@ -626,9 +724,11 @@ fn stop_recorded(layout: &Layout, clock: &Clock) -> Result<(), String> {
         clock.say(format!("down: stopped {stopped} process(es)"));
     }
     if problems.is_empty() {
-        let env = layout.cluster_env();
-        if env.exists() {
-            fs::remove_file(&env).map_err(|e| format!("cannot remove {}: {e}", env.display()))?;
+        for file in [layout.cluster_env(), layout.cluster_json()] {
+            if file.exists() {
+                fs::remove_file(&file)
+                    .map_err(|e| format!("cannot remove {}: {e}", file.display()))?;
+            }
         }
         Ok(())
     } else {
@@ -636,88 +736,6 @@ fn stop_recorded(layout: &Layout, clock: &Clock) -> Result<(), String> {
             "down left processes behind:\n  {}",
             problems.join("\n  ")
         ))
-    }
-}
-
-/// Prints every recorded process (pid, alive, port, RSS, health) and `cluster.env`; fails
-/// unless every recorded process is alive and healthy.
-pub(crate) fn status(state_dir: &Path) -> Result<(), String> {
-    let Some(layout) = existing_layout(state_dir)? else {
-        return Err(format!("no cluster state at {}", state_dir.display()));
-    };
-    println!(
-        "{:<15} {:>8} {:<6} {:>6} {:>8}  health",
-        "service", "pid", "alive", "port", "rss MiB"
-    );
-    let client = Client::new(Duration::from_secs(5));
-    let (mut recorded, mut healthy) = (0, 0);
-    for service in Service::START_ORDER {
-        let pid = match process::read_pid(&layout, service) {
-            Recorded::Nothing => continue,
-            Recorded::Garbage => {
-                recorded += 1;
-                println!("{:<15} (unreadable pid file)", service.name());
-                continue;
-            }
-            Recorded::Pid(pid) => pid,
-        };
-        recorded += 1;
-        let alive = process::is_ours(&layout, pid);
-        let port = config::configured_port(&layout, service);
-        let health = match (alive, port) {
-            (false, _) => Err("-".to_owned()),
-            (true, None) => Err("port unknown (conf/ missing?)".to_owned()),
-            (true, Some(port)) => health(&client, service, port),
-        };
-        if health.is_ok() {
-            healthy += 1;
-        }
-        let rss = process::rss_kib(pid)
-            .filter(|_| alive)
-            .map_or("-".to_owned(), |kib| format!("{:.0}", kib as f64 / 1024.0));
-        println!(
-            "{:<15} {pid:>8} {:<6} {:>6} {rss:>8}  {}",
-            service.name(),
-            if alive { "yes" } else { "NO" },
-            port.map_or("?".to_owned(), |p| p.to_string()),
-            health.unwrap_or_else(|e| e)
-        );
-    }
-    if recorded == 0 {
-        println!("(no processes recorded in {})", layout.pid_dir().display());
-    }
-    let env = layout.cluster_env();
-    match fs::read_to_string(&env) {
-        Ok(text) => println!("\n{}:\n{}", env.display(), text.trim_end()),
-        Err(_) => println!(
-            "\n{} does not exist (no `up` finished since the last `down`)",
-            env.display()
-        ),
-    }
-    if recorded > 0 && healthy == recorded {
-        Ok(())
-    } else {
-        Err(format!(
-            "{healthy} of {recorded} recorded processes are alive and healthy"
-        ))
-    }
-}
-
-/// One service's health: `/status/health` for Druid, `ruok` for ZooKeeper.
-fn health(client: &Client, service: Service, port: u16) -> Result<String, String> {
-    if service == Service::Zookeeper {
-        return match http::zookeeper_four_letter(port, "ruok", Duration::from_secs(3)) {
-            Ok(answer) if answer.trim() == "imok" => Ok("ok (ruok: imok)".to_owned()),
-            Ok(answer) => Err(format!("ruok: {answer:?}")),
-            Err(e) => Err(e),
-        };
-    }
-    match client.get(port, "/status/health") {
-        Ok(r) if r.is_success() && r.body.trim() == "true" => {
-            Ok("ok (/status/health: true)".to_owned())
-        }
-        Ok(r) => Err(r.summary()),
-        Err(e) => Err(e),
     }
 }
 

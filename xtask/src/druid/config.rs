@@ -30,6 +30,8 @@ pub(crate) struct ConfParams<'a> {
     pub(crate) worker: Worker,
     /// TLS + basic auth.
     pub(crate) secure: bool,
+    /// A second Coordinator-Overlord (`coordinator-2`).
+    pub(crate) ha: bool,
     /// The `java` binary (the MiddleManager forks peons with it).
     pub(crate) java: &'a Path,
 }
@@ -59,9 +61,9 @@ druid.startup.logging.logProperties=true
 druid.zk.service.host=localhost:${ZK_PORT}
 druid.zk.paths.base=/druid
 druid.metadata.storage.type=derby
-druid.metadata.storage.connector.connectURI=jdbc:derby://localhost:${DERBY_PORT}/var/druid/metadata.db;create=true
+${DERBY_NOTE}druid.metadata.storage.connector.connectURI=jdbc:derby://localhost:${DERBY_PORT}/var/druid/metadata.db;create=true
 druid.metadata.storage.connector.host=localhost
-druid.metadata.storage.connector.port=${DERBY_PORT}
+druid.metadata.storage.connector.port=${COORDINATOR_DERBY_PORT}
 druid.storage.type=local
 druid.storage.storageDirectory=var/druid/segments
 druid.indexer.logs.type=file
@@ -113,8 +115,11 @@ admin.enableServer=false
 4lw.commands.whitelist=ruok,stat,srvr
 ";
 
+/// Both Coordinator-Overlords (`${PORT}` and `${OWN_DERBY_PORT}` are each one's own).
 const COORDINATOR: &str = "druid.service=druid/coordinator
-druid.plaintextPort=${COORDINATOR_PORT}
+druid.plaintextPort=${PORT}
+# where this Coordinator's own Derby server listens (see common.runtime.properties)
+druid.metadata.storage.connector.port=${OWN_DERBY_PORT}
 druid.coordinator.startDelay=PT10S
 druid.coordinator.period=PT5S
 druid.manager.segments.pollDuration=PT5S
@@ -126,6 +131,14 @@ druid.indexer.storage.type=metadata
 # how often the Coordinator pushes lookups to the nodes, ms (default 120000): new lookups
 # would take up to two minutes to load
 druid.manager.lookups.period=5000
+";
+
+/// Derby's network server (`--ha` only) takes its settings on the command line
+/// (`NetworkServerControl start -h localhost -p <port>`); this file only says so.
+const DERBY: &str = "# Derby's network server, the metadata store (its own JVM; started with
+# NetworkServerControl start -h localhost -p <port>, the values below)
+derby.drda.host=localhost
+derby.drda.portNumber=${DERBY_PORT}
 ";
 
 const BROKER: &str = "${PROCESSING}
@@ -225,6 +238,31 @@ pub(crate) fn fill(template: &str, vars: &[(&str, String)]) -> String {
     out
 }
 
+/// The comment above the metadata store settings.
+fn derby_note(ha: bool) -> &'static str {
+    if ha {
+        "# the metadata store: Derby's network server, its own JVM (conf/derby, --ha)
+# host:port below is NOT the metadata store: Druid's Derby module starts a Derby server of its
+# own in every Coordinator there, and its graceful stop sends Derby's shutdown command there. So
+# each Coordinator gets an idle port of its own (coordinator-2 overrides it), and stopping a
+# Coordinator never stops the metadata store the other one uses
+"
+    } else {
+        "# the metadata store: the Derby network server the Coordinator starts on host:port
+"
+    }
+}
+
+/// Where a Coordinator's own Derby network server listens: the metadata store itself with one
+/// Coordinator, an idle port of its own with `--ha` (see [`derby_note`]).
+fn coordinator_derby_port(p: &ConfParams<'_>, service: Service) -> u16 {
+    match (p.ha, service) {
+        (false, _) => p.ports.derby,
+        (true, Service::Coordinator2) => p.ports.coordinator2_derby,
+        (true, _) => p.ports.coordinator_derby,
+    }
+}
+
 /// Every file of `conf/` (path relative to `conf/`, content).
 pub(crate) fn render(p: &ConfParams<'_>) -> Vec<(PathBuf, String)> {
     let conf = p.layout.conf();
@@ -238,7 +276,11 @@ pub(crate) fn render(p: &ConfParams<'_>) -> Vec<(PathBuf, String)> {
         ("PROCESSING", PROCESSING.to_owned()),
         ("ZK_PORT", p.ports.zookeeper.to_string()),
         ("DERBY_PORT", p.ports.derby.to_string()),
-        ("COORDINATOR_PORT", p.ports.coordinator.to_string()),
+        ("DERBY_NOTE", derby_note(p.ha).to_owned()),
+        (
+            "COORDINATOR_DERBY_PORT",
+            coordinator_derby_port(p, Service::Coordinator).to_string(),
+        ),
         ("BROKER_PORT", p.ports.broker.to_string()),
         ("HISTORICAL_PORT", p.ports.historical.to_string()),
         ("WORKER_PORT", p.ports.worker.to_string()),
@@ -258,21 +300,41 @@ pub(crate) fn render(p: &ConfParams<'_>) -> Vec<(PathBuf, String)> {
         (PathBuf::from("_common/log4j2.xml"), LOG4J2.to_owned()),
         (PathBuf::from("zk/zoo.cfg"), fill(ZOO_CFG, &vars)),
     ];
-    let services = [
-        (Service::Coordinator, COORDINATOR),
-        (Service::Broker, BROKER),
-        (Service::Historical, HISTORICAL),
-        (
-            p.worker.service(),
-            match p.worker {
-                Worker::Indexer => INDEXER,
-                Worker::MiddleManager => MIDDLE_MANAGER,
-            },
-        ),
-        (Service::Router, ROUTER),
-    ];
+    let mut coordinators = vec![Service::Coordinator];
+    if p.ha {
+        files.push((PathBuf::from("derby/server.properties"), fill(DERBY, &vars)));
+        coordinators.push(Service::Coordinator2);
+    }
+    let mut services: Vec<(Service, String)> = coordinators
+        .into_iter()
+        .map(|service| {
+            let own = [
+                ("PORT", p.ports.plaintext(service).to_string()),
+                (
+                    "OWN_DERBY_PORT",
+                    coordinator_derby_port(p, service).to_string(),
+                ),
+            ];
+            (service, fill(COORDINATOR, &own))
+        })
+        .collect();
+    services.extend(
+        [
+            (Service::Broker, BROKER),
+            (Service::Historical, HISTORICAL),
+            (
+                p.worker.service(),
+                match p.worker {
+                    Worker::Indexer => INDEXER,
+                    Worker::MiddleManager => MIDDLE_MANAGER,
+                },
+            ),
+            (Service::Router, ROUTER),
+        ]
+        .map(|(service, template)| (service, template.to_owned())),
+    );
     for (service, template) in services {
-        let mut properties = fill(template, &vars);
+        let mut properties = fill(&template, &vars);
         if let (true, Some(tls_port)) = (p.secure, p.ports.tls(service)) {
             properties.push_str(&format!("druid.tlsPort={tls_port}\n"));
         }
@@ -301,28 +363,6 @@ pub(crate) fn write(layout: &Layout, files: &[(PathBuf, String)]) -> Result<(), 
     Ok(())
 }
 
-/// Reads `key=value` from a properties-style file (used by `status` to find the ports of a
-/// cluster that was started earlier, possibly with a port offset).
-pub(crate) fn read_property(path: &Path, key: &str) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .map(|(_, v)| v.trim().to_owned())
-}
-
-/// The port a service of an existing `conf/` listens on (plaintext, or ZooKeeper's client
-/// port).
-pub(crate) fn configured_port(layout: &Layout, service: Service) -> Option<u16> {
-    let dir = layout.conf().join(service.conf_dir());
-    let value = match service {
-        Service::Zookeeper => read_property(&dir.join("zoo.cfg"), "clientPort"),
-        _ => read_property(&dir.join("runtime.properties"), "druid.plaintextPort"),
-    };
-    value?.parse().ok()
-}
-
 /// The Java 17 flags Druid needs (docs/operations/java.md; `examples/bin/run-java`).
 const JAVA_17_FLAGS: [&str; 8] = [
     "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
@@ -339,7 +379,8 @@ const JAVA_17_FLAGS: [&str; 8] = [
 fn memory_flags(service: Service) -> &'static [&'static str] {
     match service {
         Service::Zookeeper => &["-Xms64m", "-Xmx128m"],
-        Service::Coordinator => &["-Xms256m", "-Xmx512m"],
+        Service::Derby => &["-Xms64m", "-Xmx256m"],
+        Service::Coordinator | Service::Coordinator2 => &["-Xms256m", "-Xmx512m"],
         Service::Broker | Service::Historical => {
             &["-Xms256m", "-Xmx512m", "-XX:MaxDirectMemorySize=400m"]
         }
@@ -350,8 +391,16 @@ fn memory_flags(service: Service) -> &'static [&'static str] {
 }
 
 /// The arguments of `java` for a service (run with the state directory as working directory,
-/// because the configuration uses paths like `var/druid/...`).
-pub(crate) fn java_args(layout: &Layout, dist: &Path, service: Service) -> Vec<String> {
+/// because the configuration uses paths like `var/druid/...`, and the Derby database is
+/// `var/druid/metadata.db` relative to it).
+///
+/// `derby_port` is the port of the Derby network server (used only for [`Service::Derby`]).
+pub(crate) fn java_args(
+    layout: &Layout,
+    dist: &Path,
+    service: Service,
+    derby_port: u16,
+) -> Vec<String> {
     let conf = layout.conf();
     let lib = format!("{}/lib/*", dist.display());
     // log4j2.xml is also passed explicitly so that ZooKeeper (class path conf/zk:lib/*)
@@ -362,6 +411,23 @@ pub(crate) fn java_args(layout: &Layout, dist: &Path, service: Service) -> Vec<S
     );
     let mut args: Vec<String> = Vec::new();
     match service.druid_role() {
+        None if service == Service::Derby => {
+            args.extend(memory_flags(service).iter().map(|f| (*f).to_owned()));
+            args.extend([
+                // the engine's own log (derby.log) goes to stdout, i.e. into log/derby.log
+                "-Dderby.stream.error.field=java.lang.System.out".to_owned(),
+                "-cp".to_owned(),
+                // conf/derby first: the class path marks the JVM as this cluster's
+                format!("{}:{lib}", conf.join("derby").display()),
+                "org.apache.derby.drda.NetworkServerControl".to_owned(),
+                "start".to_owned(),
+                "-h".to_owned(),
+                "localhost".to_owned(),
+                "-p".to_owned(),
+                derby_port.to_string(),
+                "-noSecurityManager".to_owned(),
+            ]);
+        }
         None => {
             args.extend(memory_flags(service).iter().map(|f| (*f).to_owned()));
             args.extend([
@@ -389,8 +455,14 @@ pub(crate) fn java_args(layout: &Layout, dist: &Path, service: Service) -> Vec<S
             );
             args.push(log4j);
             args.extend(memory_flags(service).iter().map(|f| (*f).to_owned()));
-            if service == Service::Coordinator {
-                args.push("-Dderby.stream.error.file=var/druid/derby.log".to_owned());
+            // the engine of the Coordinator's own Derby server logs here
+            match service {
+                Service::Coordinator => {
+                    args.push("-Dderby.stream.error.file=var/druid/derby.log".to_owned());
+                }
+                Service::Coordinator2 => args
+                    .push("-Dderby.stream.error.file=var/druid/derby-coordinator-2.log".to_owned()),
+                _ => {}
             }
             args.extend([
                 "-cp".to_owned(),
@@ -413,6 +485,10 @@ mod tests {
     use super::*;
 
     fn render_with(offset: u16, worker: Worker, secure: bool) -> Vec<(PathBuf, String)> {
+        render_ha(offset, worker, secure, true)
+    }
+
+    fn render_ha(offset: u16, worker: Worker, secure: bool, ha: bool) -> Vec<(PathBuf, String)> {
         let layout = Layout::new(PathBuf::from("/tmp/state"));
         let dist = layout.dist("27.0.0");
         render(&ConfParams {
@@ -422,6 +498,7 @@ mod tests {
             ports: Ports::with_offset(offset).unwrap(),
             worker,
             secure,
+            ha,
             java: Path::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/java"),
         })
     }
@@ -435,8 +512,9 @@ mod tests {
     }
 
     /// Every port number of the default layout, as it would appear in a file.
-    const DEFAULT_PORTS: [u16; 13] = [
-        2181, 1527, 8081, 8082, 8083, 8091, 8888, 8281, 8282, 8283, 8291, 9088, 8100,
+    const DEFAULT_PORTS: [u16; 17] = [
+        2181, 1527, 1528, 1529, 8081, 18081, 8082, 8083, 8091, 8888, 8281, 18281, 8282, 8283, 8291,
+        9088, 8100,
     ];
 
     #[test]
@@ -461,11 +539,20 @@ mod tests {
             let common = file(&files, "_common/common.runtime.properties");
             assert!(common.contains("druid.zk.service.host=localhost:2281\n"));
             assert!(common.contains("jdbc:derby://localhost:1627/var/druid/metadata.db"));
-            assert!(common.contains("druid.metadata.storage.connector.port=1627\n"));
+            // the Coordinator's idle Derby server, not the metadata store
+            assert!(common.contains("druid.metadata.storage.connector.port=1628\n"));
+            let derby = file(&files, "derby/server.properties");
+            assert!(derby.contains("derby.drda.portNumber=1627\n"));
+            let second = file(&files, "coordinator-overlord-2/runtime.properties");
+            assert!(second.contains("druid.plaintextPort=18181\n"));
+            assert!(second.contains("druid.tlsPort=18381\n"));
+            assert!(second.contains("druid.metadata.storage.connector.port=1629\n"));
+            assert!(second.contains("druid.coordinator.asOverlord.enabled=true\n"));
             assert!(file(&files, "zk/zoo.cfg").contains("clientPort=2281\n"));
             let coordinator = file(&files, "coordinator-overlord/runtime.properties");
             assert!(coordinator.contains("druid.plaintextPort=8181\n"));
             assert!(coordinator.contains("druid.tlsPort=8381\n"));
+            assert!(coordinator.contains("druid.metadata.storage.connector.port=1628\n"));
             assert!(file(&files, "broker/runtime.properties").contains("druid.tlsPort=8382\n"));
             let router = file(&files, "router/runtime.properties");
             assert!(router.contains("druid.plaintextPort=8988\n"));
@@ -499,14 +586,31 @@ mod tests {
             !files.iter().any(|(p, _)| p.starts_with("middleManager")),
             "only the selected worker is configured"
         );
+        let single = render_ha(0, Worker::Indexer, false, false);
+        assert!(
+            !single
+                .iter()
+                .any(|(p, _)| p.starts_with("coordinator-overlord-2")),
+            "coordinator-2 only with --ha"
+        );
+        // one Coordinator: it runs the metadata store itself, as before --ha existed
+        assert!(!single.iter().any(|(p, _)| p.starts_with("derby")));
+        let common = file(&single, "_common/common.runtime.properties");
+        assert!(common.contains("jdbc:derby://localhost:1527/var/druid/metadata.db"));
+        assert!(common.contains("druid.metadata.storage.connector.port=1527\n"));
+        assert!(!common.contains("idle port"));
+        let coordinator = file(&single, "coordinator-overlord/runtime.properties");
+        assert!(coordinator.contains("druid.metadata.storage.connector.port=1527\n"));
     }
 
     #[test]
     fn every_placeholder_is_filled() {
         for secure in [false, true] {
             for worker in [Worker::Indexer, Worker::MiddleManager] {
-                for (path, content) in render_with(7, worker, secure) {
-                    assert!(!content.contains("${"), "{}:\n{content}", path.display());
+                for ha in [false, true] {
+                    for (path, content) in render_ha(7, worker, secure, ha) {
+                        assert!(!content.contains("${"), "{}:\n{content}", path.display());
+                    }
                 }
             }
         }
@@ -541,7 +645,7 @@ mod tests {
     fn java_args_use_absolute_conf_and_lib_paths() {
         let layout = Layout::new(PathBuf::from("/tmp/state"));
         let dist = layout.dist("27.0.0");
-        let broker = java_args(&layout, &dist, Service::Broker);
+        let broker = java_args(&layout, &dist, Service::Broker, 1527);
         let tail: Vec<&str> = broker
             .iter()
             .rev()
@@ -563,28 +667,44 @@ mod tests {
                 .iter()
                 .any(|a| a == "--add-opens=java.base/java.lang=ALL-UNNAMED")
         );
-        let zk = java_args(&layout, &dist, Service::Zookeeper);
+        let zk = java_args(&layout, &dist, Service::Zookeeper, 1527);
         assert!(zk.contains(&"org.apache.zookeeper.server.quorum.QuorumPeerMain".to_owned()));
         assert!(zk.iter().any(|a| a.contains(&layout.cmdline_marker())));
-        let mm = java_args(&layout, &dist, Service::MiddleManager);
+        let mm = java_args(&layout, &dist, Service::MiddleManager, 1527);
         assert_eq!(mm.last().map(String::as_str), Some("middleManager"));
-    }
-
-    #[test]
-    fn reads_properties() {
-        let dir = std::env::temp_dir().join(format!("xtask-druid-props-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("runtime.properties");
-        fs::write(
-            &path,
-            "# druid.plaintextPort=1\ndruid.plaintextPort = 8181\n",
-        )
-        .unwrap();
+        let derby = java_args(&layout, &dist, Service::Derby, 2527);
+        let tail: Vec<&str> = derby
+            .iter()
+            .rev()
+            .take(9)
+            .rev()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
-            read_property(&path, "druid.plaintextPort").as_deref(),
-            Some("8181")
+            tail,
+            [
+                "-cp",
+                "/tmp/state/conf/derby:/tmp/state/dist/27.0.0/lib/*",
+                "org.apache.derby.drda.NetworkServerControl",
+                "start",
+                "-h",
+                "localhost",
+                "-p",
+                "2527",
+                "-noSecurityManager",
+            ]
         );
-        assert_eq!(read_property(&path, "missing"), None);
-        fs::remove_dir_all(&dir).unwrap();
+        let second = java_args(&layout, &dist, Service::Coordinator2, 1527);
+        assert!(
+            second.contains(
+                &"-Dderby.stream.error.file=var/druid/derby-coordinator-2.log".to_owned()
+            )
+        );
+        assert!(
+            second
+                .iter()
+                .any(|a| a.contains("/tmp/state/conf/coordinator-overlord-2:"))
+        );
+        assert_eq!(second.last().map(String::as_str), Some("coordinator"));
     }
 }

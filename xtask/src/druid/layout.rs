@@ -10,8 +10,16 @@ use clap::ValueEnum;
 pub(crate) enum Service {
     /// ZooKeeper (standalone, from Druid's own `lib/`).
     Zookeeper,
-    /// The Coordinator, also running as Overlord, with the embedded Derby metadata store.
+    /// With `--ha`: Derby's network server, the metadata store, as its own JVM (from the Derby
+    /// jars in Druid's `lib/`), so that it outlives either Coordinator. (Without `--ha` the
+    /// Coordinator runs the metadata store itself, as Druid's quickstart does.)
+    Derby,
+    /// The Coordinator, also running as Overlord.
     Coordinator,
+    /// The second Coordinator-Overlord of `up --ha` (same roles, its own ports), a standby
+    /// that takes over leadership through ZooKeeper when the leader goes away.
+    #[value(name = "coordinator-2")]
+    Coordinator2,
     /// The Broker.
     Broker,
     /// The Historical.
@@ -25,10 +33,13 @@ pub(crate) enum Service {
 }
 
 impl Service {
-    /// Every service, in start order (only one of the two workers runs at a time).
-    pub(crate) const START_ORDER: [Service; 7] = [
+    /// Every service, in start order (only one of the two workers runs at a time;
+    /// `derby` and `coordinator-2` only with `--ha`).
+    pub(crate) const START_ORDER: [Service; 9] = [
         Service::Zookeeper,
+        Service::Derby,
         Service::Coordinator,
+        Service::Coordinator2,
         Service::Broker,
         Service::Historical,
         Service::Indexer,
@@ -40,7 +51,9 @@ impl Service {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Service::Zookeeper => "zookeeper",
+            Service::Derby => "derby",
             Service::Coordinator => "coordinator",
+            Service::Coordinator2 => "coordinator-2",
             Service::Broker => "broker",
             Service::Historical => "historical",
             Service::Indexer => "indexer",
@@ -53,7 +66,9 @@ impl Service {
     pub(crate) fn conf_dir(self) -> &'static str {
         match self {
             Service::Zookeeper => "zk",
+            Service::Derby => "derby",
             Service::Coordinator => "coordinator-overlord",
+            Service::Coordinator2 => "coordinator-overlord-2",
             Service::Broker => "broker",
             Service::Historical => "historical",
             Service::Indexer => "indexer",
@@ -62,17 +77,28 @@ impl Service {
         }
     }
 
-    /// The argument of `org.apache.druid.cli.Main server <role>`; `None` for ZooKeeper.
+    /// The argument of `org.apache.druid.cli.Main server <role>`; `None` for ZooKeeper and
+    /// Derby.
     pub(crate) fn druid_role(self) -> Option<&'static str> {
         match self {
-            Service::Zookeeper => None,
-            Service::Coordinator => Some("coordinator"),
+            Service::Zookeeper | Service::Derby => None,
+            Service::Coordinator | Service::Coordinator2 => Some("coordinator"),
             Service::Broker => Some("broker"),
             Service::Historical => Some("historical"),
             Service::Indexer => Some("indexer"),
             Service::MiddleManager => Some("middleManager"),
             Service::Router => Some("router"),
         }
+    }
+
+    /// The service of this name ([`Service::name`]), if any.
+    pub(crate) fn from_name(name: &str) -> Option<Service> {
+        Service::START_ORDER.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether this is one of the two Coordinator-Overlords.
+    pub(crate) fn is_coordinator(self) -> bool {
+        matches!(self, Service::Coordinator | Service::Coordinator2)
     }
 }
 
@@ -103,10 +129,26 @@ pub(crate) struct Ports {
     pub(crate) offset: u16,
     /// ZooKeeper client port (default 2181).
     pub(crate) zookeeper: u16,
-    /// Derby network server started by the Coordinator (default 1527).
+    /// The Derby network server, the metadata store every Druid service connects to
+    /// (default 1527).
     pub(crate) derby: u16,
+    /// With `--ha`: where the Coordinator's own Derby network server listens, idle (default
+    /// 1528). (With one Coordinator, its Derby server is the metadata store, on [`Ports::derby`].)
+    ///
+    /// Druid's Derby module starts a network server inside every Coordinator, on
+    /// `druid.metadata.storage.connector.host:port`, and on a graceful stop sends Derby's
+    /// shutdown command to that address. Pointed at [`Ports::derby`], a Coordinator that is
+    /// stopped would shut down the metadata store of the whole cluster; so each Coordinator
+    /// gets a port of its own that nothing connects to, and only `connectURI` names the real
+    /// one.
+    pub(crate) coordinator_derby: u16,
+    /// The same for `coordinator-2` (default 1529).
+    pub(crate) coordinator2_derby: u16,
     /// Coordinator + Overlord plaintext port (default 8081).
     pub(crate) coordinator: u16,
+    /// The second Coordinator + Overlord of `--ha`, plaintext port (default 18081, far from
+    /// every port Druid uses).
+    pub(crate) coordinator2: u16,
     /// Broker plaintext port (default 8082).
     pub(crate) broker: u16,
     /// Historical plaintext port (default 8083).
@@ -117,6 +159,8 @@ pub(crate) struct Ports {
     pub(crate) router: u16,
     /// Coordinator TLS port (default 8281).
     pub(crate) coordinator_tls: u16,
+    /// The second Coordinator's TLS port (default 18281).
+    pub(crate) coordinator2_tls: u16,
     /// Broker TLS port (default 8282).
     pub(crate) broker_tls: u16,
     /// Historical TLS port (default 8283).
@@ -141,12 +185,16 @@ impl Ports {
             offset,
             zookeeper: shift(2181)?,
             derby: shift(1527)?,
+            coordinator_derby: shift(1528)?,
+            coordinator2_derby: shift(1529)?,
             coordinator: shift(8081)?,
+            coordinator2: shift(18081)?,
             broker: shift(8082)?,
             historical: shift(8083)?,
             worker: shift(8091)?,
             router: shift(8888)?,
             coordinator_tls: shift(8281)?,
+            coordinator2_tls: shift(18281)?,
             broker_tls: shift(8282)?,
             historical_tls: shift(8283)?,
             worker_tls: shift(8291)?,
@@ -155,11 +203,14 @@ impl Ports {
         })
     }
 
-    /// The port a service is probed on (plaintext; the ZooKeeper client port for ZooKeeper).
+    /// The port a service is probed on (plaintext; the client port for ZooKeeper and
+    /// Derby).
     pub(crate) fn plaintext(&self, service: Service) -> u16 {
         match service {
             Service::Zookeeper => self.zookeeper,
+            Service::Derby => self.derby,
             Service::Coordinator => self.coordinator,
+            Service::Coordinator2 => self.coordinator2,
             Service::Broker => self.broker,
             Service::Historical => self.historical,
             Service::Indexer | Service::MiddleManager => self.worker,
@@ -167,11 +218,12 @@ impl Ports {
         }
     }
 
-    /// A service's TLS port (`None` for ZooKeeper, which never uses TLS here).
+    /// A service's TLS port (`None` for ZooKeeper and Derby, which never use TLS here).
     pub(crate) fn tls(&self, service: Service) -> Option<u16> {
         match service {
-            Service::Zookeeper => None,
+            Service::Zookeeper | Service::Derby => None,
             Service::Coordinator => Some(self.coordinator_tls),
+            Service::Coordinator2 => Some(self.coordinator2_tls),
             Service::Broker => Some(self.broker_tls),
             Service::Historical => Some(self.historical_tls),
             Service::Indexer | Service::MiddleManager => Some(self.worker_tls),
@@ -179,9 +231,25 @@ impl Ports {
         }
     }
 
+    /// A service's plaintext URL (`localhost:<port>` for ZooKeeper and Derby, which do not
+    /// speak HTTP).
+    pub(crate) fn url(&self, service: Service) -> String {
+        match service {
+            Service::Zookeeper | Service::Derby => format!("localhost:{}", self.plaintext(service)),
+            other => format!("http://localhost:{}", self.plaintext(other)),
+        }
+    }
+
+    /// The service whose plaintext or TLS port this is (the Indexer for the worker port) (Druid names its leaders by URL).
+    pub(crate) fn service_at(&self, port: u16) -> Option<Service> {
+        Service::START_ORDER
+            .into_iter()
+            .find(|s| self.plaintext(*s) == port || self.tls(*s) == Some(port))
+    }
+
     /// Every port a cluster of this profile binds, with what it is for (for the "port in use"
     /// check before starting).
-    pub(crate) fn bound(&self, secure: bool) -> Vec<(u16, &'static str)> {
+    pub(crate) fn bound(&self, secure: bool, ha: bool) -> Vec<(u16, &'static str)> {
         let mut ports = vec![
             (self.zookeeper, "ZooKeeper"),
             (self.derby, "Derby"),
@@ -200,6 +268,16 @@ impl Ports {
                 (self.router_tls, "Router TLS"),
             ]);
         }
+        if ha {
+            ports.extend([
+                (self.coordinator_derby, "coordinator's idle Derby server"),
+                (self.coordinator2_derby, "coordinator-2's idle Derby server"),
+                (self.coordinator2, "coordinator-2"),
+            ]);
+            if secure {
+                ports.push((self.coordinator2_tls, "coordinator-2 TLS"));
+            }
+        }
         ports
     }
 }
@@ -212,6 +290,7 @@ impl Ports {
 /// <state>/conf/              rewritten on every `up`
 /// <state>/var/, <state>/log/ wiped on every `up`
 /// <state>/pids/<name>.pid    one per running JVM
+/// <state>/cluster.json       how `up` started each JVM (for `start <name>`)
 /// <state>/tls/               private CA + server keystore (--secure, generated once)
 /// <state>/cluster.env        written when every gate passed
 /// ```
@@ -278,6 +357,11 @@ impl Layout {
         self.state.join("cluster.env")
     }
 
+    /// The record of how `up` started the cluster (profile and every command line).
+    pub(crate) fn cluster_json(&self) -> PathBuf {
+        self.state.join("cluster.json")
+    }
+
     /// The marker that, inside a path, identifies a JVM started from this state directory:
     /// every JVM's class path starts with `<state>/conf/`.
     pub(crate) fn cmdline_marker(&self) -> String {
@@ -303,6 +387,45 @@ mod tests {
         assert_eq!(ports.router_tls, 9188);
         assert_eq!(ports.plaintext(Service::MiddleManager), 8191);
         assert_eq!(ports.tls(Service::Zookeeper), None);
+        assert_eq!(ports.plaintext(Service::Derby), 1627);
+        assert_eq!(ports.tls(Service::Derby), None);
+        assert_eq!(ports.coordinator_derby, 1628);
+        assert_eq!(ports.coordinator2_derby, 1629);
+        assert_eq!(ports.plaintext(Service::Coordinator2), 18181);
+        assert_eq!(ports.tls(Service::Coordinator2), Some(18381));
+    }
+
+    #[test]
+    fn ports_name_their_service() {
+        let ports = Ports::with_offset(1000).unwrap();
+        assert_eq!(ports.service_at(9081), Some(Service::Coordinator));
+        assert_eq!(ports.service_at(9281), Some(Service::Coordinator));
+        assert_eq!(ports.service_at(19081), Some(Service::Coordinator2));
+        assert_eq!(ports.service_at(19281), Some(Service::Coordinator2));
+        assert_eq!(ports.service_at(8081), None);
+    }
+
+    #[test]
+    fn no_two_services_share_a_port() {
+        let ports = Ports::with_offset(0).unwrap();
+        let bound = ports.bound(true, true);
+        let mut numbers: Vec<u16> = bound.iter().map(|(p, _)| *p).collect();
+        numbers.push(ports.peon_start);
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), bound.len() + 1, "{bound:?}");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for service in Service::START_ORDER {
+            assert_eq!(Service::from_name(service.name()), Some(service));
+            let parsed = <Service as ValueEnum>::from_str(service.name(), false);
+            assert_eq!(parsed, Ok(service));
+        }
+        assert_eq!(Service::from_name("leader"), None);
+        assert!(Service::Coordinator2.is_coordinator());
+        assert!(!Service::Derby.is_coordinator());
     }
 
     #[test]
@@ -314,7 +437,11 @@ mod tests {
     #[test]
     fn secure_profile_binds_the_tls_ports_too() {
         let ports = Ports::with_offset(0).unwrap();
-        assert_eq!(ports.bound(false).len(), 7);
-        assert!(ports.bound(true).iter().any(|(p, _)| *p == 9088));
+        assert_eq!(ports.bound(false, false).len(), 7);
+        assert_eq!(ports.bound(false, true).len(), 10);
+        assert!(ports.bound(true, false).iter().any(|(p, _)| *p == 9088));
+        assert!(!ports.bound(true, false).iter().any(|(p, _)| *p == 18081));
+        assert!(ports.bound(false, true).iter().any(|(p, _)| *p == 18081));
+        assert!(ports.bound(true, true).iter().any(|(p, _)| *p == 18281));
     }
 }

@@ -4,21 +4,27 @@
 //! - `up`: resolve `lib/` + `extensions/` with Maven (cached per version), write `conf/`,
 //!   start ZooKeeper, Coordinator(+Overlord, Derby), Broker, Historical, Indexer or
 //!   MiddleManager, Router as separate JVMs, wait for the readiness gates, write
-//!   `<state>/cluster.env`;
-//! - `down`: stop the recorded JVMs by PID; `status`; `logs`.
+//!   `<state>/cluster.env` and `<state>/cluster.json`; with `--ha` also a second
+//!   Coordinator-Overlord (`coordinator-2`), with Derby as its own JVM (`derby`);
+//! - `down`: stop the recorded JVMs by PID (stopped ones too); `status`; `logs`;
+//! - `kill`, `stop`, `cont`, `start <name>` and `leader`: fault controls, one service at a time
+//!   (`leader` names the lead Coordinator-Overlord).
 //!
 //! Layout of the module: [`layout`] (services, ports, paths), [`maven`] (the distribution),
 //! [`config`] (`conf/` and the JVM command lines), [`tls`] (keytool), [`process`] (spawn /
-//! stop by PID), [`http`] + [`gates`] (readiness checks), [`smoke`] (`--smoke` ingestion),
-//! [`cluster`] (the operations themselves).
+//! signal / stop by PID), [`http`] + [`gates`] (readiness checks), [`smoke`] (`--smoke`
+//! ingestion), [`record`] (`cluster.json`), [`cluster`] (`up`, `down`, `logs`), [`control`]
+//! (the fault controls and `status`).
 
 mod cluster;
 mod config;
+pub(crate) mod control;
 mod gates;
 pub(crate) mod http;
 mod layout;
 mod maven;
 mod process;
+mod record;
 mod smoke;
 mod tls;
 
@@ -28,6 +34,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 pub(crate) use cluster::{down, up};
+pub(crate) use control::Target;
 pub(crate) use layout::{Service, Worker};
 
 /// The Druid version started when none is given: the newest with MSQ that resolves from the
@@ -50,6 +57,9 @@ pub(crate) struct UpOptions {
     pub(crate) worker: Worker,
     /// TLS on every service (plaintext kept) and basic auth.
     pub(crate) secure: bool,
+    /// A second Coordinator-Overlord (`coordinator-2`) and Derby as its own JVM, so that
+    /// leadership can fail over.
+    pub(crate) ha: bool,
     /// Run the MSQ + native smoke ingestion after the gates.
     pub(crate) smoke: bool,
     /// The bound on each readiness gate (and each smoke-ingestion wait).
@@ -64,6 +74,7 @@ impl Default for UpOptions {
             port_offset: 0,
             worker: Worker::Indexer,
             secure: false,
+            ha: false,
             smoke: false,
             gate_timeout: Duration::from_secs(DEFAULT_GATE_TIMEOUT_SECS),
         }
@@ -81,6 +92,9 @@ pub(crate) struct ClusterInfo {
     pub(crate) state_dir: PathBuf,
     /// Every JVM, in start order.
     pub(crate) services: Vec<ServiceInfo>,
+    /// The lead Coordinator-Overlord when `up` finished (with `--ha` the other is its
+    /// standby); `None` if the two did not agree at that moment.
+    pub(crate) leader: Option<Service>,
     /// The `KEY=value` pairs written to `<state>/cluster.env`.
     pub(crate) env: Vec<(String, String)>,
     /// Seconds from the first JVM start until every gate passed.
@@ -113,12 +127,27 @@ impl ClusterInfo {
             "Druid {} is up: {} (gates passed {:.1}s after the first JVM started; {:.1}s in total)",
             self.version, self.router_url, self.startup_secs, self.total_secs
         );
+        let coordinators = self
+            .services
+            .iter()
+            .filter(|s| s.service.is_coordinator())
+            .count();
         for s in &self.services {
+            let role = match self.leader {
+                Some(leader) if coordinators > 1 && s.service.is_coordinator() => {
+                    if s.service == leader {
+                        ", leader"
+                    } else {
+                        ", standby"
+                    }
+                }
+                _ => "",
+            };
             let rss = process::rss_kib(s.pid).map_or(String::new(), |kib| {
                 format!(", {:.0} MiB RSS", kib as f64 / 1024.0)
             });
             println!(
-                "  {:<15} {:<24} pid {}{rss}",
+                "  {:<15} {:<24} pid {}{rss}{role}",
                 s.service.name(),
                 s.url,
                 s.pid
@@ -147,13 +176,23 @@ pub(crate) enum DruidCommand {
     /// Assemble (cached) and start a local cluster, wait until it is ready.
     #[command(after_help = ENV_HELP)]
     Up(UpArgs),
-    /// Stop the processes recorded by `up` (by PID; SIGTERM, SIGKILL after 15 s).
+    /// Stop the processes recorded by `up` (by PID; SIGCONT + SIGTERM, SIGKILL after 15 s).
     Down(StateArgs),
-    /// Show each recorded process (pid, alive, port, health) and cluster.env;
-    /// exit 1 unless all are alive and healthy.
+    /// Show every service (pid, state, URL, health), the lead Coordinator-Overlord and
+    /// cluster.env; exit 1 unless all are running and healthy.
     Status(StateArgs),
     /// Print the tail of one service log or of all of them.
     Logs(LogsArgs),
+    /// SIGKILL one service (or `leader`) and wait until it is gone.
+    Kill(TargetArgs),
+    /// SIGSTOP one service (or `leader`): it freezes with its sockets open.
+    Stop(TargetArgs),
+    /// SIGCONT a service stopped with `stop`.
+    Cont(TargetArgs),
+    /// Start a killed service again (same command line) and wait for its readiness gates.
+    Start(TargetArgs),
+    /// Print the lead Coordinator-Overlord; with --wait, wait until exactly one leads.
+    Leader(LeaderArgs),
 }
 
 /// Environment variables honoured by `up`.
@@ -180,6 +219,10 @@ pub(crate) struct UpArgs {
     /// TLS on every service (private CA; plaintext kept) and basic auth (user admin).
     #[arg(long)]
     secure: bool,
+    /// Also run a second Coordinator-Overlord (`coordinator-2`) and Derby as its own JVM, so
+    /// that leadership can fail over.
+    #[arg(long)]
+    ha: bool,
     /// After the gates, run an MSQ and a native smoke ingestion and check the row counts.
     #[arg(long)]
     smoke: bool,
@@ -197,6 +240,7 @@ impl UpArgs {
             port_offset: self.port_offset,
             worker: self.worker,
             secure: self.secure,
+            ha: self.ha,
             smoke: self.smoke,
             gate_timeout: Duration::from_secs(self.timeout),
         }
@@ -231,13 +275,52 @@ pub(crate) struct LogsArgs {
     lines: usize,
 }
 
+/// Arguments of `kill`, `stop`, `cont` and `start`.
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// A service name (zookeeper, derby, coordinator, coordinator-2, broker, historical,
+    /// indexer, middle-manager, router) or `leader`, the lead Coordinator-Overlord.
+    #[arg(value_name = "NAME")]
+    target: Target,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// Arguments of `leader`.
+#[derive(Debug, Args)]
+pub(crate) struct LeaderArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Wait up to SECS until exactly one Coordinator-Overlord leads (e.g. after `kill leader`).
+    #[arg(long, value_name = "SECS")]
+    wait: Option<u64>,
+}
+
 /// Runs a `cargo xtask druid` command.
 pub(crate) fn run(command: DruidCommand) -> Result<(), String> {
     match command {
         DruidCommand::Up(args) => up(&args.options()).map(drop),
         DruidCommand::Down(args) => down(&args.dir()),
-        DruidCommand::Status(args) => cluster::status(&args.dir()),
+        DruidCommand::Status(args) => control::status(&args.dir()),
         DruidCommand::Logs(args) => cluster::logs(&args.state.dir(), args.service, args.lines),
+        DruidCommand::Kill(args) => control::kill(&args.state.dir(), args.target).map(drop),
+        DruidCommand::Stop(args) => control::stop(&args.state.dir(), args.target).map(drop),
+        DruidCommand::Cont(args) => control::cont(&args.state.dir(), args.target).map(drop),
+        DruidCommand::Start(args) => control::start(&args.state.dir(), args.target).map(drop),
+        DruidCommand::Leader(args) => {
+            let dir = args.state.dir();
+            let leader = match args.wait {
+                Some(secs) => control::wait_leader(&dir, Duration::from_secs(secs))?.0,
+                None => control::leader(&dir)?,
+            };
+            println!(
+                "leader: {} (pid {}, {})",
+                leader.service.name(),
+                leader.pid,
+                leader.url
+            );
+            Ok(())
+        }
     }
 }
 
@@ -279,6 +362,7 @@ mod tests {
             "--worker",
             "middle-manager",
             "--secure",
+            "--ha",
             "--smoke",
             "--timeout",
             "3",
@@ -291,10 +375,51 @@ mod tests {
                 port_offset: 100,
                 worker: Worker::MiddleManager,
                 secure: true,
+                ha: true,
                 smoke: true,
                 gate_timeout: Duration::from_secs(3),
             }
         );
+    }
+
+    #[test]
+    fn fault_commands_take_a_service_or_leader() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["druid"].iter().chain(args));
+        match parse(&["kill", "leader", "--state-dir", "/tmp/x"])
+            .unwrap()
+            .command
+        {
+            DruidCommand::Kill(args) => {
+                assert_eq!(args.target, Target::Leader);
+                assert_eq!(args.state.dir(), PathBuf::from("/tmp/x"));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        for (command, name, service) in [
+            ("stop", "broker", Service::Broker),
+            ("cont", "broker", Service::Broker),
+            ("start", "coordinator-2", Service::Coordinator2),
+            ("kill", "derby", Service::Derby),
+        ] {
+            let target = match parse(&[command, name]).unwrap().command {
+                DruidCommand::Stop(a) | DruidCommand::Cont(a) | DruidCommand::Start(a) => a.target,
+                DruidCommand::Kill(a) => a.target,
+                other => panic!("parsed as {other:?}"),
+            };
+            assert_eq!(target, Target::Service(service), "{command} {name}");
+        }
+        let err = parse(&["kill", "overlord"]).unwrap_err().to_string();
+        assert!(err.contains("unknown service `overlord`"), "{err}");
+        assert!(err.contains("coordinator-2"), "{err}");
+        assert!(parse(&["kill"]).is_err(), "a name is required");
+        match parse(&["leader", "--wait", "60"]).unwrap().command {
+            DruidCommand::Leader(args) => assert_eq!(args.wait, Some(60)),
+            other => panic!("parsed as {other:?}"),
+        }
+        match parse(&["leader"]).unwrap().command {
+            DruidCommand::Leader(args) => assert_eq!(args.wait, None),
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

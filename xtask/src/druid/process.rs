@@ -1,8 +1,9 @@
 //! Starting, finding and stopping the cluster's JVMs, by PID only.
 //!
 //! A JVM is "ours" when `/proc/<pid>/cmdline` contains `<state>/conf/` (every class path
-//! starts there) and the main class of a Druid service or of ZooKeeper. That check runs before
-//! every signal, so a PID that was reused by an unrelated process is never signalled.
+//! starts there) and the main class of a Druid service, of ZooKeeper or of Derby's network
+//! server. That check runs right before every signal, so a PID that was reused by an
+//! unrelated process is never signalled.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -19,17 +20,31 @@ use super::layout::{Layout, Service};
 /// How long a JVM gets between SIGTERM and SIGKILL.
 pub(crate) const TERM_GRACE: Duration = Duration::from_secs(15);
 
+/// The main classes of the JVMs this tool starts.
+const MAIN_CLASSES: [&str; 3] = [
+    "org.apache.druid.cli.Main",
+    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+    "org.apache.derby.drda.NetworkServerControl",
+];
+
 /// Starts `program args...` detached from the xtask: its own process group (so Ctrl-C in the
-/// terminal does not reach it), stdin from /dev/null, stdout and stderr into `log`, working
-/// directory `cwd`. It keeps running when the xtask exits.
+/// terminal does not reach it), stdin from /dev/null, stdout and stderr into `log` (truncated,
+/// or appended to with `append`), working directory `cwd`. It keeps running when the xtask
+/// exits.
 pub(crate) fn spawn_detached(
     program: &Path,
     args: &[String],
     cwd: &Path,
     log: &Path,
+    append: bool,
 ) -> Result<Child, String> {
-    let stdout =
-        fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let stdout = fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(log)
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
     let stderr = stdout
         .try_clone()
         .map_err(|e| format!("cannot reopen {}: {e}", log.display()))?;
@@ -96,8 +111,102 @@ pub(crate) fn is_ours(layout: &Layout, pid: u32) -> bool {
 
 /// The ownership test on a command line (see the module docs).
 fn is_our_cmdline(cmdline: &str, marker: &str) -> bool {
-    cmdline.contains(marker)
-        && (cmdline.contains("org.apache.druid.cli.Main") || cmdline.contains("QuorumPeerMain"))
+    cmdline.contains(marker) && MAIN_CLASSES.iter().any(|class| cmdline.contains(class))
+}
+
+/// What the kernel says a process is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunState {
+    /// Running or sleeping (any state but the two below).
+    Running,
+    /// Stopped by a signal (SIGSTOP): state `T` in `/proc/<pid>/stat`.
+    Stopped,
+    /// No such process, or a zombie (state `Z` or `X`).
+    Gone,
+}
+
+/// The state of `pid` from `/proc/<pid>/stat`.
+pub(crate) fn run_state(pid: u32) -> RunState {
+    fs::read_to_string(format!("/proc/{pid}/stat")).map_or(RunState::Gone, |stat| parse_stat(&stat))
+}
+
+/// The state letter of a `/proc/<pid>/stat` line: the field after the command name, which is in
+/// parentheses and may itself contain spaces and parentheses.
+fn parse_stat(stat: &str) -> RunState {
+    let state = stat
+        .rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next());
+    match state {
+        None | Some("Z" | "X" | "x") => RunState::Gone,
+        Some("T" | "t") => RunState::Stopped,
+        Some(_) => RunState::Running,
+    }
+}
+
+/// The state of `pid` as one of our JVMs: [`RunState::Gone`] unless it is ours.
+pub(crate) fn our_state(layout: &Layout, pid: u32) -> RunState {
+    if is_ours(layout, pid) {
+        run_state(pid)
+    } else {
+        RunState::Gone
+    }
+}
+
+/// Sends `sig` to `pid` if, right before, it is still one of our JVMs; returns whether it was
+/// (and so whether the signal was sent).
+pub(crate) fn signal_ours(layout: &Layout, pid: u32, sig: Signal) -> Result<bool, String> {
+    if !is_ours(layout, pid) {
+        return Ok(false);
+    }
+    signal(pid, sig)?;
+    Ok(true)
+}
+
+/// Whether our JVM `pid` has finished exiting: no such process, a zombie, or the PID now
+/// belongs to another live process. A process in the middle of exiting has already lost its
+/// command line (so it is no longer "ours") but may still hold its sockets for a moment; this
+/// waits for that too, so that the ports are free once it returns true.
+///
+/// A JVM's main thread can turn zombie while its other threads are still exiting (and still
+/// hold the process's files); a zombie counts as exited only once at most one thread is left.
+pub(crate) fn has_exited(layout: &Layout, pid: u32) -> bool {
+    match run_state(pid) {
+        RunState::Gone => threads(pid).is_none_or(|n| n <= 1),
+        _ => !is_ours(layout, pid) && !cmdline(pid).is_empty(),
+    }
+}
+
+/// The `Threads:` count of `/proc/<pid>/status` (`None` if the process is gone).
+fn threads(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_threads(&status)
+}
+
+/// The `Threads:` line of a `/proc/<pid>/status` text.
+fn parse_threads(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Waits up to `limit` until our JVM `pid` is in the state `want` ([`RunState::Gone`]: see
+/// [`has_exited`]). Returns whether it got there.
+pub(crate) fn wait_state(layout: &Layout, pid: u32, want: RunState, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let there = match want {
+            RunState::Gone => has_exited(layout, pid),
+            _ => our_state(layout, pid) == want,
+        };
+        if there {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(50));
+    }
 }
 
 /// Every live JVM of this state directory, recorded or not (e.g. a MiddleManager's peon that
@@ -142,7 +251,7 @@ fn signal(pid: u32, signal: Signal) -> Result<(), String> {
 fn wait_gone(layout: &Layout, pid: u32, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     loop {
-        if !is_ours(layout, pid) {
+        if has_exited(layout, pid) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -165,13 +274,16 @@ pub(crate) enum Stopped {
     StillAlive,
 }
 
-/// Stops one of our JVMs: SIGTERM, wait up to [`TERM_GRACE`], then SIGKILL. The ownership
-/// check is repeated right before each signal.
+/// Stops one of our JVMs: SIGCONT (a JVM stopped with SIGSTOP would not act on SIGTERM), SIGTERM,
+/// wait up to [`TERM_GRACE`], then SIGKILL. The ownership check is repeated right before each
+/// signal.
 pub(crate) fn stop(layout: &Layout, pid: u32) -> Result<Stopped, String> {
-    if !is_ours(layout, pid) {
+    if !signal_ours(layout, pid, Signal::CONT)? {
         return Ok(Stopped::NotRunning);
     }
-    signal(pid, Signal::TERM)?;
+    if !signal_ours(layout, pid, Signal::TERM)? {
+        return Ok(Stopped::NotRunning);
+    }
     if wait_gone(layout, pid, TERM_GRACE) {
         return Ok(Stopped::Terminated);
     }
@@ -230,6 +342,57 @@ mod tests {
         ));
         assert!(!is_our_cmdline("vim /tmp/s/conf/zk/zoo.cfg", marker));
         assert!(!is_our_cmdline("", marker));
+        let derby = "java -cp /tmp/s/conf/derby:/tmp/s/dist/27.0.0/lib/* \
+                     org.apache.derby.drda.NetworkServerControl start -h localhost -p 1527";
+        assert!(is_our_cmdline(derby, marker));
+        assert!(!is_our_cmdline(derby, "/tmp/other/conf/"));
+    }
+
+    #[test]
+    fn reads_the_thread_count() {
+        assert_eq!(
+            parse_threads("Name:\tjava\nState:\tZ (zombie)\nThreads:\t37\n"),
+            Some(37)
+        );
+        assert_eq!(parse_threads("Name:\tjava\n"), None);
+        assert!(threads(std::process::id()).is_some_and(|n| n >= 1));
+        assert_eq!(threads(i32::MAX as u32), None);
+    }
+
+    #[test]
+    fn reads_the_state_letter() {
+        assert_eq!(parse_stat("42 (java) S 1 42 42 0"), RunState::Running);
+        assert_eq!(parse_stat("42 (java) R 1"), RunState::Running);
+        assert_eq!(parse_stat("42 (java) T 1"), RunState::Stopped);
+        assert_eq!(parse_stat("42 (a) b) T 1"), RunState::Stopped);
+        assert_eq!(parse_stat("42 (java) Z 1"), RunState::Gone);
+        assert_eq!(parse_stat(""), RunState::Gone);
+        assert_eq!(run_state(std::process::id()), RunState::Running);
+        assert_eq!(run_state(i32::MAX as u32), RunState::Gone);
+    }
+
+    #[test]
+    fn a_stopped_child_is_seen_as_stopped_and_continues() {
+        let mut child = Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = child.id();
+        signal(pid, Signal::STOP).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while run_state(pid) != RunState::Stopped && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        assert_eq!(run_state(pid), RunState::Stopped);
+        signal(pid, Signal::CONT).unwrap();
+        while run_state(pid) != RunState::Running && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        assert_eq!(run_state(pid), RunState::Running);
+        // a live process that is not ours counts as gone (its PID was reused)
+        let layout = Layout::new(std::path::PathBuf::from("/tmp/s"));
+        assert!(has_exited(&layout, pid));
+        signal(pid, Signal::KILL).unwrap();
+        child.wait().unwrap();
+        assert_eq!(run_state(pid), RunState::Gone);
+        assert!(has_exited(&layout, pid));
     }
 
     #[test]
