@@ -336,3 +336,100 @@ async fn a_failed_refresh_keeps_the_last_model() {
     assert_eq!(err.status().unwrap().as_u16(), 500);
     assert_eq!(cluster.servers().len(), 5);
 }
+
+/// A Router whose Broker is gone: SQL answers 502, the Coordinator's view
+/// (forwarded by the Router) answers as recorded from a real cluster.
+async fn router_without_broker() -> FakeServer {
+    let text = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/coordinator-view")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let (cluster, servers, leader, overlord) = (
+        text("cluster.json"),
+        text("servers_simple.json"),
+        text("leader.txt"),
+        text("overlord_leader.txt"),
+    );
+    FakeServer::start(move |r| match (r.method.as_str(), r.path()) {
+        ("POST", "/druid/v2/sql") => FakeResponse::new(
+            502,
+            "<html><head><title>Error 502 Bad Gateway</title></head></html>",
+        ),
+        ("GET", "/druid/coordinator/v1/cluster") => FakeResponse::new(200, cluster.clone()),
+        ("GET", "/druid/coordinator/v1/servers") => FakeResponse::new(200, servers.clone()),
+        ("GET", "/druid/coordinator/v1/leader") => FakeResponse::new(200, leader.clone()),
+        ("GET", "/druid/indexer/v1/leader") => FakeResponse::new(200, overlord.clone()),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn without_a_broker_discovery_reads_the_coordinators_view_and_builds_the_same_model() {
+    let router = router_without_broker().await;
+    let client = druid_tests::quick_client(&router.url());
+    let cluster = client.cluster().await.unwrap();
+    let model = cluster.model();
+    assert_eq!(model.source(), druid_api::Source::Coordinator);
+    let table = druid_api::ClusterModel::from_rows(
+        serde_json::from_value::<Vec<druid_api::ServerRow>>(recorded(
+            "coordinator-view/sys_servers.json",
+        ))
+        .unwrap(),
+    );
+    // The same servers, roles, ports, leaders and tiers (in another
+    // order); the view has no start times.
+    let strip = |m: &druid_api::ClusterModel| {
+        let mut servers = m
+            .servers()
+            .iter()
+            .map(|s| {
+                let roles: Vec<_> = s
+                    .roles
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.server_type.clone(),
+                            r.is_leader,
+                            r.tier.clone(),
+                            r.max_size,
+                        )
+                    })
+                    .collect();
+                (
+                    s.server.clone(),
+                    s.host.clone(),
+                    s.plaintext_port,
+                    s.tls_port,
+                    roles,
+                )
+            })
+            .collect::<Vec<_>>();
+        servers.sort_by(|a, b| a.0.cmp(&b.0));
+        servers
+    };
+    assert_eq!(strip(&model), strip(&table));
+    let lead = model.leader(&ServerType::Coordinator).unwrap();
+    assert_eq!(lead.server, "localhost:8281");
+    assert!(lead.is_leader(&ServerType::Overlord));
+    assert_eq!(model.of_type(&ServerType::Coordinator).count(), 2);
+    // The SQL read was tried (twice), then the view.
+    let paths: Vec<String> = router
+        .requests()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "/druid/v2/sql").count(),
+        2,
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p == "/druid/coordinator/v1/cluster"),
+        "{paths:?}"
+    );
+}

@@ -43,6 +43,62 @@ async fn wiki() -> &'static Wiki {
     .await
 }
 
+/// What both discovery sources know of a server: its key, host, ports,
+/// and per role the leader flag and the tier.
+type Shape = Vec<(
+    String,
+    String,
+    Option<u16>,
+    Option<u16>,
+    Vec<(String, Option<bool>, Option<String>)>,
+)>;
+
+fn shape(model: &druid_api::ClusterModel) -> Shape {
+    let mut servers: Shape = model
+        .servers()
+        .iter()
+        .map(|s| {
+            let mut roles: Vec<_> = s
+                .roles
+                .iter()
+                .map(|r| (r.server_type.to_string(), r.is_leader, r.tier.clone()))
+                .collect();
+            roles.sort();
+            (
+                s.server.clone(),
+                s.host.clone(),
+                s.plaintext_port,
+                s.tls_port,
+                roles,
+            )
+        })
+        .collect();
+    servers.sort();
+    servers
+}
+
+/// Without a Broker, discovery reads the Coordinator's view: the same
+/// servers, roles, ports, leaders and tiers as sys.servers gives.
+#[tokio::test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn both_discovery_sources_give_the_same_model() {
+    let client = client();
+    let from_table = druid_discovery::discover_from_sys_servers(client.service())
+        .await
+        .unwrap();
+    let from_view = druid_discovery::discover_from_coordinator(client.service())
+        .await
+        .unwrap();
+    assert_eq!(from_table.source(), druid_discovery::Source::SysServers);
+    assert_eq!(from_view.source(), druid_discovery::Source::Coordinator);
+    assert!(from_table.servers().len() >= 5, "{from_table:?}");
+    assert_eq!(shape(&from_table), shape(&from_view));
+    assert_eq!(
+        client.cluster().await.unwrap().model().source(),
+        druid_discovery::Source::SysServers
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
 async fn discovery_finds_every_service() {

@@ -137,7 +137,7 @@ pub use wait::ETERNITY;
 
 pub use cluster::{AnyClient, Cluster};
 pub use connect::{ClientBuilder, connect};
-pub use druid_discovery::{ClusterModel, Role, Server, ServerRow, ServerType};
+pub use druid_discovery::{ClusterModel, Role, Server, ServerRow, ServerType, Source};
 pub use druid_transport::{
     ApiError, BasicAuth, Body, Compression, DecodeError, DockerMapper, DruidError, Effect,
     ErrorShape, IdentityMapper, MockRequest, MockResponse, RedirectScope, Request, Response,

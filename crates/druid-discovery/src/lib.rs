@@ -38,11 +38,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use druid_transport::{Effect, Error, RedirectScope, Request, Result, Service, ServiceMapper};
+use druid_transport::{
+    Effect, Error, RedirectScope, Request, Result, RetryPolicy, Service, ServiceMapper,
+};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use url::Url;
+
+mod view;
+pub use view::{
+    ClusterView, DataServer, ViewNode, discover_from_coordinator, model_from_coordinator_view,
+};
 
 /// The SQL that discovery runs.
 pub const SERVERS_QUERY: &str = "SELECT * FROM sys.servers";
@@ -371,10 +378,34 @@ impl From<ServerRow> for Role {
     }
 }
 
-/// The servers of a cluster, as one read of `sys.servers` saw them.
+/// Where a [`ClusterModel`] was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// The `sys.servers` table, through a Broker (or a Router to one).
+    #[default]
+    SysServers,
+    /// The Coordinator's own view (`/druid/coordinator/v1/cluster` and the
+    /// leader and data-server reads), when no Broker answers. It has no
+    /// start times or versions.
+    Coordinator,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::SysServers => "sys.servers",
+            Source::Coordinator => "the Coordinator's cluster view",
+        })
+    }
+}
+
+/// The servers of a cluster, as one read of `sys.servers` (or the
+/// Coordinator's view, see [`ClusterModel::source`]) saw them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterModel {
     servers: Vec<Server>,
+    source: Source,
 }
 
 impl ClusterModel {
@@ -417,7 +448,21 @@ impl ClusterModel {
                 }
             }
         }
-        ClusterModel { servers }
+        ClusterModel {
+            servers,
+            source: Source::SysServers,
+        }
+    }
+
+    /// Where the model was read from.
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// The model, marked as read from `source`.
+    pub fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
     }
 
     /// Every server, in table order.
@@ -546,12 +591,33 @@ pub fn parse_endpoint(endpoint: &str) -> Result<(String, u16)> {
     Ok((host, port))
 }
 
+/// Reads the cluster through `service` (a Router or a Broker): from
+/// `sys.servers`, or, when that fails in a way another source may not
+/// (no Broker answers, a Broker restarting), from the Coordinator's view
+/// through the same service (a Router forwards it). The first error is
+/// returned when both fail.
+pub async fn discover(service: &Service) -> Result<ClusterModel> {
+    let error = match discover_from_sys_servers(service).await {
+        Ok(model) => return Ok(model),
+        Err(error) => error,
+    };
+    let refused = matches!(error.status().map(|s| s.as_u16()), Some(400 | 401 | 403));
+    if refused || error.is_invalid_input() {
+        return Err(error);
+    }
+    tracing::info!(%error, "sys.servers unreadable; asking the Coordinator's cluster view");
+    discover_from_coordinator(service).await.map_err(|_| error)
+}
+
 /// Reads `sys.servers` through `service` (a Router or a Broker) and builds
 /// the model.
-pub async fn discover(service: &Service) -> Result<ClusterModel> {
+pub async fn discover_from_sys_servers(service: &Service) -> Result<ClusterModel> {
     let request = Request::post("/druid/v2/sql")
         .operation("discovery.sys_servers")
         .effect(Effect::Read)
+        // Discovery has a second source: it does not wait out a Broker's
+        // restart here (the default policy would, for up to 30 s).
+        .retry(RetryPolicy::default().max_attempts(2))
         .json(&serde_json::json!({ "query": SERVERS_QUERY, "resultFormat": "object" }))?;
     let rows: Vec<ServerRow> = service.send_json(&request).await?;
     Ok(ClusterModel::from_rows(rows))
