@@ -412,7 +412,7 @@ async fn without_a_broker_discovery_reads_the_coordinators_view_and_builds_the_s
         servers.sort_by(|a, b| a.0.cmp(&b.0));
         servers
     };
-    assert_eq!(strip(&model), strip(&table));
+    assert_eq!(strip(model), strip(&table));
     let lead = model.leader(&ServerType::Coordinator).unwrap();
     assert_eq!(lead.server, "localhost:8281");
     assert!(lead.is_leader(&ServerType::Overlord));
