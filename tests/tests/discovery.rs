@@ -72,7 +72,8 @@ async fn a_recorded_cluster_through_a_port_map() {
 
     // Six rows, five servers: the Coordinator is also the Overlord.
     assert_eq!(cluster.servers().len(), 5);
-    let lead = cluster.model().leader(&ServerType::Coordinator).unwrap();
+    let model = cluster.model();
+    let lead = model.leader(&ServerType::Coordinator).unwrap();
     assert_eq!(
         lead.types().cloned().collect::<Vec<_>>(),
         [ServerType::Coordinator, ServerType::Overlord]
@@ -227,7 +228,8 @@ async fn druid_33_reports_null_leader_flags() {
         .cluster()
         .await
         .unwrap();
-    let broker = cluster.model().of_type(&ServerType::Broker).next().unwrap();
+    let model = cluster.model();
+    let broker = model.of_type(&ServerType::Broker).next().unwrap();
     assert_eq!(broker.role(&ServerType::Broker).unwrap().is_leader, None);
     assert!(cluster.coordinator().is_ok());
 }
@@ -286,7 +288,7 @@ async fn refresh_follows_a_new_leader_and_servers_that_come_and_go() {
         FakeResponse::json(&Value::Array(rows))
     })
     .await;
-    let mut cluster = druid_api::connect(&router.url())
+    let cluster = druid_api::connect(&router.url())
         .unwrap()
         .cluster()
         .await
@@ -327,7 +329,7 @@ async fn a_failed_refresh_keeps_the_last_model() {
         }
     })
     .await;
-    let mut cluster = druid_api::connect(&router.url())
+    let cluster = druid_api::connect(&router.url())
         .unwrap()
         .cluster()
         .await
@@ -412,7 +414,7 @@ async fn without_a_broker_discovery_reads_the_coordinators_view_and_builds_the_s
         servers.sort_by(|a, b| a.0.cmp(&b.0));
         servers
     };
-    assert_eq!(strip(model), strip(&table));
+    assert_eq!(strip(&model), strip(&table));
     let lead = model.leader(&ServerType::Coordinator).unwrap();
     assert_eq!(lead.server, "localhost:8281");
     assert!(lead.is_leader(&ServerType::Overlord));

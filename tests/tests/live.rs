@@ -129,7 +129,8 @@ async fn discovery_finds_every_service() {
         "no worker in {types:?}"
     );
     // The Coordinator runs the Overlord: one server, two roles, both leading.
-    let lead = cluster.model().leader(&ServerType::Coordinator).unwrap();
+    let model = cluster.model();
+    let lead = model.leader(&ServerType::Coordinator).unwrap();
     assert_eq!(
         lead.types().cloned().collect::<Vec<_>>(),
         [ServerType::Coordinator, ServerType::Overlord]
@@ -177,11 +178,8 @@ async fn discovery_finds_every_service() {
         assert!(any.is_healthy().await.unwrap(), "{endpoint}");
     }
     // The Historical reports its tier and sizes.
-    let historical = cluster
-        .model()
-        .of_type(&ServerType::Historical)
-        .next()
-        .unwrap();
+    let model = cluster.model();
+    let historical = model.of_type(&ServerType::Historical).next().unwrap();
     let role = historical.role(&ServerType::Historical).unwrap();
     assert_eq!(role.tier.as_deref(), Some("_default_tier"));
     assert!(role.max_size.unwrap() > 0);
@@ -814,10 +812,10 @@ async fn overlord_task_lists_workers_and_supervisors() {
     let workers = overlord.workers().await.unwrap();
     assert_eq!(workers.len(), 1);
     // The Overlord names the worker as sys.servers does (its TLS port when TLS is on).
-    let worker = cluster
-        .model()
+    let model = cluster.model();
+    let worker = model
         .of_type(&ServerType::Indexer)
-        .chain(cluster.model().of_type(&ServerType::MiddleManager))
+        .chain(model.of_type(&ServerType::MiddleManager))
         .next()
         .unwrap();
     assert_eq!(workers[0].worker.host, worker.server);

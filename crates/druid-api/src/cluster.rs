@@ -1,7 +1,16 @@
-//! The cluster: discovered services and a typed client for each.
+//! The cluster: discovered services and a typed client for each, kept
+//! current while the cluster changes.
 
-use druid_discovery::{ClusterModel, Server, ServerType, discover};
-use druid_transport::{RedirectScope, Service};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use druid_discovery::{
+    ClusterModel, Server, ServerType, discover, discover_from_coordinator,
+    discover_from_sys_servers,
+};
+use druid_transport::{Locate, LocateFuture, RedirectScope, Request, Service, url::Url};
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
 
 use crate::client::Client;
 use crate::{
@@ -9,20 +18,267 @@ use crate::{
     OverlordClient, PeonClient, Result, RouterClient, ServiceClient, StatusApi,
 };
 
-/// A Druid cluster, as discovered from `sys.servers` through the entry-point
-/// client.
+/// Failures do not make the cluster re-read itself more often than this.
+const REFRESH_GAP: Duration = Duration::from_secs(1);
+
+/// A Druid cluster, as discovered from `sys.servers` (or, without a Broker,
+/// the Coordinator's view) through the entry-point client.
 ///
-/// The model is a snapshot: call [`Cluster::refresh`] after servers come, go
-/// or change leader. Clients handed out keep working with the server they
-/// were made for; ask again after a refresh to follow a new leader (the
-/// Coordinator and Overlord clients follow leader redirects on their own, to
-/// any host of the cluster as this snapshot knows it: its
-/// [`RedirectScope`], which every client handed out carries).
+/// A `Cluster` is a cheap handle: clones share one model, and many tasks
+/// may use it at once. The model is replaced whole, in place, when a
+/// [`Cluster::refresh`] succeeds (on demand, at an interval set with
+/// [`Cluster::refresh_every`], or when a client it handed out finds its
+/// service gone); until then the last complete model stays. No lock is
+/// held across an await.
+///
+/// The Coordinator and Overlord clients it hands out follow the leader by
+/// themselves: when the leader stops answering they ask the other
+/// Coordinators (or Overlords) who leads now, re-read the cluster, and go
+/// on within the request's retry deadline; a follower's redirect to the
+/// leader is remembered. The Broker and Router clients go to the first one
+/// the current model lists. Clients of one server (a Historical, a Peon)
+/// stay with it.
 #[derive(Debug, Clone)]
 pub struct Cluster {
+    shared: Arc<ClusterState>,
+}
+
+/// A refresh in flight, awaited by every caller that asked for one.
+type Refresh = Shared<BoxFuture<'static, std::result::Result<(), Arc<Error>>>>;
+
+/// What every handle of one cluster shares.
+#[derive(Debug)]
+struct ClusterState {
     client: Client,
-    model: ClusterModel,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// The refresh in flight, if any: callers during it wait for the same
+    /// read instead of starting their own.
+    refreshing: Mutex<Option<Refresh>>,
+}
+
+/// One complete model and what follows from it.
+#[derive(Debug)]
+struct Snapshot {
+    model: Arc<ClusterModel>,
     scope: RedirectScope,
+    /// Leaders learned since the model was read (a redirect, an answer of
+    /// `/leader`), by role.
+    leaders: Vec<(ServerType, Url)>,
+    read_at: Instant,
+}
+
+impl ClusterState {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, snapshot: Snapshot) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+    }
+
+    fn snapshot_of(&self, model: ClusterModel) -> Snapshot {
+        let scope = model.redirect_scope(self.client.transport().mapper());
+        Snapshot {
+            model: Arc::new(model),
+            scope,
+            leaders: Vec::new(),
+            read_at: Instant::now(),
+        }
+    }
+
+    /// Remembers `url` as the leader of `server_type`, keeping the model.
+    fn learn_leader(&self, server_type: &ServerType, url: &Url) {
+        let mut guard = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if guard
+            .leaders
+            .iter()
+            .any(|(t, known)| t == server_type && known == url)
+        {
+            return;
+        }
+        let mut leaders: Vec<(ServerType, Url)> = guard
+            .leaders
+            .iter()
+            .filter(|(t, _)| t != server_type)
+            .cloned()
+            .collect();
+        leaders.push((server_type.clone(), url.clone()));
+        tracing::info!(role = %server_type, leader = %druid_transport::sanitize(url), "druid leader changed");
+        *guard = Arc::new(Snapshot {
+            model: guard.model.clone(),
+            scope: guard.scope.clone(),
+            leaders,
+            read_at: guard.read_at,
+        });
+    }
+
+    /// Reads the cluster: through the entry client (sys.servers, then the
+    /// Coordinator's view), else through the Brokers and Coordinators the
+    /// last model knows (the entry Router may be the one restarting).
+    async fn read(&self) -> Result<ClusterModel> {
+        let entry = self.client.service();
+        let first = match discover(entry).await {
+            Ok(model) => return Ok(model),
+            Err(error) => error,
+        };
+        let last = self.snapshot();
+        let transport = self.client.transport();
+        for server in last.model.of_type(&ServerType::Broker) {
+            if let Ok(service) =
+                transport.service_for(&server.host, server.plaintext_port, server.tls_port)
+                && let Ok(model) = discover_from_sys_servers(&service).await
+            {
+                return Ok(model);
+            }
+        }
+        for server in last.model.of_type(&ServerType::Coordinator) {
+            if let Ok(service) =
+                transport.service_for(&server.host, server.plaintext_port, server.tls_port)
+                && let Ok(model) =
+                    discover_from_coordinator(&service.with_redirect_scope(last.scope.clone()))
+                        .await
+            {
+                return Ok(model);
+            }
+        }
+        Err(first.into())
+    }
+
+    /// Asks the servers of `server_type` other than `failed` who leads.
+    async fn ask_leader(&self, server_type: &ServerType, failed: &Url) -> Option<Url> {
+        let path = match server_type {
+            ServerType::Coordinator => "/druid/coordinator/v1/leader",
+            ServerType::Overlord => "/druid/indexer/v1/leader",
+            _ => return None,
+        };
+        let last = self.snapshot();
+        let transport = self.client.transport();
+        for server in last.model.of_type(server_type) {
+            let Ok(service) =
+                transport.service_for(&server.host, server.plaintext_port, server.tls_port)
+            else {
+                continue;
+            };
+            if same_origin(&service.base_url(), failed) {
+                continue;
+            }
+            let request = Request::get(path)
+                .operation("cluster.find_leader")
+                .retry(druid_transport::RetryPolicy::none())
+                .timeout(Duration::from_secs(2));
+            let Ok(answer) = service.send(&request).await else {
+                continue;
+            };
+            let Ok(text) = answer.text() else { continue };
+            let Ok(url) = Url::parse(text.trim()) else {
+                continue;
+            };
+            let Ok(mapped) = transport.mapper().map_url(&url) else {
+                continue;
+            };
+            if !same_origin(&mapped, failed) {
+                return Some(mapped);
+            }
+        }
+        None
+    }
+}
+
+/// Same scheme, host and port.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// How a client the cluster handed out finds its service.
+#[derive(Debug, Clone)]
+enum Target {
+    /// The leader of a role.
+    Leader(ServerType),
+    /// The first server of a role.
+    First(ServerType),
+}
+
+/// The [`Locate`] of the clients a cluster hands out. It holds the cluster
+/// weakly: a client outliving its cluster keeps its last address.
+#[derive(Debug)]
+struct Locator {
+    cluster: Weak<ClusterState>,
+    target: Target,
+    /// The address at hand-out, for when the cluster is gone.
+    fallback: (Url, RedirectScope),
+}
+
+impl Locate for Locator {
+    fn current(&self) -> Option<(Url, RedirectScope)> {
+        let Some(shared) = self.cluster.upgrade() else {
+            return Some(self.fallback.clone());
+        };
+        let snapshot = shared.snapshot();
+        let transport = shared.client.transport();
+        let url = match &self.target {
+            Target::Leader(server_type) => snapshot
+                .leaders
+                .iter()
+                .find(|(t, _)| t == server_type)
+                .map(|(_, url)| url.clone())
+                .or_else(|| {
+                    snapshot.model.leader(server_type).and_then(|s| {
+                        transport
+                            .service_for(&s.host, s.plaintext_port, s.tls_port)
+                            .ok()
+                            .map(|service| service.base_url())
+                    })
+                }),
+            Target::First(server_type) => {
+                snapshot.model.of_type(server_type).next().and_then(|s| {
+                    transport
+                        .service_for(&s.host, s.plaintext_port, s.tls_port)
+                        .ok()
+                        .map(|service| service.base_url())
+                })
+            }
+        };
+        Some((
+            url.unwrap_or_else(|| self.fallback.0.clone()),
+            snapshot.scope.clone(),
+        ))
+    }
+
+    fn relocate<'a>(&'a self, failed: &'a Url) -> LocateFuture<'a> {
+        Box::pin(async move {
+            let Some(shared) = self.cluster.upgrade() else {
+                return;
+            };
+            if let Target::Leader(server_type) = &self.target
+                && let Some(leader) = shared.ask_leader(server_type, failed).await
+            {
+                shared.learn_leader(server_type, &leader);
+                return;
+            }
+            let cluster = Cluster { shared };
+            if cluster.shared.snapshot().read_at.elapsed() >= REFRESH_GAP {
+                let _ = cluster.refresh().await;
+            }
+        })
+    }
+
+    fn redirected(&self, to: &Url) {
+        if let (Target::Leader(server_type), Some(shared)) = (&self.target, self.cluster.upgrade())
+        {
+            shared.learn_leader(server_type, to);
+        }
+    }
 }
 
 /// A client of any service type, for [`Cluster::service`].
@@ -158,56 +414,146 @@ impl Cluster {
     /// rows), reached through `client`.
     pub fn from_model(client: Client, model: ClusterModel) -> Self {
         let scope = model.redirect_scope(client.transport().mapper());
-        Cluster {
-            client,
-            model,
+        let snapshot = Snapshot {
+            model: Arc::new(model),
             scope,
+            leaders: Vec::new(),
+            read_at: Instant::now(),
+        };
+        Cluster {
+            shared: Arc::new(ClusterState {
+                client,
+                snapshot: RwLock::new(Arc::new(snapshot)),
+                refreshing: Mutex::new(None),
+            }),
         }
     }
 
-    /// Reads `sys.servers` again. The model is replaced only when the read
-    /// succeeds; clients handed out before keep the old snapshot.
-    pub async fn refresh(&mut self) -> Result<()> {
-        *self = Self::discover(self.client.clone()).await?;
-        Ok(())
+    /// Reads the cluster again and replaces the model, in place, for every
+    /// handle and every client handed out. The model is replaced only when
+    /// a complete read succeeds; on failure the last one stays. Calls
+    /// during a refresh wait for that one instead of starting another.
+    pub async fn refresh(&self) -> Result<()> {
+        let future = {
+            let mut slot = self
+                .shared
+                .refreshing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match slot.as_ref() {
+                Some(running) => running.clone(),
+                None => {
+                    let shared = self.shared.clone();
+                    let future = async move {
+                        let result = shared.read().await;
+                        let outcome = match result {
+                            Ok(model) => {
+                                tracing::info!(
+                                    servers = model.servers().len(),
+                                    source = %model.source(),
+                                    "druid cluster refreshed"
+                                );
+                                let snapshot = shared.snapshot_of(model);
+                                shared.replace(snapshot);
+                                Ok(())
+                            }
+                            Err(error) => {
+                                tracing::info!(%error, "druid cluster refresh failed; keeping the last model");
+                                Err(Arc::new(error))
+                            }
+                        };
+                        *shared
+                            .refreshing
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner) = None;
+                        outcome
+                    }
+                    .boxed()
+                    .shared();
+                    *slot = Some(future.clone());
+                    future
+                }
+            }
+        };
+        future.await.map_err(|error| Error::shared(&error))
+    }
+
+    /// Refreshes the cluster every `interval` in a background task on the
+    /// current Tokio runtime, until the last handle of this cluster is
+    /// dropped. A failed refresh keeps the last model and tries again at the
+    /// next tick.
+    pub fn refresh_every(&self, interval: Duration) {
+        let weak = Arc::downgrade(&self.shared);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                let _ = Cluster { shared }.refresh().await;
+            }
+        });
     }
 
     /// The hosts the clients of this cluster may be redirected to: every
     /// server's host, as reported and as mapped.
-    pub fn redirect_scope(&self) -> &RedirectScope {
-        &self.scope
+    pub fn redirect_scope(&self) -> RedirectScope {
+        self.shared.snapshot().scope.clone()
     }
 
     /// The query client the cluster was discovered through.
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.shared.client
     }
 
-    /// The model: every server and its roles.
-    pub fn model(&self) -> &ClusterModel {
-        &self.model
+    /// The current model: every server and its roles, and where it was
+    /// read from. A snapshot: a refresh replaces the cluster's model, not
+    /// this one.
+    pub fn model(&self) -> Arc<ClusterModel> {
+        self.shared.snapshot().model.clone()
     }
 
     /// Every server of the cluster (a Coordinator that is also the Overlord
-    /// is one server with two roles).
-    pub fn servers(&self) -> &[Server] {
-        self.model.servers()
+    /// is one server with two roles), as the current model lists them.
+    pub fn servers(&self) -> Vec<Server> {
+        self.model().servers().to_vec()
     }
 
-    fn service_of(&self, server: &Server) -> Result<Service> {
-        let transport = self.client.transport();
+    fn service_of(&self, server: &Server, scope: &RedirectScope) -> Result<Service> {
+        let transport = self.shared.client.transport();
         let service =
             transport.service_for(&server.host, server.plaintext_port, server.tls_port)?;
-        Ok(service.with_redirect_scope(self.scope.clone()))
+        Ok(service.with_redirect_scope(scope.clone()))
+    }
+
+    /// A service that follows `target` through this cluster's model.
+    fn located(&self, server: &Server, scope: &RedirectScope, target: Target) -> Result<Service> {
+        let service = self.service_of(server, scope)?;
+        let locator = Locator {
+            cluster: Arc::downgrade(&self.shared),
+            target,
+            fallback: (service.base_url(), scope.clone()),
+        };
+        Ok(service.with_locator(Arc::new(locator)))
     }
 
     fn leader_service(&self, server_type: &ServerType) -> Result<Service> {
-        match self.model.leader(server_type) {
-            Some(server) => self.service_of(server),
+        let snapshot = self.shared.snapshot();
+        let model = &snapshot.model;
+        match model.leader(server_type) {
+            Some(server) => {
+                self.located(server, &snapshot.scope, Target::Leader(server_type.clone()))
+            }
             None => {
-                let count = self.model.of_type(server_type).count();
+                let count = model.of_type(server_type).count();
                 Err(Error::not_found(if count == 0 {
-                    format!("the cluster has no {server_type}: sys.servers lists none")
+                    format!(
+                        "the cluster has no {server_type}: {} lists none",
+                        model.source()
+                    )
                 } else {
                     format!(
                         "no {server_type} is the leader among the {count} listed; the cluster may be \
@@ -219,40 +565,46 @@ impl Cluster {
     }
 
     fn first_service(&self, server_type: &ServerType) -> Result<Service> {
-        match self.model.of_type(server_type).next() {
-            Some(server) => self.service_of(server),
+        let snapshot = self.shared.snapshot();
+        match snapshot.model.of_type(server_type).next() {
+            Some(server) => {
+                self.located(server, &snapshot.scope, Target::First(server_type.clone()))
+            }
             None => Err(Error::not_found(format!(
-                "the cluster has no {server_type}: sys.servers lists none"
+                "the cluster has no {server_type}: {} lists none",
+                snapshot.model.source()
             ))),
         }
     }
 
     fn all_services(&self, server_type: &ServerType) -> Result<Vec<Service>> {
-        self.model
+        let snapshot = self.shared.snapshot();
+        snapshot
+            .model
             .of_type(server_type)
-            .map(|s| self.service_of(s))
+            .map(|s| self.service_of(s, &snapshot.scope))
             .collect()
     }
 
-    /// The lead Coordinator.
+    /// The lead Coordinator; the client follows the leader when it changes.
     pub fn coordinator(&self) -> Result<CoordinatorClient> {
         self.leader_service(&ServerType::Coordinator)
             .map(CoordinatorClient::new)
     }
 
-    /// The lead Overlord.
+    /// The lead Overlord; the client follows the leader when it changes.
     pub fn overlord(&self) -> Result<OverlordClient> {
         self.leader_service(&ServerType::Overlord)
             .map(OverlordClient::new)
     }
 
-    /// A Broker (the first listed).
+    /// A Broker: the first the current model lists, at every request.
     pub fn broker(&self) -> Result<BrokerClient> {
         self.first_service(&ServerType::Broker)
             .map(BrokerClient::new)
     }
 
-    /// A Router (the first listed).
+    /// A Router: the first the current model lists, at every request.
     pub fn router(&self) -> Result<RouterClient> {
         self.first_service(&ServerType::Router)
             .map(RouterClient::new)
@@ -316,9 +668,9 @@ impl Cluster {
     /// or `host:port`, as the cluster reports it or as mapped. Empty when no
     /// server of the cluster is there.
     pub fn what_is(&self, endpoint: &str) -> Result<Vec<ServerType>> {
-        let transport = self.client.transport();
+        let transport = self.shared.client.transport();
         Ok(self
-            .model
+            .model()
             .what_is(endpoint, transport.mapper(), transport.prefer_tls())?)
     }
 
@@ -331,7 +683,10 @@ impl Cluster {
             .types()
             .next()
             .ok_or_else(|| Error::not_found(format!("the server at {endpoint} has no role")))?;
-        Ok(AnyClient::new(first, self.service_of(server)?))
+        Ok(AnyClient::new(
+            first,
+            self.service_of(&server, &self.redirect_scope())?,
+        ))
     }
 
     /// The client for one role of the server at an endpoint.
@@ -347,17 +702,22 @@ impl Cluster {
                     .join(", ")
             )));
         }
-        Ok(AnyClient::new(server_type, self.service_of(server)?))
+        Ok(AnyClient::new(
+            server_type,
+            self.service_of(&server, &self.redirect_scope())?,
+        ))
     }
 
-    fn server_at(&self, endpoint: &str) -> Result<&Server> {
-        let transport = self.client.transport();
-        self.model
+    fn server_at(&self, endpoint: &str) -> Result<Server> {
+        let transport = self.shared.client.transport();
+        let model = self.model();
+        model
             .find(endpoint, transport.mapper(), transport.prefer_tls())?
+            .cloned()
             .ok_or_else(|| {
                 Error::not_found(format!(
                     "no server of the cluster answers at {endpoint}; known: {}",
-                    self.model
+                    model
                         .servers()
                         .iter()
                         .map(|s| s.server.as_str())

@@ -1,6 +1,7 @@
 //! The error type of `druid-api`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use druid_transport::error::{MAX_DISPLAY, clip};
@@ -69,12 +70,16 @@ pub enum Error {
         /// The last state observed before giving up.
         last_seen: String,
     },
+    /// The failure of an operation several callers waited for together (a
+    /// cluster refresh): each gets it. The predicates look through it.
+    Shared(Arc<Error>),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = match self {
             Error::Transport(e) => return fmt::Display::fmt(e, f),
+            Error::Shared(e) => return fmt::Display::fmt(e.as_ref(), f),
             Error::NotFound { what } => what.clone(),
             Error::TaskFailed {
                 task_id,
@@ -110,6 +115,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Transport(e) => e.source(),
+            Error::Shared(e) => e.source(),
             Error::Incomplete {
                 source: Some(source),
                 ..
@@ -130,8 +136,14 @@ impl Error {
     pub fn transport(&self) -> Option<&druid_transport::Error> {
         match self {
             Error::Transport(e) => Some(e),
+            Error::Shared(e) => e.transport(),
             _ => None,
         }
+    }
+
+    /// The error of an operation several callers shared.
+    pub(crate) fn shared(error: &Arc<Error>) -> Error {
+        Error::Shared(error.clone())
     }
 
     /// True when one request ran out of its time limit. A wait that ran out
@@ -175,6 +187,7 @@ impl Error {
         match self {
             Error::NotFound { .. } => true,
             Error::Transport(e) => e.is_not_found(),
+            Error::Shared(e) => e.is_not_found(),
             _ => false,
         }
     }

@@ -32,8 +32,9 @@ pub trait ServiceClient: Sync {
     /// `get_json`/`post_json`/`delete` for endpoints the spec lacks.
     fn service(&self) -> &Service;
 
-    /// The base URL the client talks to.
-    fn base_url(&self) -> &Url {
+    /// The base URL the client talks to now (a cluster's leader clients
+    /// follow the leader, so this can change).
+    fn base_url(&self) -> Url {
         self.service().base_url()
     }
 }

@@ -485,7 +485,7 @@ where
         Some(deadline) => match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(result) => result,
             Err(_) => Err(Error::Transport(druid_transport::Error::Timeout {
-                url: druid_transport::sanitize(cancel.service.base_url()),
+                url: druid_transport::sanitize(&cancel.service.base_url()),
                 source: "the query's deadline passed".into(),
             })),
         },

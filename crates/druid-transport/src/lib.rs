@@ -86,6 +86,7 @@
 pub mod auth;
 pub mod builder;
 pub mod error;
+pub mod locate;
 pub mod mapper;
 pub mod mock;
 pub mod request;
@@ -97,6 +98,7 @@ pub mod transport;
 pub use auth::{BasicAuth, TokenFuture, TokenProvider};
 pub use builder::{Compression, FromTransport, TransportBuilder};
 pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, Result};
+pub use locate::{Locate, LocateFuture};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
 pub use mock::{MockRequest, MockResponse};
 pub use request::{Body, Request, encode_segment, interval_path_param, path_param};

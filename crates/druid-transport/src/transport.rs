@@ -16,6 +16,7 @@ use url::Url;
 use crate::auth::Auth;
 use crate::builder::TransportBuilder;
 use crate::error::{BoxError, DruidError, Error, Result};
+use crate::locate::Locate;
 use crate::mapper::ServiceMapper;
 use crate::mock::{MockFn, MockRequest};
 use crate::request::{Body, Request};
@@ -97,6 +98,7 @@ impl Transport {
             transport: self.clone(),
             base: base_url,
             scope: RedirectScope::default(),
+            locator: None,
         }
     }
 
@@ -230,11 +232,12 @@ impl Transport {
     /// and nothing is retried once the headers are in.
     async fn execute_with_retries(
         &self,
-        base: &Url,
-        scope: &RedirectScope,
+        service: &Service,
         request: &Request,
         buffer: bool,
     ) -> Result<StreamingResponse> {
+        let locator = service.locator.as_deref();
+        let (mut base, mut scope) = service.located();
         let effect = request.effect_kind();
         if self.inner.read_only && effect.changes_state() {
             return Err(Error::ReadOnly {
@@ -251,7 +254,7 @@ impl Transport {
             "druid.request",
             operation = request.operation_name(),
             method = %request.method(),
-            url = %RequestUrl(base, request),
+            url = %RequestUrl(&base, request),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -260,7 +263,7 @@ impl Transport {
             let mut attempt = 1;
             loop {
                 let remaining = limit.map(|limit| limit.saturating_sub(started.elapsed()));
-                let result = self.attempt(base, scope, request, remaining, buffer).await;
+                let result = self.attempt(&base, &scope, locator, request, remaining, buffer).await;
                 let (result, reason) = match result {
                     Ok(response)
                         if is_candidate_status(response.status)
@@ -283,7 +286,25 @@ impl Transport {
                 let Some(reason) = reason else {
                     return (result, attempt);
                 };
-                let wait = policy.jittered_backoff(attempt);
+                let mut wait = policy.jittered_backoff(attempt);
+                if let Some(locator) = locator
+                    && moved(&result)
+                {
+                    // Ask where the service is now, within the call's time.
+                    let left = policy
+                        .time_limit()
+                        .min(limit.unwrap_or(Duration::MAX))
+                        .saturating_sub(started.elapsed());
+                    let _ = tokio::time::timeout(left, locator.relocate(&base)).await;
+                    let (next, next_scope) = service.located();
+                    if next != base {
+                        tracing::info!(from = %sanitize(&base), to = %sanitize(&next), "druid service moved; following it");
+                        // A new address is worth trying at once.
+                        wait = Duration::ZERO;
+                        base = next;
+                        scope = next_scope;
+                    }
+                }
                 let next_start = started.elapsed() + wait;
                 let out_of_time = next_start >= policy.time_limit()
                     || limit.is_some_and(|limit| next_start >= limit);
@@ -327,11 +348,14 @@ impl Transport {
         &self,
         base: &Url,
         scope: &RedirectScope,
+        locator: Option<&dyn Locate>,
         request: &Request,
         timeout: Option<Duration>,
         buffer: bool,
     ) -> Result<StreamingResponse> {
-        let response = self.follow_redirects(base, scope, request, timeout).await?;
+        let response = self
+            .follow_redirects(base, scope, locator, request, timeout)
+            .await?;
         if buffer {
             response.buffered_checked().await
         } else {
@@ -345,6 +369,7 @@ impl Transport {
         &self,
         base: &Url,
         scope: &RedirectScope,
+        locator: Option<&dyn Locate>,
         request: &Request,
         timeout: Option<Duration>,
     ) -> Result<StreamingResponse> {
@@ -412,6 +437,12 @@ impl Transport {
                              of the cluster"
                         .to_owned(),
                 });
+            }
+            if let Some(locator) = locator {
+                let mut origin = mapped.clone();
+                origin.set_path("/");
+                origin.set_query(None);
+                locator.redirected(&origin);
             }
             tracing::debug!(
                 status = response.status.as_u16(),
@@ -610,6 +641,15 @@ fn is_tls_error_type(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Whether a failed attempt looks like the service moved: no connection,
+/// or a proxy's or a follower's "not here" (502, 503, 504).
+fn moved(result: &Result<StreamingResponse>) -> bool {
+    match result {
+        Err(error) => error.is_connect(),
+        Ok(response) => matches!(response.status.as_u16(), 502..=504),
+    }
+}
+
 /// One service of the cluster: a transport, the service's base URL, and the
 /// hosts its redirects may lead to.
 ///
@@ -627,21 +667,39 @@ pub struct Service {
     transport: Transport,
     base: Url,
     scope: RedirectScope,
+    locator: Option<Arc<dyn Locate>>,
 }
 
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
-            .field("base_url", &sanitize(&self.base))
+            .field("base_url", &sanitize(&self.base_url()))
             .field("redirect_scope", &self.scope)
+            .field("located", &self.locator.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Service {
-    /// The base URL.
-    pub fn base_url(&self) -> &Url {
-        &self.base
+    /// The base URL the next request goes to: the locator's, when the
+    /// service has one (see [`Service::with_locator`]).
+    pub fn base_url(&self) -> Url {
+        self.located().0
+    }
+
+    /// The same service, asking `locator` where it is before every attempt
+    /// (a cluster's leader, say).
+    pub fn with_locator(mut self, locator: Arc<dyn Locate>) -> Self {
+        self.locator = Some(locator);
+        self
+    }
+
+    /// The base URL and scope of the next attempt.
+    fn located(&self) -> (Url, RedirectScope) {
+        self.locator
+            .as_ref()
+            .and_then(|l| l.current())
+            .unwrap_or_else(|| (self.base.clone(), self.scope.clone()))
     }
 
     /// The transport.
@@ -666,6 +724,7 @@ impl Service {
     /// prefix such as the Router's `/proxy/coordinator`, say).
     pub fn with_base_url(mut self, base_url: Url) -> Self {
         self.base = base_url;
+        self.locator = None;
         self
     }
 
@@ -674,7 +733,7 @@ impl Service {
     /// cut off included.
     pub async fn execute(&self, request: &Request) -> Result<Response> {
         self.transport
-            .execute_with_retries(&self.base, &self.scope, request, true)
+            .execute_with_retries(self, request, true)
             .await?
             .collect()
             .await
@@ -686,7 +745,7 @@ impl Service {
     /// [`Effect`](crate::Effect); once the body flows, nothing is sent again.
     pub async fn execute_streaming(&self, request: &Request) -> Result<StreamingResponse> {
         self.transport
-            .execute_with_retries(&self.base, &self.scope, request, false)
+            .execute_with_retries(self, request, false)
             .await
     }
 

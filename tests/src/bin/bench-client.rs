@@ -444,7 +444,7 @@ async fn cluster(url: &str) -> Result<Report, Error> {
     let clock = Clock::start();
     let cluster = client.cluster().await?;
     clock.stop(&mut report);
-    describe(cluster.model(), &mut report);
+    describe(&cluster.model(), &mut report);
     Ok(report)
 }
 

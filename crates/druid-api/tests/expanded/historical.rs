@@ -47,8 +47,9 @@ pub mod historical {
             &self.service
         }
 
-        /// The base URL this client talks to.
-        pub fn base_url(&self) -> &Url {
+        /// The base URL this client talks to now (a cluster's leader
+        /// clients follow the leader, so this can change).
+        pub fn base_url(&self) -> Url {
             self.service.base_url()
         }
 
