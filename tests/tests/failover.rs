@@ -26,19 +26,33 @@ fn row(port: u16, server_type: &str, leader: Option<bool>) -> Value {
     })
 }
 
+/// A row of a server with TLS on too, at [`TLS_PORT`].
+fn tls_row(port: u16, server_type: &str, leader: Option<bool>) -> Value {
+    let mut row = row(port, server_type, leader);
+    row["tls_port"] = json!(TLS_PORT);
+    row["server"] = json!(format!("127.0.0.1:{TLS_PORT}"));
+    row
+}
+
 fn model(rows: &[Value]) -> ClusterModel {
     ClusterModel::from_rows(
         serde_json::from_value::<Vec<ServerRow>>(Value::Array(rows.to_vec())).unwrap(),
     )
 }
 
+/// The TLS port the servers of these tests announce (never connected to:
+/// the client prefers plaintext).
+const TLS_PORT: u16 = 1;
+
 /// A Coordinator-Overlord that leads (`leader` is its own port) or follows.
+/// As Druid with TLS on does, it names the leader by its TLS URL.
 async fn coordinator(leader: Arc<Mutex<u16>>, name: &'static str) -> FakeServer {
     FakeServer::start(move |r| {
         let leader = *leader.lock().unwrap();
         match r.path() {
             "/druid/coordinator/v1/leader" | "/druid/indexer/v1/leader" => {
-                FakeResponse::new(200, format!("http://127.0.0.1:{leader}"))
+                let _ = leader;
+                FakeResponse::new(200, format!("https://127.0.0.1:{TLS_PORT}"))
             }
             "/status" => FakeResponse::json(&json!({"version": name})),
             _ => FakeResponse::new(404, ""),
@@ -61,14 +75,15 @@ async fn when_the_leader_dies_its_clients_ask_the_other_coordinator_and_go_on() 
         model(&[
             row(dead, "coordinator", Some(true)),
             row(dead, "overlord", Some(true)),
-            row(survivor.port(), "coordinator", Some(false)),
-            row(survivor.port(), "overlord", Some(false)),
+            tls_row(survivor.port(), "coordinator", Some(false)),
+            tls_row(survivor.port(), "overlord", Some(false)),
         ]),
     );
     let overlord = cluster.overlord().unwrap();
     assert_eq!(overlord.base_url().port(), Some(dead));
     assert_eq!(overlord.status().await.unwrap().version, "survivor");
-    // The client and the cluster both know the new leader now.
+    // The client and the cluster both know the new leader now, at the
+    // port the transport prefers, not the TLS URL Druid named.
     assert_eq!(overlord.base_url().port(), Some(survivor.port()));
     assert_eq!(
         cluster.overlord().unwrap().base_url().port(),

@@ -407,9 +407,11 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     })?;
 
     // The secure profile: TLS, Basic auth and the catalog, so that those APIs
-    // are proven against the real cluster too.
+    // are proven against the real cluster too; with a second
+    // Coordinator-Overlord, so that the fault suite can kill the leader.
     let options = UpOptions {
         secure: true,
+        ha: true,
         ..UpOptions::default()
     };
     let mut cluster = None;
@@ -437,7 +439,10 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
                     &pairs,
                 )
             });
-            tests.and(example)
+            let faults = ci.run("fault suite", || {
+                crate::faults::run_on(root, &options.state_dir)
+            });
+            tests.and(example).and(faults)
         }
         _ => Err("the cluster did not start".to_owned()),
     };

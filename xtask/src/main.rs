@@ -16,6 +16,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod druid;
+mod faults;
 mod spec_check;
 mod walk;
 
@@ -54,6 +55,9 @@ enum Command {
     /// Broker, beside plain reqwest, Python and Go; print a table and write
     /// target/bench/latest.json.
     Bench(bench::BenchArgs),
+    /// Break a running `--ha` cluster one service at a time under a steady mixed load and
+    /// report how the client coped (see xtask/src/faults.rs).
+    Faults(faults::FaultsArgs),
     /// Run everything CI runs: checks, tests, a real cluster and the live tests.
     Ci,
 }
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
             command: SpecCommand::Check { table },
         } => spec_check::run(table),
         Command::Bench(args) => bench::run(&args),
+        Command::Faults(args) => faults::run(&args),
         Command::Ci => ci::run(),
     };
     match result {

@@ -153,6 +153,31 @@ impl ClusterState {
         Err(first.into())
     }
 
+    /// The base URL this transport uses for the server a URL of Druid's
+    /// names (a leader's `https://host:8281`, a redirect's target): the
+    /// server of the model with that host and one of its ports, reached
+    /// the way the transport prefers (plaintext or TLS, mapped); the URL
+    /// itself, mapped, when no server of the model matches.
+    fn base_of(&self, url: &Url) -> Option<Url> {
+        let transport = self.client.transport();
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = url.port_or_known_default()?;
+        let snapshot = self.snapshot();
+        let known = snapshot.model.servers().iter().find(|s| {
+            s.host == host && (s.plaintext_port == Some(port) || s.tls_port == Some(port))
+        });
+        match known {
+            Some(server) => transport
+                .service_for(&server.host, server.plaintext_port, server.tls_port)
+                .ok()
+                .map(|service| service.base_url()),
+            None => transport.mapper().map_url(url).ok(),
+        }
+    }
+
     /// Asks the servers of `server_type` other than `failed` who leads.
     async fn ask_leader(&self, server_type: &ServerType, failed: &Url) -> Option<Url> {
         let path = match server_type {
@@ -182,11 +207,11 @@ impl ClusterState {
             let Ok(url) = Url::parse(text.trim()) else {
                 continue;
             };
-            let Ok(mapped) = transport.mapper().map_url(&url) else {
+            let Some(leader) = self.base_of(&url) else {
                 continue;
             };
-            if !same_origin(&mapped, failed) {
-                return Some(mapped);
+            if !same_origin(&leader, failed) {
+                return Some(leader);
             }
         }
         None
@@ -275,8 +300,9 @@ impl Locate for Locator {
 
     fn redirected(&self, to: &Url) {
         if let (Target::Leader(server_type), Some(shared)) = (&self.target, self.cluster.upgrade())
+            && let Some(leader) = shared.base_of(to)
         {
-            shared.learn_leader(server_type, to);
+            shared.learn_leader(server_type, &leader);
         }
     }
 }

@@ -30,7 +30,8 @@ pub trait Locate: Send + Sync + fmt::Debug {
     fn relocate<'a>(&'a self, failed: &'a Url) -> LocateFuture<'a>;
 
     /// A redirect from the service led to `to` (scheme, host and port of
-    /// the target): a leader's address, worth remembering.
+    /// the `Location`, as Druid wrote it, before the mapper): a leader's
+    /// address, worth remembering.
     fn redirected(&self, to: &Url) {
         let _ = to;
     }

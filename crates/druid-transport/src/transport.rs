@@ -439,7 +439,7 @@ impl Transport {
                 });
             }
             if let Some(locator) = locator {
-                let mut origin = mapped.clone();
+                let mut origin = target.clone();
                 origin.set_path("/");
                 origin.set_query(None);
                 locator.redirected(&origin);
