@@ -1157,3 +1157,23 @@ async fn tls_private_ca_and_basic_auth_end_to_end() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
     assert!(!format!("{err} {err:?} {wrong:?}").contains("not-the-password"));
 }
+
+/// An endpoint newer than the cluster: the error names both releases.
+#[tokio::test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn an_endpoint_newer_than_the_cluster_names_both_releases() {
+    let coordinator = client().cluster().await.unwrap().coordinator().unwrap();
+    let version = coordinator.status().await.unwrap().version;
+    let major: u32 = version.split('.').next().unwrap().parse().unwrap();
+    assert!(
+        major < 34,
+        "this test needs a cluster older than clone_status's 34.0.0: {version}"
+    );
+    let err = coordinator.clone_status().await.unwrap_err();
+    let line = err.to_string();
+    assert!(line.contains("needs Druid 34.0.0 or later"), "{line}");
+    assert!(
+        line.contains(&format!("the cluster runs {version}")),
+        "{line}"
+    );
+}

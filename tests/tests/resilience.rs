@@ -282,3 +282,36 @@ async fn a_read_only_client_refuses_changes_before_sending_and_reads_as_usual() 
     client.sql("SELECT 1 AS x").send().await.unwrap();
     assert_eq!(server.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn an_endpoint_newer_than_the_cluster_says_which_releases() {
+    let server = FakeServer::start(|r| match r.path() {
+        "/status" => FakeResponse::json(&json!({"version": "27.0.0", "modules": []})),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let client = quick_client(&server.url());
+    let coordinator = druid_api::CoordinatorClient::new(client.service().clone());
+    let err = coordinator.clone_status().await.unwrap_err();
+    let line = err.to_string();
+    assert!(
+        line.contains("coordinator.clone_status answered 404")
+            && line.contains("needs Druid 34.0.0 or later")
+            && line.contains("the cluster runs 27.0.0"),
+        "{line}"
+    );
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.status().unwrap().as_u16(), 404);
+
+    // On a release that has it, a 404 stays Druid's plain answer.
+    let server = FakeServer::start(|r| match r.path() {
+        "/status" => FakeResponse::json(&json!({"version": "35.0.1", "modules": []})),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let client = quick_client(&server.url());
+    let coordinator = druid_api::CoordinatorClient::new(client.service().clone());
+    let err = coordinator.clone_status().await.unwrap_err();
+    assert!(!err.to_string().contains("needs Druid"), "{err}");
+    assert_eq!(err.status().unwrap().as_u16(), 404);
+}

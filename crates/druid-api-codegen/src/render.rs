@@ -647,6 +647,9 @@ fn base_request(
             EffectKind::Write => quote!(.effect(Effect::Write)),
         });
     }
+    if let Some(since) = &e.since {
+        chain.push(quote!(.since(#since)));
+    }
     for (key, value) in e.fixed_pairs() {
         chain.push(match value {
             Some(value) => quote!(.query(#key, #value)),

@@ -109,6 +109,18 @@ pub enum Error {
         /// The path, as it would have been sent.
         path: String,
     },
+    /// The endpoint is newer than the cluster: it answered 404 or 405, and
+    /// its `/status` says it runs a release before the one the endpoint
+    /// needs. The predicates answer for Druid's answer inside.
+    Unsupported {
+        /// The release the endpoint needs (its spec's `since`).
+        since: String,
+        /// The release the cluster runs.
+        version: String,
+        /// Druid's answer.
+        #[source]
+        answer: Box<Error>,
+    },
     /// The request failed on every attempt its retry policy allowed; the
     /// last failure is inside. The predicates ([`Error::status`],
     /// [`Error::is_connect`], ...) answer for that last failure.
@@ -149,6 +161,17 @@ impl fmt::Display for Error {
                 "refused {method} {path} ({operation}): it changes the cluster and this client \
                  is read-only"
             ),
+            Error::Unsupported {
+                since,
+                version,
+                answer,
+            } => {
+                let what = match answer.api() {
+                    Some(api) => format!("{} answered {}", api.operation, api.status.as_u16()),
+                    None => "the endpoint is missing".to_owned(),
+                };
+                format!("{what}: it needs Druid {since} or later; the cluster runs {version}")
+            }
             Error::Retried {
                 attempts,
                 elapsed,
@@ -169,6 +192,7 @@ impl Error {
     pub fn last_attempt(&self) -> &Error {
         match self {
             Error::Retried { last, .. } => last.last_attempt(),
+            Error::Unsupported { answer, .. } => answer.last_attempt(),
             other => other,
         }
     }

@@ -172,6 +172,7 @@ pub struct Request {
     effect: Effect,
     answers: &'static [Answer],
     retry: Option<RetryPolicy>,
+    since: Option<&'static str>,
 }
 
 impl Request {
@@ -192,6 +193,7 @@ impl Request {
             timeout: None,
             answers: &[],
             retry: None,
+            since: None,
         }
     }
 
@@ -246,6 +248,19 @@ impl Request {
     pub fn answers(mut self, answers: &'static [Answer]) -> Self {
         self.answers = answers;
         self
+    }
+
+    /// The first Druid release that has the endpoint: a 404 or 405 from an
+    /// older cluster becomes [`Error::Unsupported`](crate::Error::Unsupported),
+    /// which names both releases.
+    pub fn since(mut self, release: &'static str) -> Self {
+        self.since = Some(release);
+        self
+    }
+
+    /// The release set with [`Request::since`], if any.
+    pub fn since_release(&self) -> Option<&'static str> {
+        self.since
     }
 
     /// Whether the endpoint lists this status among its answers.

@@ -326,6 +326,21 @@ impl Transport {
         let elapsed = started.elapsed();
         span.record("attempts", attempts);
         span.record("duration_ms", elapsed.as_millis() as u64);
+        let outcome = match (outcome, request.since_release()) {
+            (Ok(response), Some(since)) if matches!(response.status.as_u16(), 404 | 405) => {
+                match self.release_at(&base, &scope).await {
+                    Some(version) if release_key(&version) < release_key(since) => {
+                        Err(Error::Unsupported {
+                            since: since.to_owned(),
+                            version,
+                            answer: Box::new(response.into_api_error().await),
+                        })
+                    }
+                    _ => Ok(response),
+                }
+            }
+            (outcome, _) => outcome,
+        };
         match outcome {
             Ok(mut response) => {
                 span.record("status", response.status.as_u16());
@@ -341,6 +356,30 @@ impl Transport {
             }),
             Err(error) => Err(error),
         }
+    }
+
+    /// The Druid release of the service at `base`, from its `/status`;
+    /// `None` when that cannot be read within a couple of seconds.
+    async fn release_at(&self, base: &Url, scope: &RedirectScope) -> Option<String> {
+        let request = Request::get("/status")
+            .operation("transport.release")
+            .timeout(Duration::from_secs(3));
+        let response = self
+            .attempt(
+                base,
+                scope,
+                None,
+                &request,
+                Some(Duration::from_secs(3)),
+                true,
+            )
+            .await
+            .ok()?
+            .collect()
+            .await
+            .ok()?;
+        let status: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
+        status["version"].as_str().map(str::to_owned)
     }
 
     /// One attempt: the request and the redirects it leads to.
@@ -639,6 +678,16 @@ fn is_tls_error_type(error: &(dyn std::error::Error + 'static)) -> bool {
         return true;
     }
     false
+}
+
+/// A release's numbers for comparing (`27.0.0` before `28.0.0-SNAPSHOT`
+/// before `28.0.1`); what does not parse counts as 0.
+fn release_key(release: &str) -> Vec<u64> {
+    release
+        .split(['.', '-'])
+        .take(3)
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 /// Whether a failed attempt looks like the service moved: no connection,

@@ -264,7 +264,8 @@ pub mod coordinator {
                     Method::GET,
                     "/druid/coordinator/v1/config/cloneStatus",
                 )
-                .operation("coordinator.clone_status");
+                .operation("coordinator.clone_status")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -297,6 +298,7 @@ pub mod coordinator {
                     "/druid/coordinator/v1/config/cloneStatus",
                 )
                 .operation("coordinator.clone_status_of")
+                .since("34.0.0")
                 .query("targetServer", target_server);
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -320,7 +322,8 @@ pub mod coordinator {
                     Method::GET,
                     "/druid/coordinator/v1/config/syncedBrokers",
                 )
-                .operation("coordinator.synced_brokers");
+                .operation("coordinator.synced_brokers")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2151,7 +2154,8 @@ pub mod coordinator {
                     Method::GET,
                     "/druid/coordinator/v1/broker/config",
                 )
-                .operation("coordinator.broker_dynamic_config");
+                .operation("coordinator.broker_dynamic_config")
+                .since("37.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2192,6 +2196,7 @@ pub mod coordinator {
                     )
                     .operation("coordinator.set_broker_dynamic_config")
                     .effect(Effect::Idempotent)
+                    .since("37.0.0")
                     .json(body)?;
                 Ok(request)
             })();
@@ -2229,7 +2234,8 @@ pub mod coordinator {
         ) -> BrokerDynamicConfigHistoryBuilder {
             let base = Ok(
                 Request::new(Method::GET, "/druid/coordinator/v1/broker/config/history")
-                    .operation("coordinator.broker_dynamic_config_history"),
+                    .operation("coordinator.broker_dynamic_config_history")
+                    .since("37.0.0"),
             );
             BrokerDynamicConfigHistoryBuilder {
                 service: self.service.clone(),

@@ -1579,6 +1579,7 @@ pub mod overlord {
                         ),
                     )
                     .operation("overlord.reset_supervisor_to_latest_and_backfill")
+                    .since("38.0.0")
                     .json(body)?;
                 Ok(request)
             })();
@@ -1628,6 +1629,7 @@ pub mod overlord {
                 )
                 .operation("overlord.simulate_autoscaler")
                 .effect(Effect::Read)
+                .since("38.0.0")
                 .json(body)?;
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -1662,7 +1664,8 @@ pub mod overlord {
                     format!("/druid/indexer/v1/datasources/{datasource}"),
                 )
                 .operation("overlord.mark_datasource_unused")
-                .effect(Effect::Idempotent);
+                .effect(Effect::Idempotent)
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1694,7 +1697,8 @@ pub mod overlord {
                     format!("/druid/indexer/v1/datasources/{datasource}"),
                 )
                 .operation("overlord.mark_datasource_used")
-                .effect(Effect::Idempotent);
+                .effect(Effect::Idempotent)
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1735,6 +1739,7 @@ pub mod overlord {
                 )
                 .operation("overlord.mark_segments_unused")
                 .effect(Effect::Idempotent)
+                .since("34.0.0")
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
@@ -1791,6 +1796,7 @@ pub mod overlord {
                 )
                 .operation("overlord.mark_segments_used")
                 .effect(Effect::Idempotent)
+                .since("34.0.0")
                 .json(body)?;
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
@@ -1847,7 +1853,8 @@ pub mod overlord {
                     ),
                 )
                 .operation("overlord.mark_segment_unused")
-                .effect(Effect::Idempotent);
+                .effect(Effect::Idempotent)
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1886,7 +1893,8 @@ pub mod overlord {
                     ),
                 )
                 .operation("overlord.mark_segment_used")
-                .effect(Effect::Idempotent);
+                .effect(Effect::Idempotent)
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1927,6 +1935,7 @@ pub mod overlord {
                     )
                     .operation("overlord.set_cluster_compaction_config")
                     .effect(Effect::Idempotent)
+                    .since("34.0.0")
                     .json(body)?;
                 Ok(request)
             })();
@@ -1961,7 +1970,8 @@ pub mod overlord {
                     Method::GET,
                     "/druid/indexer/v1/compaction/config/cluster",
                 )
-                .operation("overlord.cluster_compaction_config");
+                .operation("overlord.cluster_compaction_config")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -1988,7 +1998,8 @@ pub mod overlord {
                     Method::GET,
                     "/druid/indexer/v1/compaction/config/datasources",
                 )
-                .operation("overlord.datasource_compaction_configs");
+                .operation("overlord.datasource_compaction_configs")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2027,7 +2038,8 @@ pub mod overlord {
                         "/druid/indexer/v1/compaction/config/datasources/{datasource}"
                     ),
                 )
-                .operation("overlord.datasource_compaction_config");
+                .operation("overlord.datasource_compaction_config")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2077,6 +2089,7 @@ pub mod overlord {
                     )
                     .operation("overlord.set_datasource_compaction_config")
                     .effect(Effect::Idempotent)
+                    .since("34.0.0")
                     .json(body)?;
                 Ok(request)
             })();
@@ -2131,7 +2144,8 @@ pub mod overlord {
                         ),
                     )
                     .operation("overlord.delete_datasource_compaction_config")
-                    .effect(Effect::Idempotent);
+                    .effect(Effect::Idempotent)
+                    .since("34.0.0");
                 Ok(request)
             })();
             DeleteDatasourceCompactionConfigBuilder {
@@ -2183,7 +2197,8 @@ pub mod overlord {
                             "/druid/indexer/v1/compaction/config/datasources/{datasource}/history"
                         ),
                     )
-                    .operation("overlord.datasource_compaction_config_history");
+                    .operation("overlord.datasource_compaction_config_history")
+                    .since("34.0.0");
                 Ok(request)
             })();
             DatasourceCompactionConfigHistoryBuilder {
@@ -2217,7 +2232,8 @@ pub mod overlord {
                     Method::GET,
                     "/druid/indexer/v1/compaction/status/datasources",
                 )
-                .operation("overlord.datasource_compaction_statuses");
+                .operation("overlord.datasource_compaction_statuses")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2254,7 +2270,8 @@ pub mod overlord {
                         "/druid/indexer/v1/compaction/status/datasources/{datasource}"
                     ),
                 )
-                .operation("overlord.datasource_compaction_status");
+                .operation("overlord.datasource_compaction_status")
+                .since("34.0.0");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -2285,7 +2302,8 @@ pub mod overlord {
                     Method::GET,
                     "/druid/indexer/v1/k8s/taskrunner/executionconfig",
                 )
-                .operation("overlord.k8s_execution_config");
+                .operation("overlord.k8s_execution_config")
+                .since("31.0.0");
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
@@ -2343,6 +2361,7 @@ pub mod overlord {
                     )
                     .operation("overlord.set_k8s_execution_config")
                     .effect(Effect::Idempotent)
+                    .since("31.0.0")
                     .json(body)?;
                 Ok(request)
             })();
@@ -2385,7 +2404,8 @@ pub mod overlord {
                         Method::GET,
                         "/druid/indexer/v1/k8s/taskrunner/executionconfig/history",
                     )
-                    .operation("overlord.k8s_execution_config_history"),
+                    .operation("overlord.k8s_execution_config_history")
+                    .since("31.0.0"),
             );
             K8sExecutionConfigHistoryBuilder {
                 service: self.service.clone(),

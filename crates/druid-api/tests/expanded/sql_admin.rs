@@ -68,7 +68,8 @@ pub mod sql_admin {
         ) -> impl Future<Output = Result<models::SqlEngines>> + Send {
             async move {
                 let request = Request::new(Method::GET, "/druid/v2/sql/engines")
-                    .operation(format!("{}.sql_engines", self.service_name()));
+                    .operation(format!("{}.sql_engines", self.service_name()))
+                    .since("34.0.0");
                 Ok(self.service().send(&request).await?.json()?)
             }
         }
@@ -101,7 +102,8 @@ pub mod sql_admin {
         fn sql_queries(&self) -> SqlQueriesBuilder {
             let base = Ok(
                 Request::new(Method::GET, "/druid/v2/sql/queries")
-                    .operation(format!("{}.sql_queries", self.service_name())),
+                    .operation(format!("{}.sql_queries", self.service_name()))
+                    .since("34.0.0"),
             );
             SqlQueriesBuilder {
                 service: self.service().clone(),
@@ -146,7 +148,8 @@ pub mod sql_admin {
                         Method::GET,
                         format!("/druid/v2/sql/queries/{sql_query_id}/reports"),
                     )
-                    .operation(format!("{}.sql_query_reports", self.service_name()));
+                    .operation(format!("{}.sql_query_reports", self.service_name()))
+                    .since("36.0.0");
                 Ok(request)
             })();
             SqlQueryReportsBuilder {

@@ -171,7 +171,8 @@ pub mod status {
         fn status_ready(&self) -> impl Future<Output = Result<bool>> + Send {
             async move {
                 let request = Request::new(Method::GET, "/status/ready")
-                    .operation(format!("{}.status_ready", self.service_name()));
+                    .operation(format!("{}.status_ready", self.service_name()))
+                    .since("37.0.0");
                 const ANSWERS: &[Answer] = &[
                     Answer::new(StatusMatch::Class(2), BodyMatch::Any, Outcome::True),
                     Answer::new(StatusMatch::Is(503), BodyMatch::Any, Outcome::False),
