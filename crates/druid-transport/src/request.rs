@@ -251,7 +251,7 @@ impl Request {
     }
 
     /// The first Druid release that has the endpoint: a 404 or 405 from an
-    /// older cluster becomes [`Error::Unsupported`](crate::Error::Unsupported),
+    /// older cluster becomes [`Error::Unsupported`],
     /// which names both releases.
     pub fn since(mut self, release: &'static str) -> Self {
         self.since = Some(release);
