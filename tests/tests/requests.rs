@@ -212,9 +212,19 @@ async fn json_bodies_typed_and_free() {
         .unwrap();
     let r = last(&seen);
     assert_eq!(target(&r), "/druid/indexer/v1/task");
+    // The spec as given, plus the ID the client set (a spec with its own ID
+    // keeps it).
+    let mut sent = serde_json::from_slice::<serde_json::Value>(&r.body).unwrap();
+    let id = sent.as_object_mut().unwrap().remove("id").unwrap();
+    assert!(id.as_str().unwrap().starts_with("index_parallel_"), "{id}");
+    assert_eq!(sent, spec);
+    let mut own = spec.clone();
+    own["id"] = serde_json::json!("index_wiki_mine");
+    let (service, seen) = recording(200, r#"{"task":"index_wiki_mine"}"#);
+    OverlordClient::new(service).submit_task(&own).await.unwrap();
     assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
-        spec
+        serde_json::from_slice::<serde_json::Value>(&last(&seen).body).unwrap(),
+        own
     );
 
     let (service, seen) = recording(200, "{}");

@@ -71,13 +71,10 @@ async fn a_body_cut_off_is_sent_again_for_a_read_but_never_for_a_write() {
     assert_eq!(client.status().await.unwrap().version, "27.0.0");
     assert_eq!(server.requests().len(), 2, "the read was sent again");
 
-    // A task submission may have been taken: one attempt, a clear error.
-    let server = failing_first(1, cut, || FakeResponse::json(&json!({"task": "t1"}))).await;
+    // A supervisor reset may have been taken: one attempt, a clear error.
+    let server = failing_first(1, cut, || FakeResponse::json(&json!({"id": "wiki"}))).await;
     let overlord = overlord_at(&server.url(), quick_retries());
-    let err = overlord
-        .submit_task(&json!({"type": "noop"}))
-        .await
-        .unwrap_err();
+    let err = overlord.reset_supervisor("wiki").await.unwrap_err();
     assert_eq!(server.requests().len(), 1, "a write is never sent twice");
     assert_eq!(err.attempts(), 1);
     assert!(err.is_retryable(), "the failure is transient: {err:?}");
@@ -86,12 +83,9 @@ async fn a_body_cut_off_is_sent_again_for_a_read_but_never_for_a_write() {
 #[tokio::test]
 async fn a_write_that_meets_502_is_not_sent_again_and_an_idempotent_one_is() {
     let gateway = || FakeResponse::new(502, "<html><title>Error 502 Bad Gateway</title></html>");
-    let server = failing_first(1, gateway, || FakeResponse::json(&json!({"task": "t1"}))).await;
+    let server = failing_first(1, gateway, || FakeResponse::json(&json!({"id": "wiki"}))).await;
     let overlord = overlord_at(&server.url(), quick_retries());
-    let err = overlord
-        .submit_task(&json!({"type": "noop"}))
-        .await
-        .unwrap_err();
+    let err = overlord.reset_supervisor("wiki").await.unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 502);
     assert_eq!(server.requests().len(), 1);
     assert!(
@@ -270,6 +264,8 @@ async fn a_read_only_client_refuses_changes_before_sending_and_reads_as_usual() 
         line.contains("overlord.submit_task") && line.contains("POST /druid/indexer/v1/task"),
         "names the endpoint: {line}"
     );
+    let err = overlord.reset_supervisor("wiki").await.unwrap_err();
+    assert!(err.is_read_only(), "{err}");
     let err = overlord.suspend_supervisor("wiki").await.unwrap_err();
     assert!(
         err.is_read_only(),
@@ -314,4 +310,49 @@ async fn an_endpoint_newer_than_the_cluster_says_which_releases() {
     let err = coordinator.clone_status().await.unwrap_err();
     assert!(!err.to_string().contains("needs Druid"), "{err}");
     assert_eq!(err.status().unwrap().as_u16(), 404);
+}
+
+/// A task submission gets an ID from the client, so a lost answer is
+/// retried: Druid's "already exists" on the retry means the first was taken.
+#[tokio::test]
+async fn a_task_submission_with_the_clients_id_survives_a_lost_answer_without_a_duplicate() {
+    let tasks = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = tasks.clone();
+    let server = FakeServer::start(move |r| {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let id = body["id"].as_str().unwrap().to_owned();
+        let mut tasks = seen.lock().unwrap();
+        if tasks.contains(&id) {
+            // Druid 27's answer for an ID it has.
+            return FakeResponse::new(400, format!(r#"{{"error":"Task [{id}] already exists."}}"#));
+        }
+        tasks.push(id.clone());
+        // Taken, but the answer is lost on the way.
+        FakeResponse::new(200, format!(r#"{{"task":"{id}"}}"#)).cut_after(3)
+    })
+    .await;
+    let overlord = overlord_at(&server.url(), quick_retries());
+    let answer = overlord
+        .submit_task(&json!({"type": "noop", "groupId": "g"}))
+        .await
+        .unwrap();
+    let created = tasks.lock().unwrap().clone();
+    assert_eq!(created.len(), 1, "one task, not two");
+    assert_eq!(answer.task, created[0]);
+    assert!(answer.task.starts_with("noop_"), "{}", answer.task);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let ids: Vec<serde_json::Value> = requests
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids[0], ids[1], "the retry sends the same ID");
+
+    // An ID the caller chose that Druid has: its refusal stands.
+    let err = overlord
+        .submit_task(&json!({"type": "noop", "id": created[0]}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 400);
+    assert!(err.to_string().contains("already exists"), "{err}");
 }

@@ -208,7 +208,7 @@ async fn leader_redirects_keep_method_body_and_auth() {
         .build()
         .unwrap();
     let overlord = druid_api::OverlordClient::new(client.service().clone());
-    let spec = serde_json::json!({"type": "index_parallel", "spec": {}});
+    let spec = serde_json::json!({"type": "index_parallel", "id": "index_wiki_1", "spec": {}});
     let answer = overlord.submit_task(&spec).await.unwrap();
     assert_eq!(answer.task, "index_wiki_1");
 

@@ -32,7 +32,7 @@ pub use render::{
     render_shared_group,
 };
 pub use spec::{
-    AnswerSpec, BodySpec, EffectKind, Endpoint, Group, Omitted, PathParam, QueryParam,
+    AnswerSpec, BodyId, BodySpec, EffectKind, Endpoint, Group, Omitted, PathParam, QueryParam,
     ResponseSpec, SERVICES_FILE, Service, Spec, SpecError, StatusSpec, load, pascal_case,
     snake_case, spec_files,
 };

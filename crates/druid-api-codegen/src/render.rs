@@ -274,7 +274,20 @@ fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer
             Value::Stream => quote! {
                 Ok(#service.execute_streaming(&request).await?.error_for_status().await?)
             },
-            _ => quote!(Ok(#service.send(&request).await?.#decode_value)),
+            _ => match &endpoint.body_id {
+                Some(body_id) => {
+                    let (key, exists) = (&body_id.answer, &body_id.exists);
+                    quote! {
+                        match #service.send(&request).await {
+                            Ok(response) => Ok(response.#decode_value),
+                            // An earlier attempt was taken; its answer was lost.
+                            Err(error) if body.was_taken(&error, #exists) => Ok(body.answer(#key)?),
+                            Err(error) => Err(error.into()),
+                        }
+                    }
+                }
+                None => quote!(Ok(#service.send(&request).await?.#decode_value)),
+            },
         };
         return Answer {
             ty: value_ty,
@@ -551,6 +564,14 @@ fn endpoint_doc(
     if let Some(since) = &e.since {
         notes.push(format!("Since Druid {since}."));
     }
+    if let Some(body_id) = &e.body_id {
+        notes.push(format!(
+            "A body without `{field}` gets one made up by the client (`<type>_<random>_<ms>`), \
+             so that a lost answer can be retried safely: when the retry finds the ID \
+             taken, the earlier attempt was, and its answer is returned.",
+            field = body_id.field
+        ));
+    }
     notes.push(
         match e.effect_kind() {
             EffectKind::Read => "Reads: sent again after a transient failure.",
@@ -668,6 +689,14 @@ fn base_request(
         Some(BodySpec::Kind(kind)) if kind == "text" => {
             args.push(quote!(body: &str));
             chain.push(quote!(.text(body)));
+        }
+        Some(BodySpec::Kind(_)) if e.body_id.is_some() => {
+            uses.add("serde::Serialize");
+            uses.add("druid_transport::IdentifiedBody");
+            let field = e.body_id.as_ref().map(|b| b.field.as_str()).unwrap_or("id");
+            args.push(quote!(body: &(impl Serialize + ?Sized)));
+            lets.push(quote!(let body = IdentifiedBody::new(body, #field)?;));
+            chain.push(quote!(.json(&body.json)?));
         }
         Some(BodySpec::Kind(_)) => {
             uses.add("serde::Serialize");

@@ -154,6 +154,11 @@ pub struct Endpoint {
     /// reads; anything else not marked is a write, never sent twice.
     #[serde(default)]
     pub effect: Option<String>,
+    /// A JSON body that names what it creates (a task's `id`): the client
+    /// sets the ID when the body has none, so that sending the request
+    /// again is safe.
+    #[serde(default)]
+    pub body_id: Option<BodyId>,
     /// Set when the endpoint is deprecated: what to use instead.
     #[serde(default)]
     pub deprecated: Option<String>,
@@ -166,6 +171,19 @@ pub struct Endpoint {
     /// The 1-based line of the `[[endpoint]]` header (filled in on load).
     #[serde(skip)]
     pub line: usize,
+}
+
+/// An endpoint's `body_id`: `{ field = "id", answer = "task", exists = "already exists" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyId {
+    /// The body's field that holds the ID.
+    pub field: String,
+    /// The key of the answer that holds the ID (`{"task": id}`).
+    pub answer: String,
+    /// Text of the server's answer when the ID exists already: on a retried
+    /// attempt with an ID of the client's, the earlier attempt was taken.
+    pub exists: String,
 }
 
 /// What a request does to the cluster, as the spec says it.

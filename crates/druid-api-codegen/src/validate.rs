@@ -298,6 +298,30 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
             );
         }
     }
+    if e.body_id.is_some() {
+        if !matches!(&e.body, Some(crate::BodySpec::Kind(kind)) if kind == "json") {
+            c.at(
+                e,
+                "`body_id` needs a free JSON body (`body = \"json\"`)".to_owned(),
+                None,
+            );
+        }
+        if e.effect.as_deref() != Some("idempotent") {
+            c.at(
+                e,
+                "an endpoint with `body_id` is safe to repeat: mark it `effect = \"idempotent\"`"
+                    .to_owned(),
+                None,
+            );
+        }
+        if e.query.iter().any(|q| !q.required) || e.audit {
+            c.at(
+                e,
+                "`body_id` works on endpoints without options (no builder)".to_owned(),
+                None,
+            );
+        }
+    }
     if !e.path.starts_with('/') || e.path.contains('?') || e.path.contains(' ') {
         c.at(
             e,

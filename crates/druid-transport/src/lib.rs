@@ -101,7 +101,7 @@ pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, 
 pub use locate::{Locate, LocateFuture};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
 pub use mock::{MockRequest, MockResponse};
-pub use request::{Body, Request, encode_segment, interval_path_param, path_param};
+pub use request::{Body, IdentifiedBody, Request, encode_segment, interval_path_param, path_param};
 pub use response::{Answer, BodyMatch, Outcome, Response, StatusMatch};
 pub use retry::{Effect, RetryPolicy};
 pub use stream::StreamingResponse;

@@ -12,6 +12,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::response::{Answer, StatusMatch};
@@ -519,5 +520,82 @@ mod tests {
         assert_eq!(r.path_and_query(), "/x?id=a&id=b%20c");
         assert!(Request::get("/").header("x", "line\nbreak").is_err());
         assert_eq!(Request::get("/").text("hi").body().as_bytes(), b"hi");
+    }
+}
+
+/// A JSON body whose `field` names it (a task's `id`), for endpoints the
+/// spec marks with `body_id`: the body as JSON, the ID, and whether the
+/// client made the ID up because the body had none. With an ID of its own
+/// the request may be sent again safely: the server refuses a second copy.
+#[derive(Debug, Clone)]
+pub struct IdentifiedBody {
+    /// The body, with the ID set.
+    pub json: serde_json::Value,
+    /// The ID.
+    pub id: String,
+    /// Whether the client generated the ID.
+    pub generated: bool,
+}
+
+impl IdentifiedBody {
+    /// Writes `body` as JSON and sets `field` to a fresh ID when the body is
+    /// an object without it (`<type>_<16 hex digits>_<milliseconds>`, the
+    /// type from the body's `type`). A body that is not an object is
+    /// invalid input.
+    pub fn new(body: &(impl Serialize + ?Sized), field: &str) -> Result<Self> {
+        let mut json = serde_json::to_value(body).map_err(|e| {
+            Error::invalid_input(format!("the request body cannot be written as JSON: {e}"))
+        })?;
+        let Some(object) = json.as_object_mut() else {
+            return Err(Error::invalid_input(format!(
+                "the request body must be a JSON object with an optional `{field}`"
+            )));
+        };
+        if let Some(id) = object.get(field).and_then(serde_json::Value::as_str) {
+            let id = id.to_owned();
+            return Ok(IdentifiedBody {
+                json,
+                id,
+                generated: false,
+            });
+        }
+        let kind: String = object
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("task")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let id = format!("{kind}_{:016x}_{millis}", fastrand::u64(..));
+        object.insert(field.to_owned(), serde_json::Value::String(id.clone()));
+        Ok(IdentifiedBody {
+            json,
+            id,
+            generated: true,
+        })
+    }
+
+    /// Whether `error` means an earlier attempt of this very request was
+    /// taken: the ID is the client's own, the request was retried, and the
+    /// server answers that the ID exists (its text contains `exists`).
+    pub fn was_taken(&self, error: &Error, exists: &str) -> bool {
+        self.generated
+            && error.attempts() > 1
+            && error.api().is_some_and(|api| api.body.contains(exists))
+    }
+
+    /// The answer the server gives for a new ID: `{ key: id }`, decoded.
+    pub fn answer<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let mut answer = serde_json::Map::new();
+        answer.insert(key.to_owned(), serde_json::Value::String(self.id.clone()));
+        serde_json::from_value(serde_json::Value::Object(answer)).map_err(|e| {
+            Error::invalid_input(format!(
+                "the answer `{{\"{key}\": id}}` does not decode: {e}"
+            ))
+        })
     }
 }

@@ -4,7 +4,8 @@
 pub mod overlord {
     use std::pin::Pin;
     use druid_transport::{
-        Answer, BodyMatch, Effect, Outcome, Request, Service, StatusMatch, path_param,
+        Answer, BodyMatch, Effect, IdentifiedBody, Outcome, Request, Service,
+        StatusMatch, path_param,
     };
     use druid_transport::http::Method;
     use druid_transport::url::Url;
@@ -770,7 +771,9 @@ pub mod overlord {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::TaskId` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
-        /// Changes state: never sent twice; a read-only client refuses it.
+        /// A body without `id` gets one made up by the client (`<type>_<random>_<ms>`), so that a lost answer can be retried safely: when the retry finds the ID taken, the earlier attempt was, and its answer is returned.
+        ///
+        /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/tasks-api#submit-a-task).
         #[doc(alias = "POST /druid/indexer/v1/task")]
@@ -778,10 +781,18 @@ pub mod overlord {
             &self,
             body: &(impl Serialize + ?Sized),
         ) -> Result<models::TaskId> {
+            let body = IdentifiedBody::new(body, "id")?;
             let request = Request::new(Method::POST, "/druid/indexer/v1/task")
                 .operation("overlord.submit_task")
-                .json(body)?;
-            Ok(self.service.send(&request).await?.json()?)
+                .effect(Effect::Idempotent)
+                .json(&body.json)?;
+            match self.service.send(&request).await {
+                Ok(response) => Ok(response.json()?),
+                Err(error) if body.was_taken(&error, "already exists") => {
+                    Ok(body.answer("task")?)
+                }
+                Err(error) => Err(error.into()),
+            }
         }
 
         /// Stops a task (this also cancels an MSQ query).
