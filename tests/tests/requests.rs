@@ -221,7 +221,10 @@ async fn json_bodies_typed_and_free() {
     let mut own = spec.clone();
     own["id"] = serde_json::json!("index_wiki_mine");
     let (service, seen) = recording(200, r#"{"task":"index_wiki_mine"}"#);
-    OverlordClient::new(service).submit_task(&own).await.unwrap();
+    OverlordClient::new(service)
+        .submit_task(&own)
+        .await
+        .unwrap();
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&last(&seen).body).unwrap(),
         own
