@@ -356,3 +356,24 @@ async fn a_task_submission_with_the_clients_id_survives_a_lost_answer_without_a_
     assert_eq!(err.status().unwrap().as_u16(), 400);
     assert!(err.to_string().contains("already exists"), "{err}");
 }
+
+/// Certificate checks go off only by the option that says it is dangerous.
+#[tokio::test]
+async fn certificate_checks_go_off_only_by_the_dangerous_option() {
+    use druid_tests::tls::{TestCa, server_config};
+    let ca = TestCa::new("Untrusted Test CA");
+    let server = FakeServer::start_tls(server_config(&ca.server_cert()), |_| status_body()).await;
+    let checked = druid_api::connect(&server.url()).unwrap();
+    assert!(checked.status().await.unwrap_err().is_tls());
+    let unchecked = druid_api::Client::builder()
+        .url(server.url())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert_eq!(unchecked.status().await.unwrap().version, "27.0.0");
+    assert!(
+        format!("{:?}", unchecked.transport()).contains("danger_accept_invalid_certs: true"),
+        "the Debug output shows the checks are off: {:?}",
+        unchecked.transport()
+    );
+}

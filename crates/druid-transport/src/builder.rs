@@ -450,6 +450,7 @@ impl<T> TransportBuilder<T> {
             auth,
             default_headers,
             read_only: self.read_only,
+            accept_invalid_certs: self.accept_invalid_certs,
             retry: self.retry,
             prefer_tls: self.prefer_tls,
             mapper: self.mapper,

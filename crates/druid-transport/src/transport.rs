@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) auth: Auth,
     pub(crate) default_headers: http::HeaderMap,
     pub(crate) read_only: bool,
+    /// Certificates are not checked (`danger_accept_invalid_certs`).
+    pub(crate) accept_invalid_certs: bool,
     pub(crate) retry: RetryPolicy,
     pub(crate) prefer_tls: bool,
     pub(crate) mapper: Arc<dyn ServiceMapper>,
@@ -67,6 +69,10 @@ impl fmt::Debug for Transport {
             .field("auth", &self.inner.auth)
             .field("headers", &self.inner.default_headers)
             .field("read_only", &self.inner.read_only)
+            .field(
+                "danger_accept_invalid_certs",
+                &self.inner.accept_invalid_certs,
+            )
             .field("retry", &self.inner.retry)
             .field("prefer_tls", &self.inner.prefer_tls)
             .field("mapper", &self.inner.mapper.describe())
