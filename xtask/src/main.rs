@@ -7,6 +7,9 @@
 //! - `spec check`: the spec's coverage of Druid's REST API.
 //! - `bench [--smoke] [--repeat N] [--cluster]`: this client's cost beside
 //!   plain reqwest, Python and Go clients, in one run (see `bench/mod.rs`).
+//! - `fuzz [TARGET] [--time SECS | --runs N | --smoke | --merge]`: the
+//!   libFuzzer targets of `tests/fuzz/`, built with nightly, without
+//!   `cargo fuzz` (see `fuzz.rs`).
 //! - `ci`: everything CI runs, the real cluster included.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -15,6 +18,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod druid;
+mod fuzz;
 mod spec_check;
 mod walk;
 
@@ -52,6 +56,9 @@ enum Command {
     /// Broker, beside plain reqwest, Python and Go; print a table and write
     /// target/bench/latest.json.
     Bench(bench::BenchArgs),
+    /// Fuzz the parsers with libFuzzer (tests/fuzz/; needs nightly, not
+    /// cargo-fuzz); print a table and fail on any crash.
+    Fuzz(fuzz::FuzzArgs),
     /// Run everything CI runs: checks, tests, a real cluster and the live tests.
     Ci,
 }
@@ -81,6 +88,7 @@ fn main() -> ExitCode {
             command: SpecCommand::Check { table },
         } => spec_check::run(table),
         Command::Bench(args) => bench::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Ci => ci::run(),
     };
     match result {
