@@ -62,6 +62,8 @@ fn parse(data: &[u8]) -> Case {
     let status = words
         .next()
         .and_then(|s| s.parse::<u16>().ok())
+        // HTTP has three-digit statuses only (the mock makes others a 500).
+        .filter(|s| (100..=999).contains(s))
         .unwrap_or(500);
     let mut case = Case {
         status,
