@@ -151,8 +151,9 @@ pub(crate) struct RowDecoder {
     /// For CSV: the header as a record, for struct fields by name.
     csv_names: Option<csv::StringRecord>,
     /// For CSV: the record splitter, reused from row to row (boxed: its
-    /// parser tables are large).
-    csv: Box<CsvLine>,
+    /// parser tables are large; made at the first CSV row: building the
+    /// tables costs more than decoding a small JSON result).
+    csv: Option<Box<CsvLine>>,
 }
 
 impl RowDecoder {
@@ -171,7 +172,7 @@ impl RowDecoder {
             header: Vec::new(),
             columns: None,
             csv_names: None,
-            csv: Box::default(),
+            csv: None,
         }
     }
 
@@ -442,10 +443,11 @@ impl RowDecoder {
         line: &[u8],
         out: &mut impl Sink<T>,
     ) -> Result<(), RowError> {
-        if let Err(message) = self.csv.split(line) {
+        let csv = self.csv.get_or_insert_with(Box::default);
+        if let Err(message) = csv.split(line) {
             return Err(self.bad_row(&message, line));
         }
-        let record = &self.csv.record;
+        let record = &csv.record;
         if (self.seen as usize) < self.layout.header_rows() {
             if self.header.is_empty() {
                 self.csv_names = Some(record.clone());
