@@ -507,13 +507,14 @@ impl RowDecoder {
 }
 
 /// Whether a parse of `data` failed only because `data` ends too early: the
-/// end-of-input errors, and the syntax errors serde_json reports at the last
-/// byte (a number cut after its `-`, `.` or `e`).
+/// end-of-input errors, and the syntax and type errors serde_json reports
+/// at the last byte (a number cut after its `-`, `.` or `e`; a number of
+/// the wrong type, cut anywhere: it would be another number in the error).
 fn is_cut(error: &serde_json::Error, data: &[u8]) -> bool {
     if error.is_eof() {
         return true;
     }
-    if !error.is_syntax() {
+    if !error.is_syntax() && !error.is_data() {
         return false;
     }
     let line_start = if error.line() <= 1 {
@@ -1037,6 +1038,28 @@ mod tests {
         // A literal that goes on is wrong however it is cut.
         for size in [1, 2, 3, 4, 5, 100] {
             assert!(decode::<Value>(layout(ResultFormat::Array, false), b"[nullx]", size).is_err());
+        }
+    }
+
+    /// Found by the `sql_rows` fuzz target: a number of the wrong type cut
+    /// at a chunk boundary was an error naming the number's first digits.
+    #[test]
+    fn a_number_of_the_wrong_type_cut_at_a_chunk_boundary_is_read_whole() {
+        let body = b"[[\"a\"],123456789]\n";
+        let whole =
+            decode::<Vec<Value>>(layout(ResultFormat::Array, false), body, 1000).unwrap_err();
+        assert!(whole.message.contains("integer `123456789`"), "{whole}");
+        assert!(!whole.cut_off);
+        for size in 1..body.len() {
+            let err =
+                decode::<Vec<Value>>(layout(ResultFormat::Array, false), body, size).unwrap_err();
+            assert_eq!(err.message, whole.message, "chunks of {size}");
+            assert_eq!(err.row, Some(1));
+        }
+        // An error at the last byte of a complete result is not a cut.
+        for body in [&b"[666]"[..], b"[666]\n", b"[{\"page\":\"a\"}]"] {
+            let err = decode::<Row>(layout(ResultFormat::Array, false), body, 1000).unwrap_err();
+            assert!(!err.cut_off, "{err}");
         }
     }
 
