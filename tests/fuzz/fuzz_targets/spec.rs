@@ -19,14 +19,14 @@
 
 #![no_main]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 
-fn files(text: &str) -> HashMap<String, String> {
-    let mut files = HashMap::new();
+fn files(text: &str) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
     let mut name = druid_api_codegen::SERVICES_FILE.to_owned();
     let mut content = String::new();
     for line in text.split_inclusive('\n') {
