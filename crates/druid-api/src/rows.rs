@@ -241,11 +241,12 @@ impl RowDecoder {
         if self.state != State::Done {
             return Err(self.cut_off(rest));
         }
-        if rest.iter().any(|&b| !is_json_space(b)) {
+        if let Some(at) = rest.iter().position(|&b| !is_json_space(b)) {
             return Err(RowError {
                 row: None,
                 message: "bytes after the end of the result".to_owned(),
-                near: rest.iter().take(120).copied().collect(),
+                // From the first of them, wherever the chunks were cut.
+                near: rest[at..].iter().take(120).copied().collect(),
                 cut_off: false,
             });
         }
@@ -1109,6 +1110,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rows, [json!(1), json!(2)]);
+    }
+
+    /// Found by the `sql_rows` fuzz target: the bytes shown after the end
+    /// of a result began with a space or not, by where a chunk was cut.
+    #[test]
+    fn bytes_after_the_end_are_shown_from_the_first_one() {
+        let j = "j".repeat(63);
+        let body = format!("[[\"page\", \"added{j}\"]] , x, [\"Main\"]");
+        let body = body.as_bytes();
+        // The fuzzer's cuts (a long row, carried over several chunks), and
+        // every even cut.
+        let mut cuts = vec![vec![1, 5, 29]];
+        cuts.extend((1..=body.len()).map(|size| vec![size]));
+        for sizes in cuts {
+            let mut decoder = RowDecoder::new(layout(ResultFormat::Array, true));
+            let mut out: Vec<Value> = Vec::new();
+            let (mut at, mut i) = (0, 0);
+            let mut result = Ok(());
+            while at < body.len() && result.is_ok() {
+                let end = (at + sizes[i % sizes.len()]).min(body.len());
+                result = decoder.feed(Bytes::copy_from_slice(&body[at..end]), &mut out);
+                (at, i) = (end, i + 1);
+            }
+            let err = result.and_then(|()| decoder.finish(&mut out)).unwrap_err();
+            assert_eq!(err.message, "bytes after the end of the result");
+            assert_eq!(err.near, b", x, [\"Main\"]", "chunks of {sizes:?}");
+        }
     }
 
     #[test]
