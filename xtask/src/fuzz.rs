@@ -23,7 +23,8 @@
 //!
 //! `--smoke` is the short run for CI (20 s per target). `--merge`
 //! minimizes: the committed corpus becomes the smallest set of the committed
-//! and found inputs with the same coverage (libFuzzer's `-merge=1`).
+//! and found inputs with the same edge coverage (libFuzzer's `-merge=1`
+//! with `-use_counters=0`), to be committed after a long run.
 //!
 //! Every wait is bounded: the build by [`BUILD_LIMIT`], each libFuzzer
 //! process by its own time budget plus [`GRACE`] (then it is killed).
@@ -548,7 +549,15 @@ fn merge(paths: &Paths, target: &str) -> Result<(), String> {
     let before_bytes = dir_bytes(&folders.committed);
     let child = Command::new(paths.binary(target))
         .arg(folders.artifact_flag())
-        .args(["-merge=1", INPUT_TIMEOUT, RSS_LIMIT, MAX_LEN])
+        // Edge coverage only (not libFuzzer's hit-count buckets): a few
+        // hundred inputs a target, not thousands, for the same edges.
+        .args([
+            "-merge=1",
+            "-use_counters=0",
+            INPUT_TIMEOUT,
+            RSS_LIMIT,
+            MAX_LEN,
+        ])
         .arg(&merged)
         .arg(&folders.committed)
         .arg(&folders.corpus)
