@@ -40,17 +40,48 @@ pub fn check_line(text: &str, what: &str) {
 }
 
 /// Neither the password nor the `Authorization` header shows, unless the
-/// server itself sent them (`input` is everything the server said).
+/// server itself sent them (`input` is everything the server said), maybe
+/// in other case or percent-encoded: a URL's host is lowercased and
+/// percent-decoded.
 pub fn check_secret(text: &str, input: &[u8], what: &str) {
+    let lower = text.to_ascii_lowercase();
     for secret in [PASSWORD, PASSWORD_B64] {
+        let secret = secret.to_ascii_lowercase();
         // The text is short, the input may not be: the input is searched
-        // only when the text shows a secret (the secrets are ASCII, so a
-        // byte search is the text search).
-        if text.contains(secret) {
-            let sent = input.windows(secret.len()).any(|w| w == secret.as_bytes());
+        // only when the text shows a secret.
+        if lower.contains(&secret) {
+            let sent = percent_decoded(&input.to_ascii_lowercase())
+                .to_ascii_lowercase()
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes());
             assert!(sent, "{what} shows the password: {text}");
         }
     }
+}
+
+/// `%XX` decoded, the rest as it is.
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = bytes
+            .get(i + 1)
+            .copied()
+            .and_then(hex)
+            .zip(bytes.get(i + 2).copied().and_then(hex));
+        match (bytes[i], pair) {
+            (b'%', Some((high, low))) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Every invariant of a transport error: `Display` is one bounded line (its
