@@ -41,8 +41,9 @@ pub fn check_line(text: &str, what: &str) {
 
 /// Neither the password nor the `Authorization` header shows, unless the
 /// server itself sent them (`input` is everything the server said), maybe
-/// in other case or percent-encoded: a URL's host is lowercased and
-/// percent-decoded.
+/// in other case, percent-encoded or cut by tabs and line breaks: a URL's
+/// host is lowercased and percent-decoded, and a URL loses its tabs and
+/// line breaks.
 pub fn check_secret(text: &str, input: &[u8], what: &str) {
     let lower = text.to_ascii_lowercase();
     for secret in [PASSWORD, PASSWORD_B64] {
@@ -50,7 +51,9 @@ pub fn check_secret(text: &str, input: &[u8], what: &str) {
         // The text is short, the input may not be: the input is searched
         // only when the text shows a secret.
         if lower.contains(&secret) {
-            let sent = percent_decoded(&input.to_ascii_lowercase())
+            let mut input = input.to_vec();
+            input.retain(|b| !matches!(b, b'\t' | b'\n' | b'\r'));
+            let sent = percent_decoded(&input)
                 .to_ascii_lowercase()
                 .windows(secret.len())
                 .any(|w| w == secret.as_bytes());
