@@ -8,6 +8,9 @@
 //! - `spec check`: the spec's coverage of Druid's REST API.
 //! - `bench [--smoke] [--repeat N] [--cluster]`: this client's cost beside
 //!   plain reqwest, Python and Go clients, in one run (see `bench/mod.rs`).
+//! - `fuzz [TARGET] [--time SECS | --runs N | --smoke | --merge]`: the
+//!   libFuzzer targets of `tests/fuzz/`, built with nightly, without
+//!   `cargo fuzz` (see `fuzz.rs`).
 //! - `ci`: everything CI runs, the real cluster included.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -17,6 +20,7 @@ mod ci;
 mod codegen;
 mod druid;
 mod faults;
+mod fuzz;
 mod spec_check;
 mod walk;
 
@@ -58,6 +62,9 @@ enum Command {
     /// Break a running `--ha` cluster one service at a time under a steady mixed load and
     /// report how the client coped (see xtask/src/faults.rs).
     Faults(faults::FaultsArgs),
+    /// Fuzz the parsers with libFuzzer (tests/fuzz/; needs nightly, not
+    /// cargo-fuzz); print a table and fail on any crash.
+    Fuzz(fuzz::FuzzArgs),
     /// Run everything CI runs: checks, tests, a real cluster and the live tests.
     Ci,
 }
@@ -88,6 +95,7 @@ fn main() -> ExitCode {
         } => spec_check::run(table),
         Command::Bench(args) => bench::run(&args),
         Command::Faults(args) => faults::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Ci => ci::run(),
     };
     match result {

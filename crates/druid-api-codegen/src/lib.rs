@@ -38,6 +38,9 @@ pub use spec::{
 };
 pub use validate::validate;
 
+#[doc(hidden)]
+pub use spec::load_with;
+
 /// Loads and validates the spec in `dir`.
 pub fn load_checked(dir: &std::path::Path) -> Result<Spec, Vec<SpecError>> {
     let spec = load(dir)?;

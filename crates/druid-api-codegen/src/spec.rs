@@ -402,8 +402,19 @@ pub fn spec_files(dir: &Path) -> Vec<PathBuf> {
 /// Reads the spec in `dir` (the `api-spec` folder). All problems that can
 /// be found are returned together.
 pub fn load(dir: &Path) -> Result<Spec, Vec<SpecError>> {
+    load_with(dir, &|file| std::fs::read_to_string(dir.join(file)))
+}
+
+/// [`load`] with the files' text from `read` (a file name of the folder in,
+/// its text out) instead of the disk; `dir` only names the folder. An entry
+/// point for the fuzz targets in `tests/fuzz/`, not part of the API.
+#[doc(hidden)]
+pub fn load_with(
+    dir: &Path,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<Spec, Vec<SpecError>> {
     let services_name = display_path(dir, SERVICES_FILE);
-    let text = std::fs::read_to_string(dir.join(SERVICES_FILE)).map_err(|e| {
+    let text = read(SERVICES_FILE).map_err(|e| {
         vec![SpecError {
             file: services_name.clone(),
             line: None,
@@ -422,7 +433,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<SpecError>> {
             if groups.iter().any(|g| &g.name == group_name) {
                 continue;
             }
-            match load_group(dir, group_name) {
+            match load_group(dir, group_name, read) {
                 Ok(group) => groups.push(group),
                 Err(mut group_errors) => errors.append(&mut group_errors),
             }
@@ -441,10 +452,14 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<SpecError>> {
     })
 }
 
-fn load_group(dir: &Path, name: &str) -> Result<Group, Vec<SpecError>> {
+fn load_group(
+    dir: &Path,
+    name: &str,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<Group, Vec<SpecError>> {
     let file_name = format!("{name}.toml");
     let file = display_path(dir, &file_name);
-    let text = std::fs::read_to_string(dir.join(&file_name)).map_err(|e| {
+    let text = read(&file_name).map_err(|e| {
         vec![SpecError {
             file: file.clone(),
             line: None,

@@ -125,8 +125,12 @@ impl<T> Sink<T> for Vec<T> {
 enum State {
     /// Before the `[` of a JSON array result.
     Start,
-    /// Between rows.
+    /// In a JSON array result, right after the `[`: a row or the `]`.
+    First,
+    /// Between rows; in a JSON array result, after a row: a `,` or the `]`.
     Rows,
+    /// In a JSON array result, after a `,`: a row.
+    Next,
     /// After the end marker.
     Done,
 }
@@ -147,8 +151,9 @@ pub(crate) struct RowDecoder {
     /// For CSV: the header as a record, for struct fields by name.
     csv_names: Option<csv::StringRecord>,
     /// For CSV: the record splitter, reused from row to row (boxed: its
-    /// parser tables are large).
-    csv: Box<CsvLine>,
+    /// parser tables are large; made at the first CSV row: building the
+    /// tables costs more than decoding a small JSON result).
+    csv: Option<Box<CsvLine>>,
 }
 
 impl RowDecoder {
@@ -167,7 +172,7 @@ impl RowDecoder {
             header: Vec::new(),
             columns: None,
             csv_names: None,
-            csv: Box::default(),
+            csv: None,
         }
     }
 
@@ -236,11 +241,12 @@ impl RowDecoder {
         if self.state != State::Done {
             return Err(self.cut_off(rest));
         }
-        if rest.iter().any(|b| !b.is_ascii_whitespace()) {
+        if let Some(at) = rest.iter().position(|&b| !is_json_space(b)) {
             return Err(RowError {
                 row: None,
                 message: "bytes after the end of the result".to_owned(),
-                near: rest.iter().take(120).copied().collect(),
+                // From the first of them, wherever the chunks were cut.
+                near: rest[at..].iter().take(120).copied().collect(),
                 cut_off: false,
             });
         }
@@ -293,7 +299,7 @@ impl RowDecoder {
     ) -> Result<usize, RowError> {
         let mut pos = 0;
         loop {
-            while pos < data.len() && data[pos].is_ascii_whitespace() {
+            while pos < data.len() && is_json_space(data[pos]) {
                 pos += 1;
             }
             let Some(&byte) = data.get(pos) else {
@@ -301,19 +307,34 @@ impl RowDecoder {
             };
             match (self.state, byte) {
                 (State::Start, b'[') => {
-                    self.state = State::Rows;
+                    self.state = State::First;
                     pos += 1;
                 }
                 (State::Start, _) => {
                     return Err(self.framing("the result does not start with `[`", &data[pos..]));
                 }
-                (State::Rows, b']') => {
+                (State::First | State::Rows, b']') => {
                     self.state = State::Done;
                     return Ok(pos + 1);
                 }
-                (State::Rows, b',') if self.seen > 0 => pos += 1,
-                (State::Rows, _) => match self.array_row(&data[pos..], out) {
-                    Ok(used) => pos += used,
+                (State::Rows, b',') => {
+                    self.state = State::Next;
+                    pos += 1;
+                }
+                (State::Rows, _) => {
+                    let message = format!("expected `,` or `]` after row {}", self.rows());
+                    return Err(self.framing(&message, &data[pos..]));
+                }
+                (State::First | State::Next, b',' | b']') => {
+                    let message = format!("expected a row, not `{}`", char::from(byte));
+                    return Err(self.framing(&message, &data[pos..]));
+                }
+                (State::First | State::Next, _) => match self.array_row(&data[pos..], out, last) {
+                    Ok(Some(used)) => {
+                        pos += used;
+                        self.state = State::Rows;
+                    }
+                    Ok(None) => return Ok(pos),
                     Err(e) if is_cut(&e, &data[pos..]) && !last => return Ok(pos),
                     Err(e) if is_cut(&e, &data[pos..]) => return Err(self.cut_off(&data[pos..])),
                     Err(e) => return Err(self.bad_row(&e.to_string(), &data[pos..])),
@@ -362,24 +383,32 @@ impl RowDecoder {
     }
 
     /// The row at the start of `data`, an element of a JSON array result;
-    /// returns the bytes it took. Object rows are decoded in one pass; an
-    /// array row with names is first delimited, then decoded by name.
+    /// returns the bytes it took, or `None` when the row may go on in the
+    /// next chunk. Object rows are decoded in one pass; an array row with
+    /// names is first delimited, then decoded by name.
     fn array_row<T: DeserializeOwned>(
         &mut self,
         data: &[u8],
         out: &mut impl Sink<T>,
-    ) -> serde_json::Result<usize> {
+        last: bool,
+    ) -> serde_json::Result<Option<usize>> {
         let header = (self.seen as usize) < self.layout.header_rows();
         if header || (self.layout.is_array_rows() && !self.header.is_empty()) {
             let (raw, used) = next_value::<&serde_json::value::RawValue>(data)?;
+            if may_go_on(data, used, last) {
+                return Ok(None);
+            }
             let mut de = serde_json::Deserializer::from_str(raw.get());
             self.row(&mut de, out)?;
-            return Ok(used);
+            return Ok(Some(used));
         }
         let (value, used) = next_value::<T>(data)?;
+        if may_go_on(data, used, last) {
+            return Ok(None);
+        }
         out.push(value);
         self.seen += 1;
-        Ok(used)
+        Ok(Some(used))
     }
 
     /// One JSON row: a header row, or a data row into `out`.
@@ -415,10 +444,11 @@ impl RowDecoder {
         line: &[u8],
         out: &mut impl Sink<T>,
     ) -> Result<(), RowError> {
-        if let Err(message) = self.csv.split(line) {
+        let csv = self.csv.get_or_insert_with(Box::default);
+        if let Err(message) = csv.split(line) {
             return Err(self.bad_row(&message, line));
         }
-        let record = &self.csv.record;
+        let record = &csv.record;
         if (self.seen as usize) < self.layout.header_rows() {
             if self.header.is_empty() {
                 self.csv_names = Some(record.clone());
@@ -478,13 +508,14 @@ impl RowDecoder {
 }
 
 /// Whether a parse of `data` failed only because `data` ends too early: the
-/// end-of-input errors, and the syntax errors serde_json reports at the last
-/// byte (a number cut after its `-`, `.` or `e`).
+/// end-of-input errors, and the syntax and type errors serde_json reports
+/// at the last byte (a number cut after its `-`, `.` or `e`; a number of
+/// the wrong type, cut anywhere: it would be another number in the error).
 fn is_cut(error: &serde_json::Error, data: &[u8]) -> bool {
     if error.is_eof() {
         return true;
     }
-    if !error.is_syntax() {
+    if !error.is_syntax() && !error.is_data() {
         return false;
     }
     let line_start = if error.line() <= 1 {
@@ -496,6 +527,19 @@ fn is_cut(error: &serde_json::Error, data: &[u8]) -> bool {
         }
     };
     line_start + error.column() >= data.len()
+}
+
+/// JSON's white space: space, tab, line feed, carriage return (not the form
+/// feed that `u8::is_ascii_whitespace` also takes).
+fn is_json_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Whether the value that took the first `used` bytes of `data` may be the
+/// start of a longer one: a number or a literal (`true`, `null`), which
+/// only the byte after it ends, that ends where `data` does, before its end.
+fn may_go_on(data: &[u8], used: usize, last: bool) -> bool {
+    !last && used == data.len() && !matches!(data.first(), Some(b'[' | b'{' | b'"'))
 }
 
 /// The first JSON value of `data` and the bytes it took, white space
@@ -761,6 +805,7 @@ impl<'de, A: SeqAccess<'de>> MapAccess<'de> for NamedValues<'_, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Row {
@@ -973,6 +1018,125 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.cut_off, "{err}");
+    }
+
+    /// Found by the `sql_rows` fuzz target: `[33` then `33]` decoded as the
+    /// two rows 33 and 33, not as 3333, and rows without a `,` between
+    /// them were taken.
+    #[test]
+    fn a_row_that_is_a_number_cut_at_a_chunk_boundary_is_waited_for() {
+        let body = b"[3333,-12.5e1,true,null]\n";
+        let whole: Vec<Value> = decode(layout(ResultFormat::Array, false), body, 1000).unwrap();
+        assert_eq!(
+            whole,
+            [json!(3333), json!(-125.0), json!(true), json!(null)]
+        );
+        for size in 1..body.len() {
+            let rows: Vec<Value> = decode(layout(ResultFormat::Array, false), body, size)
+                .unwrap_or_else(|e| panic!("chunks of {size}: {e}"));
+            assert_eq!(rows, whole, "chunks of {size}");
+        }
+        // A literal that goes on is wrong however it is cut.
+        for size in [1, 2, 3, 4, 5, 100] {
+            assert!(decode::<Value>(layout(ResultFormat::Array, false), b"[nullx]", size).is_err());
+        }
+    }
+
+    /// Found by the `sql_rows` fuzz target: a number of the wrong type cut
+    /// at a chunk boundary was an error naming the number's first digits.
+    #[test]
+    fn a_number_of_the_wrong_type_cut_at_a_chunk_boundary_is_read_whole() {
+        let body = b"[[\"a\"],123456789]\n";
+        let whole =
+            decode::<Vec<Value>>(layout(ResultFormat::Array, false), body, 1000).unwrap_err();
+        assert!(whole.message.contains("integer `123456789`"), "{whole}");
+        assert!(!whole.cut_off);
+        for size in 1..body.len() {
+            let err =
+                decode::<Vec<Value>>(layout(ResultFormat::Array, false), body, size).unwrap_err();
+            assert_eq!(err.message, whole.message, "chunks of {size}");
+            assert_eq!(err.row, Some(1));
+        }
+        // An error at the last byte of a complete result is not a cut.
+        for body in [&b"[666]"[..], b"[666]\n", b"[{\"page\":\"a\"}]"] {
+            let err = decode::<Row>(layout(ResultFormat::Array, false), body, 1000).unwrap_err();
+            assert!(!err.cut_off, "{err}");
+        }
+    }
+
+    #[test]
+    fn rows_of_a_json_array_need_a_comma_between_them() {
+        for body in [
+            &b"[1 2]"[..],
+            b"[[\"a\"][\"b\"]]",
+            b"[{\"page\":\"a\",\"added\":1} {\"page\":\"b\",\"added\":2}]",
+            b"[1,,2]",
+            b"[,1]",
+            b"[1,]",
+            b"[,]",
+        ] {
+            for size in [1, 2, 3, 100] {
+                let result = decode::<Value>(layout(ResultFormat::Array, false), body, size);
+                let err = result.expect_err(std::str::from_utf8(body).unwrap());
+                assert!(!err.cut_off, "{err}");
+                assert!(serde_json::from_slice::<Vec<Value>>(body).is_err());
+            }
+        }
+        let err = decode::<Value>(layout(ResultFormat::Array, false), b"[1 2]", 100).unwrap_err();
+        assert_eq!(err.message, "expected `,` or `]` after row 1");
+    }
+
+    /// Found by the `sql_rows` fuzz target: a form feed before the `[` was
+    /// taken for white space.
+    #[test]
+    fn only_json_white_space_surrounds_the_rows() {
+        for body in [
+            &b"\x0c[1]"[..],
+            b"[\x0c1]",
+            b"[1\x0c]",
+            b"[1]\x0c",
+            b"[1]\x0b",
+        ] {
+            assert!(serde_json::from_slice::<Vec<Value>>(body).is_err());
+            for size in [1, 100] {
+                let result = decode::<Value>(layout(ResultFormat::Array, false), body, size);
+                assert!(result.is_err(), "{body:?} in chunks of {size}: {result:?}");
+            }
+        }
+        let rows: Vec<Value> = decode(
+            layout(ResultFormat::Array, false),
+            b" \t\r\n[ 1 ,\t2\r\n]\n ",
+            1,
+        )
+        .unwrap();
+        assert_eq!(rows, [json!(1), json!(2)]);
+    }
+
+    /// Found by the `sql_rows` fuzz target: the bytes shown after the end
+    /// of a result began with a space or not, by where a chunk was cut.
+    #[test]
+    fn bytes_after_the_end_are_shown_from_the_first_one() {
+        let j = "j".repeat(63);
+        let body = format!("[[\"page\", \"added{j}\"]] , x, [\"Main\"]");
+        let body = body.as_bytes();
+        // The fuzzer's cuts (a long row, carried over several chunks), and
+        // every even cut.
+        let mut cuts = vec![vec![1, 5, 29]];
+        cuts.extend((1..=body.len()).map(|size| vec![size]));
+        for sizes in cuts {
+            let mut decoder = RowDecoder::new(layout(ResultFormat::Array, true));
+            let mut out: Vec<Value> = Vec::new();
+            let (mut at, mut i) = (0, 0);
+            let mut result = Ok(());
+            while at < body.len() && result.is_ok() {
+                let end = (at + sizes[i % sizes.len()]).min(body.len());
+                result = decoder.feed(Bytes::copy_from_slice(&body[at..end]), &mut out);
+                (at, i) = (end, i + 1);
+            }
+            let err = result.and_then(|()| decoder.finish(&mut out)).unwrap_err();
+            assert_eq!(err.message, "bytes after the end of the result");
+            assert_eq!(err.near, b", x, [\"Main\"]", "chunks of {sizes:?}");
+        }
     }
 
     #[test]

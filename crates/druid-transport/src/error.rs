@@ -562,8 +562,24 @@ fn collapse_whitespace(text: &str) -> String {
 /// `text` on one line (runs of white space, line breaks included, become
 /// one space), cut to at most `max` characters with `...` at the cut.
 pub fn clip(text: &str, max: usize) -> String {
-    let line = collapse_whitespace(text);
-    if line.chars().count() <= max {
+    // The line is made up to one character past `max`, not further: the
+    // work is bounded by `max`, not by the text (an error body of a MiB).
+    let mut line = String::new();
+    let mut chars = 0;
+    'words: for word in text.split_whitespace() {
+        if chars > 0 {
+            line.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars > max {
+                break 'words;
+            }
+            line.push(c);
+            chars += 1;
+        }
+    }
+    if chars <= max {
         return line;
     }
     let mut out: String = line.chars().take(max.saturating_sub(3)).collect();
@@ -774,6 +790,31 @@ mod tests {
         assert_eq!(clip("ééééé", 4), "é...");
         assert_eq!(clip("abcd", 4), "abcd");
         assert_eq!(snippet(b"ab\ncd", 5), "ab cd");
+        // The same as collapsing the whole text, then cutting it.
+        let naive = |text: &str, max: usize| {
+            let line = collapse_whitespace(text);
+            if line.chars().count() <= max {
+                return line;
+            }
+            let mut out: String = line.chars().take(max.saturating_sub(3)).collect();
+            out.push_str("...");
+            out
+        };
+        for text in [
+            "",
+            " ",
+            "abc",
+            "ab cd",
+            " ab  cd ",
+            "a\n\nb é\tcd",
+            "abcdef ghij",
+        ] {
+            for max in 0..14 {
+                assert_eq!(clip(text, max), naive(text, max), "{text:?} {max}");
+            }
+        }
+        let huge = "word \n".repeat(200_000);
+        assert_eq!(clip(&huge, 12), "word word...");
     }
 
     #[test]

@@ -51,7 +51,12 @@ pub fn choose_port(
     }
 }
 
-/// Builds `scheme://host:port`, bracketing IPv6 addresses.
+/// Builds `scheme://host:port/`, bracketing IPv6 addresses.
+///
+/// `host` must be a host name or an IP address, nothing more: a host that
+/// carries other parts of a URL (`user@host`, `host/path`, `host?query`,
+/// `host#x`), which would make a URL to another host, port or path, is an
+/// error.
 pub fn service_url(scheme: Scheme, host: &str, port: u16) -> Result<Url> {
     let host_part = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
@@ -59,7 +64,21 @@ pub fn service_url(scheme: Scheme, host: &str, port: u16) -> Result<Url> {
         host.to_owned()
     };
     let text = format!("{}://{}:{}", scheme.as_str(), host_part, port);
-    Url::parse(&text).map_err(|e| Error::invalid_input(format!("{text:?} is not a valid URL: {e}")))
+    let url = Url::parse(&text)
+        .map_err(|e| Error::invalid_input(format!("{text:?} is not a valid URL: {e}")))?;
+    let only_host_and_port = url.has_host()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.port_or_known_default() == Some(port);
+    if !only_host_and_port {
+        return Err(Error::invalid_input(format!(
+            "{host:?} is not a host name: {text:?} would be the URL {url}"
+        )));
+    }
+    Ok(url)
 }
 
 /// Turns a server's host and ports, as Druid reports them, into a base URL
@@ -305,6 +324,38 @@ mod tests {
             m.map("::1", None, Some(8282), false).unwrap().as_str(),
             "https://[::1]:8282/"
         );
+    }
+
+    /// Found by the `sys_servers` fuzz target: a `host` of `a@b/c?d#e`
+    /// made `http://a@b/c?d#e:1`, a URL to host `b` on port 80 with user
+    /// `a`, path `/c` and a query.
+    #[test]
+    fn a_host_with_other_url_parts_is_refused() {
+        for host in [
+            "a@b/c?d#e",
+            "user@host",
+            "host/path",
+            "host?q",
+            "host#f",
+            "h\\x",
+            "a:b@c",
+        ] {
+            for scheme in [Scheme::Http, Scheme::Https] {
+                let result = service_url(scheme, host, 1);
+                assert!(result.is_err(), "{host:?} made {result:?}");
+            }
+            let mapped = IdentityMapper.map(host, Some(8081), None, false);
+            assert!(mapped.is_err(), "{host:?} made {mapped:?}");
+        }
+        // Plain names and addresses still work, the default port included.
+        for (host, port, url) in [
+            ("broker.example", 8082, "http://broker.example:8082/"),
+            ("10.0.0.1", 80, "http://10.0.0.1/"),
+            ("::1", 8081, "http://[::1]:8081/"),
+            ("[::1]", 8081, "http://[::1]:8081/"),
+        ] {
+            assert_eq!(service_url(Scheme::Http, host, port).unwrap().as_str(), url);
+        }
     }
 
     #[test]

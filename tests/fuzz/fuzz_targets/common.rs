@@ -1,0 +1,145 @@
+//! What the targets share: running a mock future to its end, and the
+//! invariants every error's text keeps.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use druid_transport::error::MAX_DISPLAY;
+
+/// The Basic-auth password of the targets' clients: no error text may show it.
+pub const PASSWORD: &str = "fuzz-s3cret-pw";
+/// `admin:fuzz-s3cret-pw` in base64, as the `Authorization` header has it.
+pub const PASSWORD_B64: &str = "YWRtaW46ZnV6ei1zM2NyZXQtcHc=";
+
+/// Runs a future that never waits on I/O (the mock transport's) to its end.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..10_000 {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+    panic!("a future over the mock transport did not finish");
+}
+
+/// `Display` of an error: one line of at most `MAX_DISPLAY` characters.
+pub fn check_line(text: &str, what: &str) {
+    let chars = text.chars().count();
+    assert!(
+        chars <= MAX_DISPLAY,
+        "{what}: Display is {chars} characters, more than {MAX_DISPLAY}: {text:?}"
+    );
+    assert!(
+        !text.chars().any(|c| c.is_whitespace() && c != ' '),
+        "{what}: Display is not one line: {text:?}"
+    );
+}
+
+/// Neither the password nor the `Authorization` header shows, unless the
+/// server itself sent them (`input` is everything the server said), maybe
+/// in other case, percent-encoded or cut by tabs and line breaks: a URL's
+/// host is lowercased and percent-decoded, and a URL loses its tabs and
+/// line breaks.
+pub fn check_secret(text: &str, input: &[u8], what: &str) {
+    let lower = text.to_ascii_lowercase();
+    for secret in [PASSWORD, PASSWORD_B64] {
+        let secret = secret.to_ascii_lowercase();
+        // The text is short, the input may not be: the input is searched
+        // only when the text shows a secret.
+        if lower.contains(&secret) {
+            let mut input = input.to_vec();
+            input.retain(|b| !matches!(b, b'\t' | b'\n' | b'\r'));
+            let sent = percent_decoded(&input)
+                .to_ascii_lowercase()
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes());
+            assert!(sent, "{what} shows the password: {text}");
+        }
+    }
+}
+
+/// `%XX` decoded, the rest as it is.
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = bytes
+            .get(i + 1)
+            .copied()
+            .and_then(hex)
+            .zip(bytes.get(i + 2).copied().and_then(hex));
+        match (bytes[i], pair) {
+            (b'%', Some((high, low))) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Every invariant of a transport error: `Display` is one bounded line (its
+/// sources' too), `Debug` works, no password shows.
+pub fn check_transport_error(error: &druid_transport::Error, input: &[u8]) {
+    let line = error.to_string();
+    check_line(&line, "transport error");
+    check_secret(&line, input, "transport error Display");
+    let debug = format!("{error:?}");
+    check_secret(&debug, input, "transport error Debug");
+    let _ = format!("{error:#?}");
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        let _ = e.to_string();
+        source = e.source();
+    }
+    if let Some(api) = error.api() {
+        check_line(&api.to_string(), "ApiError");
+        let _ = (
+            api.error.code(),
+            api.error.message(),
+            api.error.context_entry(""),
+        );
+    }
+    if let Some(decode) = error.decode() {
+        check_line(&decode.to_string(), "DecodeError");
+    }
+    let _ = (
+        error.is_timeout(),
+        error.is_connect(),
+        error.is_tls(),
+        error.is_not_found(),
+        error.is_retryable(),
+        error.status(),
+    );
+}
+
+/// The same for the client's own error.
+pub fn check_api_error(error: &druid_api::Error, input: &[u8]) {
+    let line = error.to_string();
+    check_line(&line, "druid_api error");
+    check_secret(&line, input, "druid_api error Display");
+    check_secret(&format!("{error:?}"), input, "druid_api error Debug");
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        let _ = e.to_string();
+        source = e.source();
+    }
+    let _ = (
+        error.is_timeout(),
+        error.is_retryable(),
+        error.is_not_found(),
+        error.status(),
+    );
+    if let Some(api) = error.api() {
+        check_line(&api.to_string(), "ApiError");
+    }
+}
