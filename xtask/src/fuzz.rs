@@ -2,14 +2,14 @@
 //! `cargo fuzz`.
 //!
 //! 1. It builds every target with `cargo +nightly` and the flags `cargo
-//!    fuzz` sets: the SanitizerCoverage pass (inline 8-bit counters, PC
-//!    table, compare tracing, stack depth), `--cfg fuzzing`, no branch
-//!    folding, release with debug info, debug assertions and overflow
-//!    checks; for the host triple given as `--target`, so that build
-//!    scripts and proc-macros are not instrumented. Dead code is not kept
-//!    (`-Clink-dead-code` doubled the binaries, and libFuzzer scans every
-//!    coverage counter after every input: a third fewer executions). `--asan` adds AddressSanitizer (`cargo fuzz`'s default;
-//!    the crates here forbid `unsafe`, so it is off unless asked for).
+//!    fuzz build` (0.13) sets: the SanitizerCoverage pass (inline 8-bit
+//!    counters, PC table, compare tracing, stack depth), `--cfg fuzzing`,
+//!    no branch folding, dead code stripped, release with one codegen
+//!    unit; and debug info, debug assertions and overflow checks; for the
+//!    host triple given as `--target`, so that build scripts and
+//!    proc-macros are not instrumented. `--asan` adds AddressSanitizer
+//!    (`cargo fuzz`'s default; the crates here forbid `unsafe`, so it is
+//!    off unless asked for). cargo-fuzz itself is not needed.
 //! 2. It runs each target on its committed corpus
 //!    (`tests/fuzz/corpus/<target>/`, only read) and its work corpus
 //!    (`target/fuzz/corpus/<target>/`, where new inputs go), for `--time`
@@ -316,8 +316,10 @@ fn nightly_host() -> Result<String, String> {
         .ok_or_else(|| format!("rustc +nightly -vV names no host: {text}"))
 }
 
-/// The flags `cargo fuzz build` sets (its defaults, without the sanitizer
-/// unless `asan`).
+/// The flags `cargo fuzz build --release --debug-assertions` sets (its
+/// defaults, without the sanitizer unless `asan`), and overflow checks.
+/// Dead code is not kept (`-Clink-dead-code` doubled the binaries, and
+/// libFuzzer scans every coverage counter after every input).
 fn rustflags(triple: &str, asan: bool) -> String {
     let mut flags = vec![
         "-Cpasses=sancov-module",
@@ -330,6 +332,9 @@ fn rustflags(triple: &str, asan: bool) -> String {
         "fuzzing",
         "-Cdebug-assertions",
         "-Coverflow-checks",
+        // As cargo-fuzz's release builds: sancov otherwise keeps ThinLTO
+        // from inlining across codegen units.
+        "-Ccodegen-units=1",
     ];
     if triple.contains("-linux-") {
         flags.push("-Cllvm-args=-sanitizer-coverage-stack-depth");
@@ -746,6 +751,8 @@ mod tests {
         assert!(flags.contains("-sanitizer-coverage-trace-compares"));
         assert!(flags.contains("--cfg fuzzing"));
         assert!(flags.contains("-Cdebug-assertions"));
+        assert!(flags.contains("-Ccodegen-units=1"));
+        assert!(!flags.contains("link-dead-code"));
         assert!(!flags.contains("sanitizer=address"));
         assert!(rustflags("x86_64-unknown-linux-gnu", true).contains("-Zsanitizer=address"));
     }
