@@ -292,6 +292,11 @@ impl Transport {
                 let Some(reason) = reason else {
                     return (result, attempt);
                 };
+                // Waiting needs a Tokio runtime's timer; without one (another
+                // executor, a bare `block_on`) the first answer stands.
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return (result, attempt);
+                }
                 let mut wait = policy.jittered_backoff(attempt);
                 if let Some(locator) = locator
                     && moved(&result)
@@ -868,6 +873,27 @@ mod tests {
     use super::*;
     use crate::mock::MockResponse;
     use std::sync::Mutex;
+
+    /// Outside a Tokio runtime (another executor, a bare `block_on`) a
+    /// failure is returned at once instead of a retry's timer panicking
+    /// (the fuzz harness found the panic).
+    #[test]
+    fn without_a_tokio_runtime_a_retryable_failure_is_returned_not_a_panic() {
+        let transport = Transport::builder()
+            .mock(|_| MockResponse::new(503, ""))
+            .build()
+            .unwrap();
+        let service = transport.service(base());
+        let request = Request::get("/status");
+        let mut future = std::pin::pin!(service.execute(&request));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let response = loop {
+            if let std::task::Poll::Ready(result) = future.as_mut().poll(&mut context) {
+                break result.unwrap();
+            }
+        };
+        assert_eq!(response.status.as_u16(), 503);
+    }
 
     fn base() -> Url {
         Url::parse("http://localhost:8081").unwrap()
