@@ -355,20 +355,6 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     ci.run("bench smoke", || {
         crate::bench::run(&crate::bench::BenchArgs::smoke())
     })?;
-    // The fuzz targets, briefly, on the committed corpus: they build, and
-    // nothing the corpus or a short run finds makes a parser panic.
-    ci.run("fuzz smoke", || {
-        crate::fuzz::run(&crate::fuzz::FuzzArgs {
-            target: None,
-            time: None,
-            runs: None,
-            smoke: true,
-            jobs: 2,
-            merge: false,
-            repro: None,
-            asan: false,
-        })
-    })?;
     ci.run("offline tests, fresh clone", || fresh_clone_tests(root))?;
     ci.run("no-TLS build", || {
         cargo(

@@ -14,6 +14,15 @@ pub const PASSWORD: &str = "fuzz-s3cret-pw";
 /// `admin:fuzz-s3cret-pw` in base64, as the `Authorization` header has it.
 pub const PASSWORD_B64: &str = "YWRtaW46ZnV6ei1zM2NyZXQtcHc=";
 
+/// The targets' retry policy: the transport's own, without waits, so that
+/// an input Druid would answer with "try again" is retried at once (the
+/// default waits out up to 45 s, which is a libFuzzer timeout).
+pub fn instant_retries() -> druid_transport::RetryPolicy {
+    druid_transport::RetryPolicy::default()
+        .initial_backoff(std::time::Duration::ZERO)
+        .max_backoff(std::time::Duration::ZERO)
+}
+
 /// Runs a future that never waits on I/O (the mock transport's) to its end.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);

@@ -101,6 +101,7 @@ fn transport(docker: bool) -> &'static Transport {
     static DOCKER: OnceLock<Transport> = OnceLock::new();
     let make = |docker: bool| {
         let mut builder = Transport::builder()
+            .retry(common::instant_retries())
             .basic_auth("admin", PASSWORD)
             .redirect_hosts(["leader.example", "[::1]", "10.0.0.1"])
             .mock(|_| {

@@ -59,6 +59,7 @@ fn client() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         Client::builder()
+            .retry(common::instant_retries())
             .url("http://localhost:8888")
             .basic_auth("admin", PASSWORD)
             .mock(|request| {

@@ -44,6 +44,7 @@ fn transport() -> &'static Transport {
     static T: OnceLock<Transport> = OnceLock::new();
     T.get_or_init(|| {
         Transport::builder()
+            .retry(common::instant_retries())
             .mock(|_| answer())
             .build()
             .expect("the mock transport builds")
@@ -55,6 +56,7 @@ fn client(docker: bool) -> &'static Client {
     static DOCKER: OnceLock<Client> = OnceLock::new();
     let make = |docker: bool| {
         let mut builder = Client::builder()
+            .retry(common::instant_retries())
             .url("http://localhost:8888")
             .basic_auth("admin", PASSWORD)
             .mock(|_| answer());
