@@ -224,16 +224,9 @@ impl StreamingResponse {
             }
             return self;
         }
-        let mut body = BytesMut::new();
-        while body.len() < MAX_ERROR_BODY {
-            match self.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        body.truncate(MAX_ERROR_BODY);
+        let body = self.read_error_body().await;
         self.body = BodySource::Buffered {
-            chunks: VecDeque::from([body.freeze()]),
+            chunks: VecDeque::from([body]),
             trailers: self.trailers.take(),
         };
         self.finished = false;
@@ -249,9 +242,9 @@ impl StreamingResponse {
         }
     }
 
-    /// This response as an [`Error::Api`], reading at most 1 MiB of its
-    /// body for Druid's error.
-    pub async fn into_api_error(mut self) -> Error {
+    /// At most [`MAX_ERROR_BODY`] bytes of the rest of the body; a read
+    /// error ends it (what arrived is what Druid's error is read from).
+    async fn read_error_body(&mut self) -> Bytes {
         let mut body = BytesMut::new();
         while body.len() < MAX_ERROR_BODY {
             match self.chunk().await {
@@ -260,10 +253,17 @@ impl StreamingResponse {
             }
         }
         body.truncate(MAX_ERROR_BODY);
+        body.freeze()
+    }
+
+    /// This response as an [`Error::Api`], reading at most 1 MiB of its
+    /// body for Druid's error.
+    pub async fn into_api_error(mut self) -> Error {
+        let body = self.read_error_body().await;
         Response {
             status: self.status,
             headers: std::mem::take(&mut self.headers),
-            body: body.freeze(),
+            body,
             url: self.url.clone(),
             method: self.method.clone(),
             operation: std::mem::take(&mut self.operation),
