@@ -329,8 +329,8 @@ async fn a_failed_refresh_keeps_the_last_model() {
         }
     })
     .await;
-    let cluster = druid_api::connect(&router.url())
-        .unwrap()
+    // Quick retries: the failing refresh is retried, not waited out.
+    let cluster = druid_tests::quick_client(&router.url())
         .cluster()
         .await
         .unwrap();

@@ -170,12 +170,19 @@ impl ClusterState {
             s.host == host && (s.plaintext_port == Some(port) || s.tls_port == Some(port))
         });
         match known {
-            Some(server) => transport
-                .service_for(&server.host, server.plaintext_port, server.tls_port)
-                .ok()
-                .map(|service| service.base_url()),
+            Some(server) => self.base_url_of(server),
             None => transport.mapper().map_url(url).ok(),
         }
+    }
+
+    /// The base URL this transport uses for `server` (mapped, plaintext or
+    /// TLS as preferred).
+    fn base_url_of(&self, server: &Server) -> Option<Url> {
+        self.client
+            .transport()
+            .service_for(&server.host, server.plaintext_port, server.tls_port)
+            .ok()
+            .map(|service| service.base_url())
     }
 
     /// Asks the servers of `server_type` other than `failed` who leads.
@@ -250,7 +257,6 @@ impl Locate for Locator {
             return Some(self.fallback.clone());
         };
         let snapshot = shared.snapshot();
-        let transport = shared.client.transport();
         let url = match &self.target {
             Target::Leader(server_type) => snapshot
                 .leaders
@@ -258,21 +264,16 @@ impl Locate for Locator {
                 .find(|(t, _)| t == server_type)
                 .map(|(_, url)| url.clone())
                 .or_else(|| {
-                    snapshot.model.leader(server_type).and_then(|s| {
-                        transport
-                            .service_for(&s.host, s.plaintext_port, s.tls_port)
-                            .ok()
-                            .map(|service| service.base_url())
-                    })
+                    snapshot
+                        .model
+                        .leader(server_type)
+                        .and_then(|s| shared.base_url_of(s))
                 }),
-            Target::First(server_type) => {
-                snapshot.model.of_type(server_type).next().and_then(|s| {
-                    transport
-                        .service_for(&s.host, s.plaintext_port, s.tls_port)
-                        .ok()
-                        .map(|service| service.base_url())
-                })
-            }
+            Target::First(server_type) => snapshot
+                .model
+                .of_type(server_type)
+                .next()
+                .and_then(|s| shared.base_url_of(s)),
         };
         Some((
             url.unwrap_or_else(|| self.fallback.0.clone()),
