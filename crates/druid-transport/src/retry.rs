@@ -206,10 +206,21 @@ pub(crate) fn is_candidate_status(status: StatusCode) -> bool {
 }
 
 /// Messages of a 500 that mean "no server can take this right now".
+///
+/// What Druid 27 answers was seen on the real cluster (`cargo xtask druid`
+/// with the Broker killed, the Router restarted). A Router that knew a
+/// Broker keeps proxying to it after it died (`502`, "Using backup" in its
+/// log); a Router that never saw one answers `500` with an ISE, "There are
+/// no available brokers ...", for SQL and native queries alike. During a
+/// leader election the Router's management proxy answers `502` and a
+/// follower redirects (`307`) to the dead leader; neither is a text here.
 const TRANSIENT_MESSAGES: &[&str] = &[
-    // The Router, with no Broker known to it.
+    // Druid 27's Router with no Broker (seen live).
+    "There are no available brokers",
+    // The Router's host finder with no default server (Druid's source).
     "No default server found",
-    // The Router's management proxy, with no leader known.
+    // The Router's management proxy with no Coordinator or Overlord known
+    // (Druid's source; it answers 503).
     "Unable to determine destination",
 ];
 
@@ -294,6 +305,10 @@ mod tests {
         );
         let timeout = error(r#"{"error":"Query timeout","errorMessage":"Query [x] timed out"}"#);
         let no_broker = error(r#"{"error":"No default server found!"}"#);
+        // Druid 27's Router that never saw a Broker, as it answered live.
+        let no_brokers = error(
+            r#"{"error":"Unknown exception","errorMessage":"There are no available brokers. Please check that your brokers are running and  healthy.","errorClass":"org.apache.druid.java.util.common.ISE","host":null}"#,
+        );
         let bad_sql = error(r#"{"error":"Plan validation failed","errorMessage":"no table"}"#);
         let s = StatusCode::from_u16;
         let reason = |effect, status, body: &DruidError| {
@@ -304,6 +319,7 @@ mod tests {
             assert!(reason(effect, 429, &empty));
             assert!(reason(effect, 503, &empty), "{effect:?}");
             assert!(reason(effect, 500, &no_broker));
+            assert!(reason(effect, 500, &no_brokers));
         }
         // Maybe processed: reads and idempotent requests only.
         assert!(reason(Effect::Read, 502, &gateway_page));
