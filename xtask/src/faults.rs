@@ -94,19 +94,41 @@ struct Outcome {
     error: String,
 }
 
-fn read_load(path: &Path) -> (Vec<Outcome>, Option<Value>) {
+/// One retry the client made, with the answer that caused it.
+struct Retry {
+    at: u64,
+    reason: String,
+    answer: String,
+}
+
+/// What the load wrote: its requests, its retries and its task summary.
+#[derive(Default)]
+struct Load {
+    outcomes: Vec<Outcome>,
+    retries: Vec<Retry>,
+    summary: Option<Value>,
+}
+
+fn read_load(path: &Path) -> Load {
     let text = fs::read_to_string(path).unwrap_or_default();
-    let mut outcomes = Vec::new();
-    let mut summary = None;
+    let mut load = Load::default();
     for line in text.lines() {
         let Ok(value) = serde_json::from_str::<Value>(line) else {
             continue;
         };
         if value.get("summary").is_some() {
-            summary = Some(value);
+            load.summary = Some(value);
             continue;
         }
-        outcomes.push(Outcome {
+        if value.get("retry").is_some() {
+            load.retries.push(Retry {
+                at: value["at_ms"].as_u64().unwrap_or_default(),
+                reason: value["reason"].as_str().unwrap_or_default().to_owned(),
+                answer: value["answer"].as_str().unwrap_or_default().to_owned(),
+            });
+            continue;
+        }
+        load.outcomes.push(Outcome {
             kind: value["kind"].as_str().unwrap_or_default().to_owned(),
             start: value["start_ms"].as_u64().unwrap_or_default(),
             end: value["end_ms"].as_u64().unwrap_or_default(),
@@ -116,14 +138,14 @@ fn read_load(path: &Path) -> (Vec<Outcome>, Option<Value>) {
             error: value["error"].as_str().unwrap_or_default().to_owned(),
         });
     }
-    (outcomes, summary)
+    load
 }
 
 /// Waits until every kind has a success that started after `since`.
 fn wait_recovered(load: &Path, since: u64, started: Instant) -> bool {
     let deadline = Instant::now() + RECOVERY_LIMIT;
     while Instant::now() < deadline {
-        let (outcomes, _) = read_load(load);
+        let outcomes = read_load(load).outcomes;
         let missing: Vec<&str> = KINDS
             .iter()
             .copied()
@@ -299,7 +321,7 @@ fn faults(
                 load.with_extension("log").display()
             ));
         }
-        let (outcomes, _) = read_load(load);
+        let outcomes = read_load(load).outcomes;
         if KINDS.iter().all(|k| outcomes.iter().any(|o| o.kind == *k)) {
             break;
         }
@@ -372,7 +394,11 @@ fn faults(
 }
 
 fn report(load: &Path, phases: &[Phase], dir: &Path) -> Result<(), String> {
-    let (outcomes, summary) = read_load(load);
+    let Load {
+        outcomes,
+        retries,
+        summary,
+    } = read_load(load);
     let mut table = String::from(
         "| fault | sent | succeeded | failed, retryable | failed, other | wrong | longest stall | recovered |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
@@ -442,6 +468,7 @@ fn report(load: &Path, phases: &[Phase], dir: &Path) -> Result<(), String> {
     for (error, count) in &errors {
         table.push_str(&format!("- {count} × {error}\n"));
     }
+    table.push_str(&retried_answers(&retries, phases));
     println!("\n{table}");
     let path = dir.join("report.md");
     fs::write(&path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -453,9 +480,41 @@ fn report(load: &Path, phases: &[Phase], dir: &Path) -> Result<(), String> {
     }
 }
 
+/// The answers the client retried during each fault, most frequent first:
+/// what Druid (or the network) said while the service was down.
+fn retried_answers(retries: &[Retry], phases: &[Phase]) -> String {
+    /// The answers listed per fault.
+    const SHOWN: usize = 8;
+    let mut text = String::from("\nAnswers retried, by fault (reason: answer):\n");
+    for phase in phases {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for retry in retries
+            .iter()
+            .filter(|r| r.at >= phase.start && r.at < phase.end)
+        {
+            let answer: String = retry.answer.chars().take(140).collect();
+            *counts
+                .entry(format!("{}: {answer}", retry.reason))
+                .or_default() += 1;
+        }
+        let total: usize = counts.values().sum();
+        text.push_str(&format!("\n{} ({total} retries):\n", phase.name));
+        let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (answer, count) in counts.iter().take(SHOWN) {
+            text.push_str(&format!("- {count} × {answer}\n"));
+        }
+        if counts.len() > SHOWN {
+            text.push_str(&format!("- and {} other answers\n", counts.len() - SHOWN));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn outcome(kind: &str, end: u64, ok: bool) -> Outcome {
         Outcome {
@@ -467,6 +526,45 @@ mod tests {
             retryable: !ok,
             error: String::new(),
         }
+    }
+
+    #[test]
+    fn retry_lines_are_counted_per_fault_and_kept_out_of_the_requests() {
+        let dir = std::env::temp_dir().join(format!("faults-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("load.jsonl");
+        let retry = |at: u64, answer: &str| json!({"retry": true, "at_ms": at, "reason": "a proxy could not reach the service (502)", "answer": answer});
+        let lines = [
+            retry(150, "502: Bad Gateway"),
+            retry(160, "502: Bad Gateway"),
+            retry(170, "500: No default server found!"),
+            retry(900, "connect failed"),
+            json!({"kind": "sql (router)", "start_ms": 100, "end_ms": 200, "ok": true}),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        fs::write(&path, text).unwrap();
+        let load = read_load(&path);
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(load.outcomes.len(), 1);
+        assert_eq!(load.retries.len(), 4);
+        let phase = Phase {
+            name: "broker killed",
+            start: 100,
+            restored: 200,
+            end: 300,
+            recovered: true,
+        };
+        let text = retried_answers(&load.retries, &[phase]);
+        assert!(text.contains("broker killed (3 retries):"), "{text}");
+        assert!(
+            text.contains("- 2 × a proxy could not reach the service (502): 502: Bad Gateway\n"),
+            "{text}"
+        );
+        assert!(text.contains("500: No default server found!"), "{text}");
+        assert!(
+            !text.contains("connect failed"),
+            "outside the fault: {text}"
+        );
     }
 
     #[test]

@@ -276,20 +276,23 @@ impl Transport {
                             && !request.is_answer_status(response.status.as_u16()) =>
                     {
                         let response = response.buffered().await;
-                        let reason = status_reason(
-                            effect,
-                            response.status,
-                            &DruidError::parse(response.buffered_bytes()),
+                        let error = DruidError::parse(response.buffered_bytes());
+                        let reason = status_reason(effect, response.status, &error);
+                        let answer = format!(
+                            "{}: {}",
+                            response.status.as_u16(),
+                            error.message().unwrap_or("(no message)")
                         );
-                        (Ok(response), reason)
+                        (Ok(response), reason.map(|reason| (reason, answer)))
                     }
                     Ok(response) => return (Ok(response), attempt),
                     Err(error) => {
                         let reason = failure_reason(effect, &error);
-                        (Err(error), reason)
+                        let answer = reason.map(|reason| (reason, error.to_string()));
+                        (Err(error), answer)
                     }
                 };
-                let Some(reason) = reason else {
+                let Some((reason, answer)) = reason else {
                     return (result, attempt);
                 };
                 // Waiting needs a Tokio runtime's timer; without one (another
@@ -325,6 +328,7 @@ impl Transport {
                 tracing::info!(
                     attempt,
                     reason,
+                    answer = %truncated(&answer, ANSWER_CHARS),
                     wait_ms = wait.as_millis() as u64,
                     "druid request failed; retrying"
                 );
@@ -629,6 +633,17 @@ fn without_credentials(url: &Url) -> Url {
     clean
 }
 
+/// How much of a failed attempt's answer a retry event carries.
+const ANSWER_CHARS: usize = 200;
+
+/// The first `max` characters of `text`, with `...` when it was longer.
+fn truncated(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 /// A URL as text with any user name and password removed.
 pub fn sanitize(url: &Url) -> String {
     if url.username().is_empty() && url.password().is_none() {
@@ -686,6 +701,16 @@ fn is_tls_error_type(error: &(dyn std::error::Error + 'static)) -> bool {
     }
     #[cfg(feature = "native-tls")]
     if error.is::<native_tls::Error>() {
+        return true;
+    }
+    // A protocol error (an alert) of OpenSSL's, not an I/O error it carried.
+    #[cfg(all(
+        feature = "native-tls",
+        not(any(target_os = "windows", target_vendor = "apple"))
+    ))]
+    if let Some(ssl) = error.downcast_ref::<openssl::ssl::Error>()
+        && ssl.code() == openssl::ssl::ErrorCode::SSL
+    {
         return true;
     }
     false
@@ -935,6 +960,13 @@ mod tests {
         let follower = transport.service(Url::parse("http://follower.example:8081").unwrap());
         let text = follower.get_text("/druid/coordinator/v1/x").await.unwrap();
         assert_eq!(text, "from the leader");
+    }
+
+    #[test]
+    fn truncated_keeps_whole_characters() {
+        assert_eq!(truncated("short", 10), "short");
+        assert_eq!(truncated("ééééé", 3), "ééé...");
+        assert_eq!(truncated("abc", 3), "abc");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! cluster in `DRUID_URL` (and `DRUID_USER`/`DRUID_PASSWORD`). It ingests a
 //! small table, reads every answer once as the baseline, then writes one
 //! JSON line per request to FILE until the stop file exists (or N seconds
-//! pass), and last a summary line of the task submissions.
+//! pass), and last a summary line of the task submissions. Every retry the
+//! transport makes is a line too, with the answer that caused it (from the
+//! transport's tracing events), so the report shows what Druid answered
+//! during each fault.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -19,6 +22,7 @@ use druid_api::prelude::*;
 use druid_api::{Cluster, Error};
 use druid_tests::live;
 use serde_json::{Value, json};
+use tracing::field::{Field, Visit};
 
 /// The client-side deadline of each query: a frozen Historical makes the
 /// query fail after this long, with Druid's own timeout answer.
@@ -77,6 +81,65 @@ fn record(kind: &str, start: u128, result: &Result<bool, Error>) -> Value {
     })
 }
 
+/// Where every line goes: the load's requests, its retries, its summary.
+type Out = Arc<Mutex<std::fs::File>>;
+
+fn write_line(out: &Out, line: &Value) {
+    if let Ok(mut file) = out.lock() {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// A tracing subscriber that keeps only the transport's retry events, as
+/// `{"retry": ...}` lines: their reason and the answer that caused them.
+struct Retries(Out);
+
+#[derive(Default)]
+struct RetryFields {
+    reason: Option<String>,
+    answer: Option<String>,
+}
+
+impl Visit for RetryFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "reason" => self.reason = Some(format!("{value:?}").trim_matches('"').to_owned()),
+            "answer" => self.answer = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "reason" => self.reason = Some(value.to_owned()),
+            "answer" => self.answer = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+impl tracing::Subscriber for Retries {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_event() && metadata.target().starts_with("druid_transport")
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = RetryFields::default();
+        event.record(&mut fields);
+        if let (Some(reason), Some(answer)) = (fields.reason, fields.answer) {
+            write_line(
+                &self.0,
+                &json!({"retry": true, "at_ms": now_ms() as u64, "reason": reason, "answer": answer}),
+            );
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 type Check =
     Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<bool, Error>> + Send + Sync>;
 
@@ -86,7 +149,7 @@ struct Totals {
     added: i64,
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args, out: Out) -> Result<(), String> {
     let client = live::client();
     let table = live::unique("faults");
     eprintln!("fault-load: ingesting {table}");
@@ -167,16 +230,9 @@ async fn run(args: Args) -> Result<(), String> {
         ));
     }
 
-    let out = Arc::new(Mutex::new(
-        std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?,
-    ));
     let write = {
         let out = out.clone();
-        move |line: Value| {
-            if let Ok(mut file) = out.lock() {
-                let _ = writeln!(file, "{line}");
-            }
-        }
+        move |line: Value| write_line(&out, &line)
     };
     let started = Instant::now();
     let stop = args.stop.clone();
@@ -252,6 +308,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let out: Out = match std::fs::File::create(&args.out) {
+        Ok(file) => Arc::new(Mutex::new(file)),
+        Err(e) => {
+            eprintln!("fault-load: {}: {e}", args.out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if tracing::subscriber::set_global_default(Retries(out.clone())).is_err() {
+        eprintln!("fault-load: a tracing subscriber was already installed");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,7 +329,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(args, out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fault-load: {e}");
