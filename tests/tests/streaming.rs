@@ -350,6 +350,29 @@ async fn the_deadline_is_sent_and_kept() {
 /// A stream dropped before its end asks Druid to cancel the query; one read
 /// to its end, or with cancellation off, does not.
 #[tokio::test]
+async fn a_query_past_its_deadline_names_the_query_endpoint() {
+    // Rows trickle in, so the deadline passes while the body is read (the
+    // stream's own deadline, not the transport's per-attempt one).
+    let server = FakeServer::start(|_| {
+        FakeResponse::new(200, body("arrayLines")).in_chunks(10, Duration::from_millis(400))
+    })
+    .await;
+    let client = druid_api::connect(&server.url()).unwrap();
+    let err = client
+        .sql("SELECT 1")
+        .timeout(Duration::from_millis(500))
+        .rows::<Edit>()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_timeout() || err.is_incomplete(), "{err:?}");
+    assert!(
+        text.contains(&format!("{}/druid/v2/", server.url())) && text.contains("timed out"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_dropped_stream_cancels_its_query() {
     let server = FakeServer::start(|r| match r.method.as_str() {
         "DELETE" => FakeResponse::new(202, ""),

@@ -113,6 +113,8 @@ pub(crate) struct Cancel {
     pub(crate) service: Service,
     /// The cancel request (`DELETE /druid/v2/sql/{id}`).
     pub(crate) path: String,
+    /// The query's own endpoint (`druid/v2/sql/`), for its timeout error.
+    pub(crate) query_path: &'static str,
     pub(crate) operation: String,
     pub(crate) enabled: bool,
 }
@@ -123,6 +125,7 @@ impl Cancel {
         Cancel {
             service,
             path: format!("/druid/v2/sql/{}", encode_segment(query_id)),
+            query_path: "druid/v2/sql/",
             operation: format!("{name}.cancel_sql"),
             enabled,
         }
@@ -133,6 +136,7 @@ impl Cancel {
         Cancel {
             service,
             path: format!("/druid/v2/{}", encode_segment(query_id)),
+            query_path: "druid/v2/",
             operation: format!("{name}.cancel_native"),
             enabled,
         }
@@ -485,7 +489,10 @@ where
         Some(deadline) => match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(result) => result,
             Err(_) => Err(Error::Transport(druid_transport::Error::Timeout {
-                url: druid_transport::sanitize(&cancel.service.base_url()),
+                url: {
+                    let base = cancel.service.base_url();
+                    druid_transport::sanitize(&base.join(cancel.query_path).unwrap_or(base))
+                },
                 source: "the query's deadline passed".into(),
             })),
         },
