@@ -355,6 +355,20 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     ci.run("bench smoke", || {
         crate::bench::run(&crate::bench::BenchArgs::smoke())
     })?;
+    // A short fuzz run (20 s a target, two at once) on the committed corpus,
+    // so the targets build and the parsers still hold on what was found.
+    ci.run("fuzz smoke", || {
+        crate::fuzz::run(&crate::fuzz::FuzzArgs {
+            target: None,
+            time: None,
+            runs: None,
+            smoke: true,
+            jobs: 2,
+            merge: false,
+            repro: None,
+            asan: false,
+        })
+    })?;
     ci.run("offline tests, fresh clone", || fresh_clone_tests(root))?;
     ci.run("no-TLS build", || {
         cargo(
