@@ -78,8 +78,9 @@ pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<
     }
 }
 
-/// Runs every test of the tests crate, the live ones (every `live*` test
-/// binary, the endpoint walk included) against the cluster, and checks that
+/// Runs every test of the tests crate and of the CLI, the live ones (every
+/// `live*` test binary, the endpoint walk and the `druid` binary's included)
+/// against the cluster, and checks that
 /// they all ran: a live test that was skipped or filtered out would be a
 /// silent pass.
 fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
@@ -89,6 +90,8 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
             "test",
             "-p",
             "druid-tests",
+            "-p",
+            "druid-cli",
             "--locked",
             "--",
             "--include-ignored",
@@ -137,7 +140,7 @@ fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
         ));
     }
     println!(
-        "all {passed} tests of the tests crate ran (live ones against the cluster) and passed"
+        "all {passed} tests of the tests crate and the CLI ran (live ones against the cluster) and passed"
     );
     if let Ok(report) = std::fs::read_to_string(root.join("target/live-walk-report.txt")) {
         println!("\nthe walk of every GET endpoint:\n{report}");
@@ -289,9 +292,14 @@ fn clear_stale_packages() -> Result<(), String> {
             .flatten()
         {
             let name = crate_dir.file_name().to_string_lossy().into_owned();
-            let ours = ["druid-transport-", "druid-discovery-", "druid-api-"]
-                .iter()
-                .any(|p| name.starts_with(p));
+            let ours = [
+                "druid-transport-",
+                "druid-discovery-",
+                "druid-api-",
+                "druid-cli-",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
             if ours {
                 std::fs::remove_dir_all(crate_dir.path()).map_err(|e| {
                     format!(

@@ -1,0 +1,146 @@
+//! `druid`: the whole Apache Druid cluster from a terminal.
+//!
+//! Built only on the public API of `druid-api`: discovery, mapping, TLS,
+//! auth, retries and streaming come from the library.
+
+// A command line's output is standard output.
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+mod args;
+mod cluster;
+mod connect;
+mod fail;
+mod output;
+mod settings;
+mod sql;
+
+use args::{Cli, Command};
+use fail::Failure;
+use settings::{PasswordFrom, ProcessEnv, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = cli.verbose;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return Failure::usage(format!("cannot start the runtime: {e}")).report(verbose),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(verbose),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = settings::resolve(&cli.connection, &ProcessEnv)?;
+    if let Command::Config = cli.command {
+        show_config(&settings);
+        return Ok(());
+    }
+    let client = connect::client(&settings)?;
+    match &cli.command {
+        Command::Sql(args) => sql::run(&client, args).await,
+        Command::Query(args) => sql::native(&client, args).await,
+        Command::Cluster(args) => cluster::run(&client, args).await,
+        Command::Config => Ok(()),
+    }
+}
+
+/// `druid config`: each setting, its value (secrets hidden) and its source.
+fn show_config(settings: &Settings) {
+    let mut lines: Vec<(&str, String, String)> = Vec::new();
+    let mut add = |name, value: Option<(String, String)>| {
+        let (value, source) = value.unwrap_or_else(|| ("-".to_owned(), String::new()));
+        lines.push((name, value, source));
+    };
+    add(
+        "config file",
+        settings.config_file.as_ref().map(|path| {
+            let state = if path.exists() { "" } else { " (none there)" };
+            (format!("{}{state}", path.display()), String::new())
+        }),
+    );
+    add(
+        "profile",
+        settings
+            .profile
+            .as_ref()
+            .map(|p| (p.value.clone(), p.source.to_string())),
+    );
+    add(
+        "url",
+        Some((settings.url.value.clone(), settings.url.source.to_string())),
+    );
+    add(
+        "user",
+        settings
+            .user
+            .as_ref()
+            .map(|u| (u.value.clone(), u.source.to_string())),
+    );
+    add(
+        "password",
+        settings.password.as_ref().map(|p| {
+            let value = match &p.value {
+                PasswordFrom::Env(var, _) => format!("<hidden> from ${var}"),
+                PasswordFrom::File(path) => format!("<hidden> from {}", path.display()),
+                PasswordFrom::Prompt => "asked on the terminal".to_owned(),
+            };
+            (value, p.source.to_string())
+        }),
+    );
+    let path = |set: &Option<settings::Set<std::path::PathBuf>>| {
+        set.as_ref()
+            .map(|s| (s.value.display().to_string(), s.source.to_string()))
+    };
+    add("ca cert", path(&settings.ca_cert));
+    add("client cert", path(&settings.client_cert));
+    add(
+        "prefer tls",
+        Some((
+            settings.prefer_tls.value.to_string(),
+            settings.prefer_tls.source.to_string(),
+        )),
+    );
+    add(
+        "port map",
+        settings
+            .port_map
+            .as_ref()
+            .map(|m| (m.value.clone(), m.source.to_string())),
+    );
+    add(
+        "timeout",
+        settings
+            .timeout
+            .as_ref()
+            .map(|t| (format!("{} s", t.value.as_secs_f64()), t.source.to_string()))
+            .or_else(|| Some(("300 s".to_owned(), "default".to_owned()))),
+    );
+    add(
+        "read only",
+        Some((
+            settings.read_only.value.to_string(),
+            settings.read_only.source.to_string(),
+        )),
+    );
+    let width = lines.iter().map(|l| l.0.len()).max().unwrap_or(0);
+    let value_width = lines.iter().map(|l| l.1.chars().count()).max().unwrap_or(0);
+    for (name, value, source) in lines {
+        let source = if source.is_empty() {
+            String::new()
+        } else {
+            format!("  ({source})")
+        };
+        let line = format!("{name:<width$}  {value:<value_width$}{source}");
+        println!("{}", line.trim_end());
+    }
+}

@@ -1,0 +1,338 @@
+//! The `druid` binary offline: exit codes, output formats, settings and
+//! Ctrl-C, against in-process fake servers.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use druid_tests::fake::{FakeResponse, FakeServer};
+use serde_json::{Value, json};
+
+/// The binary, with an environment of only what the test gives (no
+/// `DRUID_*` of the machine, no config file of the user).
+fn druid(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_druid"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DRUID_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("XDG_CONFIG_HOME", "/nonexistent-druid-cli-config");
+    command.env("NO_COLOR", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// An SQL answer as Druid writes `arrayLines` with both type headers.
+fn sql_answer() -> String {
+    [
+        json!(["page", "added", "city"]),
+        json!(["STRING", "LONG", "STRING"]),
+        json!(["VARCHAR", "BIGINT", "VARCHAR"]),
+        json!(["Rust", 10, null]),
+        json!(["Dru\"id, [x]", -32, "Köln"]),
+    ]
+    .iter()
+    .map(|row| format!("{row}\n"))
+    .collect::<String>()
+        + "\n"
+}
+
+async fn sql_server() -> FakeServer {
+    FakeServer::start(|r| {
+        if r.path().starts_with("/druid/v2/sql") {
+            let sent: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(sent["resultFormat"], "arrayLines");
+            assert_eq!(sent["typesHeader"], true);
+            FakeResponse::new(200, sql_answer()).in_chunks(7, Duration::ZERO)
+        } else {
+            FakeResponse::new(404, "")
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_writes_every_format() {
+    let server = sql_server().await;
+    let url = server.url();
+    let sql =
+        |format: &str| run(druid(&[("DRUID_URL", &url)]).args(["sql", "SELECT *", "-o", format]));
+
+    let (code, csv, err) = sql("csv");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        csv,
+        "page,added,city\nRust,10,\n\"Dru\"\"id, [x]\",-32,Köln\n"
+    );
+
+    let (code, jsonl, _) = sql("jsonl");
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"page": "Rust", "added": 10, "city": null}),
+            json!({"page": "Dru\"id, [x]", "added": -32, "city": "Köln"}),
+        ]
+    );
+
+    let (code, text, _) = sql("json");
+    assert_eq!(code, 0);
+    let array: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(array, Value::Array(lines));
+
+    let (code, table, _) = sql("table");
+    assert_eq!(code, 0);
+    assert_eq!(
+        table,
+        "page         added   city\n\
+         VARCHAR      BIGINT  VARCHAR\n\
+         -----------  ------  -------\n\
+         Rust             10  null\n\
+         Dru\"id, [x]     -32  Köln\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parameters_and_context_reach_druid() {
+    let server = sql_server().await;
+    let (code, _, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "sql",
+        "SELECT * FROM t WHERE page = ? AND added > ?",
+        "-p",
+        "Rust",
+        "-p",
+        "5",
+        "-c",
+        "timeout=60000",
+        "--query-id",
+        "cli-test-1",
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let sent: Value = serde_json::from_slice(&server.requests()[0].body).unwrap();
+    assert_eq!(
+        sent["parameters"],
+        json!([{"type": "VARCHAR", "value": "Rust"}, {"type": "BIGINT", "value": 5}])
+    );
+    assert_eq!(sent["context"]["timeout"], 60000);
+    assert_eq!(sent["context"]["sqlQueryId"], "cli-test-1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_druid_error_is_one_line_and_exit_code_1_without_the_password() {
+    let server = FakeServer::start(|_| {
+        FakeResponse::new(
+            400,
+            json!({"error": "druidException", "errorCode": "invalidInput", "persona": "USER",
+                   "category": "INVALID_INPUT", "errorMessage": "Column 'nope' not found in any table"})
+            .to_string(),
+        )
+    })
+    .await;
+    let (code, out, err) = run(druid(&[
+        ("DRUID_URL", &server.url()),
+        ("DRUID_USER", "admin"),
+        ("DRUID_PASSWORD", "s3cret-pw"),
+    ])
+    .args(["sql", "SELECT nope"]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("druid: Druid answered 400 Bad Request")
+            && err.contains("Column 'nope' not found"),
+        "{err}"
+    );
+    let (_, _, verbose) = run(druid(&[
+        ("DRUID_URL", &server.url()),
+        ("DRUID_USER", "admin"),
+        ("DRUID_PASSWORD", "s3cret-pw"),
+    ])
+    .args(["sql", "SELECT nope", "--verbose"]));
+    assert!(
+        verbose.contains("\"errorCode\":\"invalidInput\""),
+        "{verbose}"
+    );
+    for text in [&err, &verbose] {
+        assert!(!text.contains("s3cret-pw"), "{text}");
+    }
+}
+
+#[test]
+fn no_connection_is_exit_code_3_and_usage_is_2() {
+    let (code, _, err) = run(druid(&[("DRUID_URL", "http://127.0.0.1:1")]).args([
+        "sql",
+        "SELECT 1",
+        "--timeout",
+        "2s",
+    ]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.starts_with("druid: could not connect to http://127.0.0.1:1/"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(druid(&[]).args(["sql", "-o", "xml", "SELECT 1"]));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(druid(&[("DRUID_URL", "not a url")]).args(["sql", "SELECT 1"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\"not a url\" (from $DRUID_URL) is not a URL"),
+        "{err}"
+    );
+    let (code, _, err) = run(druid(&[]).args(["sql"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no statement: standard input gave an empty one"),
+        "{err}"
+    );
+    let (code, _, err) = run(druid(&[("DRUID_USER", "admin")]).args(["sql", "SELECT 1"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("user admin (from $DRUID_USER) has no password"),
+        "{err}"
+    );
+}
+
+/// A config file in a fresh temporary folder.
+fn config_file(text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "druid-cli-config-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn config_shows_what_is_in_effect_and_where_it_came_from() {
+    let path = config_file(
+        "default_profile = \"dev\"\n\
+         [profiles.dev]\nurl = \"http://dev:8888\"\nuser = \"ops\"\npassword_env = \"DEV_PW\"\ntimeout = 45\n\
+         [profiles.prod]\nurl = \"https://prod:9088\"\nread_only = true\n",
+    );
+    let path_text = path.to_string_lossy().into_owned();
+    let (code, out, err) = run(druid(&[
+        ("DRUID_CONFIG", &path_text),
+        ("DEV_PW", "dev-secret"),
+        ("DRUID_TIMEOUT", "10s"),
+    ])
+    .args(["config"]));
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("profile"), "profile dev (profile default_profile)");
+    assert_eq!(line("url"), "url http://dev:8888 (profile dev)");
+    assert_eq!(line("user"), "user ops (profile dev)");
+    assert_eq!(
+        line("password"),
+        "password <hidden> from $DEV_PW (profile dev)"
+    );
+    assert_eq!(line("timeout"), "timeout 10 s ($DRUID_TIMEOUT)");
+    assert!(!out.contains("dev-secret"), "{out}");
+
+    let (code, out, _) = run(druid(&[("DRUID_CONFIG", &path_text)]).args([
+        "config",
+        "--profile",
+        "prod",
+        "--url",
+        "http://flag:1",
+    ]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("http://flag:1") && out.contains("(--url)"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("read only")
+            && l.contains("true")
+            && l.contains("(profile prod)")),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+/// Ctrl-C: the query is cancelled on the server and the exit code is 130.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_cancels_the_query_on_the_server() {
+    let server = FakeServer::start(|r| {
+        if r.method == "DELETE" {
+            FakeResponse::new(202, "")
+        } else {
+            // Rows trickle in for a minute.
+            FakeResponse::new(200, sql_answer()).in_chunks(4, Duration::from_secs(2))
+        }
+    })
+    .await;
+    let child = druid(&[("DRUID_URL", &server.url())])
+        .args([
+            "sql",
+            "SELECT * FROM slow",
+            "--query-id",
+            "slow-1",
+            "-o",
+            "csv",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the query reached the server.
+    let started = Instant::now();
+    while server.requests().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("cancelled query slow-1 on the server"),
+        "{err}"
+    );
+    let cancels: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(cancels, ["/druid/v2/sql/slow-1"]);
+}

@@ -1,0 +1,242 @@
+//! The built `druid` binary against the real cluster of `cargo xtask druid
+//! up` (`DRUID_URL` and, on the secure profile, `DRUID_USER`,
+//! `DRUID_PASSWORD`, `DRUID_TLS_URL`, `DRUID_CA_CERT`). Plain `cargo test`
+//! lists them as ignored; `cargo xtask ci` runs them.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use druid_tests::live;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+/// The binary, with the cluster's environment and no user config file.
+fn druid() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_druid"));
+    command.env("XDG_CONFIG_HOME", "/nonexistent-druid-cli-config");
+    command.env("NO_COLOR", "1");
+    command.env_remove("DRUID_CONFIG");
+    command.env_remove("DRUID_PROFILE");
+    command.stdin(Stdio::null());
+    command
+}
+
+/// Runs it; the exit code, standard output and standard error.
+fn run(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The four rows of `druid_tests::live::ROWS`, ingested once.
+async fn table() -> &'static str {
+    static TABLE: OnceCell<String> = OnceCell::const_new();
+    TABLE
+        .get_or_init(|| async {
+            let table = live::unique("cli");
+            live::ingest_with_sql(&table).await;
+            table
+        })
+        .await
+}
+
+fn by_page(table: &str) -> String {
+    format!(
+        "SELECT page, SUM(added) AS added, MIN(__time) AS first_seen FROM \"{table}\" \
+         GROUP BY page ORDER BY page"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn sql_in_every_format_has_the_ingested_values() {
+    let table = table().await;
+    let sql = |format: &str| run(druid().args(["sql", &by_page(table), "-o", format]));
+
+    let (code, csv, err) = sql("csv");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        csv,
+        "page,added,first_seen\n\
+         Druid,32,2024-01-01T01:00:00.000Z\n\
+         Java,1,2024-01-02T05:00:00.000Z\n\
+         Rust,15,2024-01-01T00:00:00.000Z\n"
+    );
+
+    let expected = json!([
+        {"page": "Druid", "added": 32, "first_seen": "2024-01-01T01:00:00.000Z"},
+        {"page": "Java", "added": 1, "first_seen": "2024-01-02T05:00:00.000Z"},
+        {"page": "Rust", "added": 15, "first_seen": "2024-01-01T00:00:00.000Z"},
+    ]);
+    let (code, json_text, err) = sql("json");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&json_text).unwrap(), expected);
+
+    let (code, jsonl, err) = sql("jsonl");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(Value::Array(lines), expected);
+
+    let (code, text, err) = sql("table");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["page", "added", "first_seen"]
+    );
+    // Column types from Druid's SQL type header.
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["VARCHAR", "BIGINT", "TIMESTAMP"]
+    );
+    assert_eq!(
+        lines[5].split_whitespace().collect::<Vec<_>>(),
+        ["Rust", "15", "2024-01-01T00:00:00.000Z"]
+    );
+    assert_eq!(lines.len(), 6, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn a_parameterised_statement_from_standard_input() {
+    let table = table().await;
+    let mut child = druid()
+        .args(["sql", "-o", "csv", "-p", "Rust", "-p", "6"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let statement = format!(
+        "SELECT COUNT(*) AS n, SUM(added) AS added FROM \"{table}\" WHERE page = ? AND added > ?;\n"
+    );
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), statement.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "n,added\n1,10\n");
+}
+
+#[test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+fn cluster_lists_every_server_with_leaders_and_health() {
+    let (code, text, err) = run(druid().args(["cluster", "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let servers: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let roles: Vec<String> = servers
+        .iter()
+        .flat_map(|s| s["roles"].as_array().unwrap().iter())
+        .map(|r| r["type"].as_str().unwrap().to_owned())
+        .collect();
+    for role in ["coordinator", "overlord", "broker", "router", "historical"] {
+        assert!(roles.iter().any(|r| r == role), "no {role} in {text}");
+    }
+    for server in &servers {
+        assert_eq!(server["health"], "ok", "{server}");
+        for role in server["roles"].as_array().unwrap() {
+            if let Some(version) = live::version() {
+                assert_eq!(role["version"], version.as_str(), "{server}");
+            }
+        }
+    }
+    // One leading Coordinator and one leading Overlord, on one server (the
+    // Coordinator-Overlord of the local cluster).
+    let leaders: Vec<&Value> = servers
+        .iter()
+        .filter(|s| {
+            s["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["leader"] == true)
+        })
+        .collect();
+    assert_eq!(leaders.len(), 1, "{text}");
+
+    let (code, table, err) = run(druid().args(["cluster"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(table.starts_with("server "), "{table}");
+    assert_eq!(table.lines().count(), servers.len() + 2, "{table}");
+}
+
+/// The secure cluster through a profile: its TLS URL, its CA, Basic auth
+/// with the password from a variable the profile names.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn the_secure_cluster_through_a_profile() {
+    let (Ok(tls_url), Ok(ca), Some((user, password))) = (
+        std::env::var("DRUID_TLS_URL"),
+        std::env::var("DRUID_CA_CERT"),
+        live::credentials(),
+    ) else {
+        panic!(
+            "the live cluster is not the secure profile (DRUID_TLS_URL, DRUID_CA_CERT, DRUID_USER)"
+        );
+    };
+    let dir = std::env::temp_dir().join(live::unique("druid-cli-profile"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config: PathBuf = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.secure]\nurl = \"{tls_url}\"\nuser = \"{user}\"\npassword_env = \"SECURE_PW\"\n\
+             ca_cert = \"{ca}\"\nprefer_tls = true\nread_only = true\n\
+             [profiles.untrusted]\nurl = \"{tls_url}\"\nuser = \"{user}\"\npassword_env = \"SECURE_PW\"\n"
+        ),
+    )
+    .unwrap();
+    let with_profile = |profile: &str| {
+        let mut command = druid();
+        for (key, _) in std::env::vars() {
+            if key.starts_with("DRUID_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("DRUID_CONFIG", &config)
+            .env("SECURE_PW", &password)
+            .args(["--profile", profile]);
+        command
+    };
+    let (code, out, err) = run(with_profile("secure").args([
+        "sql",
+        "SELECT COUNT(*) AS n FROM sys.servers WHERE server_type = 'broker'",
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n1\n");
+    let (code, out, err) = run(with_profile("secure").args(["cluster", "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let servers: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(servers.iter().all(|s| s["health"] == "ok"), "{out}");
+
+    // The same URL without the CA: a TLS failure, exit code 3, one line.
+    let (code, _, err) = run(with_profile("untrusted").args(["sql", "SELECT 1"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.starts_with("druid: TLS failure talking to "), "{err}");
+    assert!(!err.contains(&password), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+fn a_druid_refusal_is_exit_code_1() {
+    let (code, out, err) = run(druid().args(["sql", "SELECT nope FROM sys.servers"]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.starts_with("druid: Druid answered 400 Bad Request to client.sql_query")
+            && err.contains("nope"),
+        "{err}"
+    );
+}
