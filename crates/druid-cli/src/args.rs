@@ -100,8 +100,98 @@ pub(crate) enum Command {
     Query(QueryArgs),
     /// Every server of the cluster: roles, leaders, tiers, versions, health.
     Cluster(ClusterArgs),
+    /// Tasks, newest first: filter by state, datasource, type.
+    Tasks(TasksArgs),
+    /// One task: its status, reports or log; shut it down; wait for it.
+    Task(TaskArgs),
+    /// Run an SQL ingestion (INSERT or REPLACE) as a task, wait for it, then
+    /// wait until its data can be queried.
+    Ingest(IngestArgs),
     /// The connection settings in effect and where each came from.
     Config,
+}
+
+/// `druid ingest`.
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The INSERT or REPLACE statement; without one, --file or standard input.
+    pub(crate) statement: Option<String>,
+    /// Read the statement from this file (`-` for standard input).
+    #[arg(long, short, value_name = "FILE", conflicts_with = "statement")]
+    pub(crate) file: Option<PathBuf>,
+    /// A query context entry, repeatable: `maxNumTasks=2`.
+    #[arg(long = "context", short = 'c', value_name = "KEY=VALUE")]
+    pub(crate) context: Vec<String>,
+    /// Give up each wait (the task, then the loading) after this long.
+    #[arg(long = "for", value_name = "TIME", default_value = "30m", value_parser = parse_duration)]
+    pub(crate) limit: Duration,
+    /// Return when the task succeeded, without waiting for the data to load.
+    #[arg(long)]
+    pub(crate) no_wait_load: bool,
+}
+
+/// `druid tasks`.
+#[derive(Debug, Args)]
+pub(crate) struct TasksArgs {
+    /// Only tasks in this state: running, complete, waiting or pending.
+    #[arg(long, value_name = "STATE")]
+    pub(crate) state: Option<String>,
+    /// Only tasks of this datasource.
+    #[arg(long, short, value_name = "NAME")]
+    pub(crate) datasource: Option<String>,
+    /// Only tasks of this type (index_parallel, query_controller, kill, ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) task_type: Option<String>,
+    /// At most this many complete tasks.
+    #[arg(long, value_name = "N")]
+    pub(crate) max: Option<i64>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// `druid task`.
+#[derive(Debug, Args)]
+pub(crate) struct TaskArgs {
+    #[command(subcommand)]
+    pub(crate) command: TaskCommand,
+}
+
+/// What to do with one task.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TaskCommand {
+    /// Its status: state, type, datasource, run time.
+    Status {
+        /// The task ID.
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Its reports (ingestion statistics and errors, or an MSQ query's stages), as JSON.
+    Reports {
+        /// The task ID.
+        id: String,
+    },
+    /// Its log.
+    Log {
+        /// The task ID.
+        id: String,
+        /// Only the last BYTES of the log.
+        #[arg(long, value_name = "BYTES")]
+        tail: Option<i64>,
+    },
+    /// Stop it (this also cancels an MSQ query).
+    Shutdown {
+        /// The task ID.
+        id: String,
+    },
+    /// Wait until it finishes, showing its state; fails unless it succeeds.
+    Wait {
+        /// The task ID.
+        id: String,
+        /// Give up after this long: 30s, 10m, 1h.
+        #[arg(long = "for", value_name = "TIME", default_value = "30m", value_parser = parse_duration)]
+        limit: Duration,
+    },
 }
 
 /// `druid sql`.

@@ -78,7 +78,7 @@ impl Failure {
 
 impl From<druid_api::Error> for Failure {
     fn from(error: druid_api::Error) -> Self {
-        let kind = if error.is_invalid_input() || is_config(&error) {
+        let kind = if error.is_invalid_input() || error.is_read_only() || is_config(&error) {
             Kind::Usage
         } else if error.api().is_none()
             && (error.is_connect() || error.is_tls() || error.is_timeout())
@@ -87,10 +87,11 @@ impl From<druid_api::Error> for Failure {
         } else {
             Kind::Druid
         };
+        let detail = detail(&error);
         Failure {
             kind,
             message: error.to_string(),
-            detail: Some(detail(&error)),
+            detail: (!detail.is_empty()).then_some(detail),
         }
     }
 }

@@ -17,6 +17,7 @@ mod fail;
 mod output;
 mod settings;
 mod sql;
+mod tasks;
 
 use args::{Cli, Command};
 use fail::Failure;
@@ -50,6 +51,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sql(args) => sql::run(&client, args).await,
         Command::Query(args) => sql::native(&client, args).await,
         Command::Cluster(args) => cluster::run(&client, args).await,
+        Command::Tasks(args) => tasks::list(&client, args).await,
+        Command::Task(args) => tasks::task(&client, args).await,
+        Command::Ingest(args) => tasks::ingest(&client, args).await,
         Command::Config => Ok(()),
     }
 }

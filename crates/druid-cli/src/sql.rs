@@ -125,8 +125,13 @@ pub(crate) fn read_input(path: &Path) -> Result<String, Failure> {
 
 /// The statement of `druid sql`: the argument, the file, or piped input.
 fn statement(args: &SqlArgs) -> Result<String, Failure> {
-    let (text, from) = match (&args.query, &args.file) {
-        (Some(query), _) => (query.clone(), "the command line".to_owned()),
+    statement_of(args.query.as_deref(), args.file.as_deref())
+}
+
+/// A statement from the command line, a file, or piped input.
+pub(crate) fn statement_of(query: Option<&str>, file: Option<&Path>) -> Result<String, Failure> {
+    let (text, from) = match (query, file) {
+        (Some(query), _) => (query.to_owned(), "the command line".to_owned()),
         (None, Some(file)) => (read_input(file)?, file.display().to_string()),
         (None, None) if !io::stdin().is_terminal() => {
             (read_input(Path::new("-"))?, "standard input".to_owned())

@@ -240,3 +240,91 @@ fn a_druid_refusal_is_exit_code_1() {
         "{err}"
     );
 }
+
+/// `druid ingest` waits for the task and the loading; `druid task wait`,
+/// `task status` and `tasks` see the same task; `--read-only` refuses an
+/// ingestion before sending it.
+#[test]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+fn ingest_then_wait_status_and_tasks_agree() {
+    let table = live::unique("cli_ingest");
+    let statement = format!("{};", live::replace_statement(&table));
+    let (code, out, err) = run(druid().args(["ingest", &statement, "-c", "maxNumTasks=2"]));
+    assert_eq!(code, 0, "{err}");
+    // The last line names the task and says the data is queryable.
+    let task_id = out
+        .strip_prefix("task ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no task ID in {out:?}"))
+        .to_owned();
+    assert_eq!(
+        out,
+        format!("task {task_id} succeeded; {table} is loaded and queryable\n")
+    );
+    // Piped, the waits print plain lines, ending in SUCCESS and loaded.
+    assert!(
+        err.contains(&format!("task {task_id}\n")) && err.contains(" SUCCESS\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("loading {table}\n")) && err.contains(" loaded\n"),
+        "{err}"
+    );
+
+    let (code, out, err) = run(druid().args([
+        "sql",
+        &format!("SELECT COUNT(*) AS n, SUM(added) AS added FROM \"{table}\""),
+        "-o",
+        "csv",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "n,added\n4,48\n"), "{err}");
+
+    let (code, _, err) = run(druid().args(["task", "wait", &task_id, "--for", "60s"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.ends_with(" SUCCESS\n"), "{err}");
+    let (code, out, err) = run(druid().args(["task", "status", &task_id, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            &status["id"],
+            &status["statusCode"],
+            &status["type"],
+            &status["dataSource"]
+        ),
+        (
+            &json!(task_id),
+            &json!("SUCCESS"),
+            &json!("query_controller"),
+            &json!(table)
+        )
+    );
+    let (code, out, err) = run(druid().args([
+        "tasks",
+        "--datasource",
+        &table,
+        "--type",
+        "query_controller",
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "id,type,datasource,status,created,duration");
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[1].starts_with(&format!("{task_id},query_controller,{table},SUCCESS,")),
+        "{out}"
+    );
+
+    let refused = live::unique("cli_refused");
+    let (code, _, err) =
+        run(druid().args(["--read-only", "ingest", &live::replace_statement(&refused)]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("druid: refused POST /druid/v2/sql/task") && err.contains("read-only"),
+        "{err}"
+    );
+    let (code, out, _) = run(druid().args(["tasks", "--datasource", &refused, "-o", "json"]));
+    assert_eq!((code, out.trim()), (0, "[]"), "nothing was submitted");
+}
