@@ -107,8 +107,68 @@ pub(crate) enum Command {
     /// Run an SQL ingestion (INSERT or REPLACE) as a task, wait for it, then
     /// wait until its data can be queried.
     Ingest(IngestArgs),
+    #[command(flatten)]
+    Inventory(Inventory),
     /// The connection settings in effect and where each came from.
     Config,
+}
+
+/// What the cluster holds.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Inventory {
+    /// Datasources with their segment counts, sizes and time ranges.
+    Datasources {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The segments of a datasource that are served.
+    Segments {
+        /// The datasource.
+        datasource: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// How much of each datasource is loaded on the Historicals.
+    LoadStatus {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Supervisors (streaming ingestion) and their states.
+    Supervisors {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The retention rules of a datasource (`_default` for the cluster's).
+    Rules {
+        /// The datasource.
+        datasource: String,
+        /// Append the cluster's default rules.
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lookups, per tier.
+    Lookups {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Users of the basic-security authenticator.
+    Users {
+        /// The authenticator's name (in druid.auth.authenticatorChain).
+        #[arg(long, default_value = "basic", value_name = "NAME")]
+        authenticator: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Roles of the basic-security authorizer.
+    Roles {
+        /// The authorizer's name.
+        #[arg(long, default_value = "basic", value_name = "NAME")]
+        authorizer: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 /// `druid ingest`.

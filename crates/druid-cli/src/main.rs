@@ -14,6 +14,7 @@ mod args;
 mod cluster;
 mod connect;
 mod fail;
+mod inventory;
 mod output;
 mod settings;
 mod sql;
@@ -54,6 +55,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Tasks(args) => tasks::list(&client, args).await,
         Command::Task(args) => tasks::task(&client, args).await,
         Command::Ingest(args) => tasks::ingest(&client, args).await,
+        Command::Inventory(command) => inventory::run(&client, command).await,
         Command::Config => Ok(()),
     }
 }

@@ -328,3 +328,68 @@ fn ingest_then_wait_status_and_tasks_agree() {
     let (code, out, _) = run(druid().args(["tasks", "--datasource", &refused, "-o", "json"]));
     assert_eq!((code, out.trim()), (0, "[]"), "nothing was submitted");
 }
+
+/// The inventory commands on the shared table and the secure cluster's
+/// basic security.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn datasources_segments_load_status_rules_users_and_roles() {
+    let table = table().await;
+    let json = |args: &[&str]| -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let (code, out, err) = run(druid().args(&all));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let datasources = json(&["datasources"]);
+    let ours = datasources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == table)
+        .unwrap_or_else(|| panic!("{table} not in {datasources}"));
+    // Four rows over two days: two daily segments.
+    assert_eq!(ours["properties"]["segments"]["count"], 2, "{ours}");
+    let segments = json(&["segments", table]);
+    let intervals: Vec<&str> = segments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["interval"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        intervals,
+        [
+            "2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z",
+            "2024-01-02T00:00:00.000Z/2024-01-03T00:00:00.000Z"
+        ]
+    );
+    assert_eq!(json(&["load-status"])[table], 100.0);
+    let (code, out, err) = run(druid().args(["load-status", "-o", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines().any(|l| l == format!("{table},100.0 %")),
+        "{out}"
+    );
+    let rules = json(&["rules", "_default"]);
+    assert_eq!(rules[0]["type"], "loadForever", "{rules}");
+    let users = json(&["users"]);
+    assert!(
+        users.as_array().unwrap().contains(&json!("admin")),
+        "{users}"
+    );
+    let roles = json(&["roles"]);
+    assert!(
+        roles.as_array().unwrap().contains(&json!("admin")),
+        "{roles}"
+    );
+    let (code, _, err) = run(druid().args(["lookups"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(druid().args(["supervisors", "-o", "csv"]));
+    assert_eq!(
+        (code, out.lines().next()),
+        (0, Some("id,state,detailed state,healthy,suspended")),
+        "{err}"
+    );
+}
