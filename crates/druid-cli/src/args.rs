@@ -109,8 +109,45 @@ pub(crate) enum Command {
     Ingest(IngestArgs),
     #[command(flatten)]
     Inventory(Inventory),
+    /// Send any request to a service, for paths the spec lacks.
+    Raw(RawArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `druid man > druid.1`.
+    Man,
     /// The connection settings in effect and where each came from.
     Config,
+}
+
+/// Which service a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Target {
+    /// The Router (or Broker) of the URL.
+    Router,
+    /// The lead Coordinator.
+    Coordinator,
+    /// The lead Overlord.
+    Overlord,
+    /// A Broker.
+    Broker,
+}
+
+/// `druid raw`.
+#[derive(Debug, Args)]
+pub(crate) struct RawArgs {
+    /// GET, POST, PUT, DELETE, ...
+    pub(crate) method: String,
+    /// The path, with any query: `/druid/coordinator/v1/config?count=2`.
+    pub(crate) path: String,
+    /// The service to send it to.
+    #[arg(long, short, value_enum, default_value = "router")]
+    pub(crate) service: Target,
+    /// The JSON body: text, `@FILE`, or `@-` for standard input.
+    #[arg(long, short, value_name = "JSON")]
+    pub(crate) data: Option<String>,
 }
 
 /// What the cluster holds.

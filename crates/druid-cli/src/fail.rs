@@ -96,6 +96,12 @@ impl From<druid_api::Error> for Failure {
     }
 }
 
+impl From<druid_api::transport::Error> for Failure {
+    fn from(error: druid_api::transport::Error) -> Self {
+        Failure::from(druid_api::Error::from(error))
+    }
+}
+
 fn is_config(error: &druid_api::Error) -> bool {
     matches!(
         error

@@ -16,6 +16,7 @@ mod connect;
 mod fail;
 mod inventory;
 mod output;
+mod raw;
 mod settings;
 mod sql;
 mod tasks;
@@ -42,6 +43,24 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into memory first: the generator panics on a closed output.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "druid", &mut script);
+            return tasks::print_text(&String::from_utf8_lossy(&script));
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| Failure::usage(format!("cannot render the man page: {e}")))?;
+            return tasks::print_text(&String::from_utf8_lossy(&page));
+        }
+        _ => {}
+    }
     let settings = settings::resolve(&cli.connection, &ProcessEnv)?;
     if let Command::Config = cli.command {
         show_config(&settings);
@@ -56,7 +75,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Task(args) => tasks::task(&client, args).await,
         Command::Ingest(args) => tasks::ingest(&client, args).await,
         Command::Inventory(command) => inventory::run(&client, command).await,
-        Command::Config => Ok(()),
+        Command::Raw(args) => raw::run(&client, args).await,
+        Command::Config | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 

@@ -336,3 +336,72 @@ async fn an_interrupt_cancels_the_query_on_the_server() {
         .collect();
     assert_eq!(cancels, ["/druid/v2/sql/slow-1"]);
 }
+
+#[test]
+fn completions_and_the_man_page_cover_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, err) = run(druid(&[]).args(["completions", shell]));
+        assert_eq!(code, 0, "{err}");
+        for command in ["sql", "cluster", "ingest", "task", "datasources"] {
+            assert!(script.contains(command), "{shell}: no {command}");
+        }
+    }
+    let (code, page, err) = run(druid(&[]).args(["man"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        page.contains(".TH druid 1") && page.contains("\\-\\-read\\-only"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_sends_any_request_and_read_only_refuses_changes_unsent() {
+    let server = FakeServer::start(|r| match r.method.as_str() {
+        "GET" => FakeResponse::json(&json!({"asked": r.target})),
+        _ => FakeResponse::json(&json!({"got": serde_json::from_slice::<Value>(&r.body).unwrap()})),
+    })
+    .await;
+    let url = server.url();
+    let (code, out, err) = run(druid(&[("DRUID_URL", &url)]).args([
+        "raw",
+        "GET",
+        "/druid/coordinator/v1/config/history?count=2",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({"asked": "/druid/coordinator/v1/config/history?count=2"})
+    );
+    let (code, out, err) = run(druid(&[("DRUID_URL", &url)]).args([
+        "raw",
+        "post",
+        "/druid/v2/sql",
+        "-d",
+        r#"{"query": "SELECT 1"}"#,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({"got": {"query": "SELECT 1"}})
+    );
+    let sent = server.requests().len();
+    let (code, _, err) = run(
+        druid(&[("DRUID_URL", &url), ("DRUID_READ_ONLY", "true")]).args([
+            "raw",
+            "POST",
+            "/druid/coordinator/v1/config",
+            "-d",
+            "{}",
+        ]),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(server.requests().len(), sent, "nothing sent");
+    let (code, _, err) = run(druid(&[("DRUID_URL", &url)]).args(["raw", "GET", "status"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("must start with /"), "{err}");
+    let (code, _, err) =
+        run(druid(&[("DRUID_URL", &url)]).args(["raw", "POST", "/x", "-d", "{nope"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--data is not JSON"), "{err}");
+}
