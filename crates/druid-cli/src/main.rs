@@ -16,6 +16,7 @@ mod connect;
 mod fail;
 mod inventory;
 mod output;
+mod prompt;
 mod raw;
 mod settings;
 mod sql;

@@ -9,7 +9,7 @@ use druid_api::models::SqlParameter;
 use druid_api::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::args::{QueryArgs, SqlArgs};
+use crate::args::{Format, QueryArgs, SqlArgs};
 use crate::fail::Failure;
 use crate::output::{Column, RowWriter, Style};
 
@@ -180,11 +180,45 @@ async fn cancel(client: &Client, query_id: &str) -> String {
     }
 }
 
-/// `druid sql`.
+/// How a statement's run ended.
+pub(crate) enum Outcome {
+    /// Every row was written.
+    Done { rows: u64 },
+    /// The reader went away (`| head`); the query was cancelled.
+    ClosedOutput,
+    /// Ctrl-C; what the cancel on the server did.
+    Interrupted(String),
+}
+
+/// `druid sql`: one statement, or the interactive prompt on a terminal
+/// when none is given.
 pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> {
+    if args.query.is_none() && args.file.is_none() && io::stdin().is_terminal() {
+        return crate::prompt::run(client, args).await;
+    }
     let statement = statement(args)?;
+    match execute(client, &statement, args, args.query_id.clone()).await? {
+        Outcome::Done { rows } => {
+            if Style::for_stdout() == Style::Color && args.output.output == Format::Table {
+                eprintln!("({rows} row{})", if rows == 1 { "" } else { "s" });
+            }
+            Ok(())
+        }
+        Outcome::ClosedOutput => Ok(()),
+        Outcome::Interrupted(said) => Err(Failure::interrupted(format!("interrupted; {said}"))),
+    }
+}
+
+/// Runs one statement, streaming its rows to standard output; Ctrl-C
+/// cancels it on the server.
+pub(crate) async fn execute(
+    client: &Client,
+    statement: &str,
+    args: &SqlArgs,
+    query_id: Option<String>,
+) -> Result<Outcome, Failure> {
     let mut request = client
-        .sql(statement)
+        .sql(statement.to_owned())
         .types_header(true)
         .sql_types_header(true)
         .cancel_on_drop(false)
@@ -192,18 +226,14 @@ pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> 
     for param in &args.params {
         request = request.parameter(parameter(param)?);
     }
-    if let Some(id) = &args.query_id {
-        request = request.query_id(id.clone());
+    if let Some(id) = query_id {
+        request = request.query_id(id);
     }
     let mut stream = request.stream::<Vec<Value>>();
     let query_id = stream.query_id().to_owned();
     let style = Style::for_stdout();
-    let stdout = io::stdout();
-    let mut writer: Option<RowWriter<io::BufWriter<io::StdoutLock<'_>>>> = None;
-    let mut out = Some(io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
-    let make_writer = |columns: Option<&[druid_api::Column]>,
-                       width: usize,
-                       out: io::BufWriter<io::StdoutLock<'static>>| {
+    let new_out = || io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let make_writer = |columns: Option<&[druid_api::Column]>, width: usize| {
         let columns = match columns {
             Some(columns) => columns
                 .iter()
@@ -216,8 +246,9 @@ pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> 
                 .map(|i| Column::named(&format!("column{i}")))
                 .collect(),
         };
-        RowWriter::new(out, args.output.output, style, columns)
+        RowWriter::new(new_out(), args.output.output, style, columns)
     };
+    let mut writer = None;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
     let stop = loop {
@@ -225,14 +256,7 @@ pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> 
             row = stream.next_row() => match row {
                 None => break None,
                 Some(Ok(row)) => {
-                    let writer = match &mut writer {
-                        Some(writer) => writer,
-                        None => writer.insert(make_writer(
-                            stream.columns(),
-                            row.len(),
-                            out.take().unwrap_or_else(|| io::BufWriter::new(io::stdout().lock())),
-                        )),
-                    };
+                    let writer = writer.get_or_insert_with(|| make_writer(stream.columns(), row.len()));
                     if let Err(e) = writer.row(&row) {
                         break Some(write_failure(&e)?);
                     }
@@ -249,39 +273,25 @@ pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> 
     };
     match stop {
         None => {
-            let writer = match writer {
-                Some(writer) => writer,
-                None => make_writer(
-                    stream.columns(),
-                    0,
-                    out.take()
-                        .unwrap_or_else(|| io::BufWriter::new(io::stdout().lock())),
-                ),
-            };
+            let writer = writer.unwrap_or_else(|| make_writer(stream.columns(), 0));
             let rows = writer.rows();
-            match writer.finish() {
-                Ok(_) => {}
-                Err(e) => {
-                    write_failure(&e)?;
-                }
+            if let Err(e) = writer.finish() {
+                write_failure(&e)?;
+                return Ok(Outcome::ClosedOutput);
             }
-            if style == Style::Color && args.output.output == crate::args::Format::Table {
-                eprintln!("({rows} row{})", if rows == 1 { "" } else { "s" });
-            }
-            Ok(())
+            Ok(Outcome::Done { rows })
         }
         Some(Stop::ClosedOutput) => {
             drop(stream);
             let _ = cancel(client, &query_id).await;
-            Ok(())
+            Ok(Outcome::ClosedOutput)
         }
         Some(Stop::Interrupted) => {
             if let Some(writer) = writer.take() {
                 let _ = writer.finish();
             }
             drop(stream);
-            let said = cancel(client, &query_id).await;
-            Err(Failure::interrupted(format!("interrupted; {said}")))
+            Ok(Outcome::Interrupted(cancel(client, &query_id).await))
         }
     }
 }
