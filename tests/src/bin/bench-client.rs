@@ -34,6 +34,11 @@
 //! - `health-druid-api` / `health-reqwest`: `requests` sequential
 //!   keep-alive `GET /status/health` (after one untimed warm-up), through
 //!   `is_healthy()` or a bare `reqwest::Client`;
+//! - `druid-cli-csv`: the `druid` command line (`druid sql QUERY -o csv`,
+//!   the binary beside this one), its output read and checked as it
+//!   streams; `rss_kib` and `cpu_ms` are then the `druid` process's peak
+//!   (`VmHWM`) and CPU time (`/proc/<pid>/stat`), sampled every 5 ms while
+//!   it runs;
 //! - `cluster`: `client.cluster().await` end to end on the `sys.servers`
 //!   answer; `from-rows`: `ClusterModel::from_rows` alone, on rows decoded
 //!   beforehand.
@@ -291,6 +296,86 @@ async fn druid_api_csv(url: &str) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The peak resident memory of another process (`VmHWM`), if it runs.
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The CPU time another process used so far (`utime` + `stime` of
+/// `/proc/<pid>/stat`, in clock ticks of 10 ms), if it runs.
+fn cpu_ms_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
+}
+
+/// `druid sql QUERY -o csv`, the binary beside this one, read as it streams.
+fn druid_cli_csv(url: &str) -> Result<Report, Error> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let program = std::env::current_exe()?.with_file_name("druid");
+    let mut report = Report::default();
+    let clock = Clock::start();
+    let mut child = std::process::Command::new(&program)
+        .args(["--url", url, "sql", &query(), "-o", "csv"])
+        .env("XDG_CONFIG_HOME", "/nonexistent-druid-cli-config")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let pid = child.id();
+    let peak = Arc::new(AtomicU64::new(0));
+    let cpu = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, cpu, done) = (peak.clone(), cpu.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kib) = peak_rss_of(pid) {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                if let Some(ms) = cpu_ms_of(pid) {
+                    cpu.fetch_max(ms, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let stdout = child.stdout.take().ok_or("no standard output")?;
+    let mut reader = csv::Reader::from_reader(std::io::BufReader::with_capacity(64 * 1024, stdout));
+    let mut record = csv::StringRecord::new();
+    let mut bytes = 0_u64;
+    while reader.read_record(&mut record)? {
+        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        let (added, delta, city) = csv_fields(&fields)?;
+        report.seen.add(added, delta, city);
+        bytes = reader.position().byte();
+    }
+    let status = child.wait()?;
+    clock.stop(&mut report);
+    done.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    if !status.success() {
+        return Err(format!("druid exited with {status}").into());
+    }
+    report.bytes = Some(bytes);
+    // The druid process's CPU, not this reader's.
+    report.cpu = Duration::from_millis(cpu.load(Ordering::Relaxed));
+    report.extra.insert(
+        "rss_kib".to_owned(),
+        Value::from(peak.load(Ordering::Relaxed)),
+    );
+    Ok(report)
+}
+
 /// Every format with every header through this project's parsing: the
 /// column names and types, the header flag and the query ID.
 async fn headers(url: &str) -> Result<Report, Error> {
@@ -497,6 +582,7 @@ async fn run(args: &[String]) -> Result<Value, Error> {
         "druid-api-array" => druid_api_rows(url, Some(ResultFormat::Array)).await?,
         "druid-api-arrayLines" => druid_api_rows(url, Some(ResultFormat::ArrayLines)).await?,
         "druid-api-csv" => druid_api_csv(url).await?,
+        "druid-cli-csv" => druid_cli_csv(url)?,
         "druid-api-stream" => druid_api_stream(url, None).await?,
         "druid-api-stream-object" => druid_api_stream(url, Some(ResultFormat::Object)).await?,
         "druid-api-stream-objectLines" => {

@@ -214,6 +214,12 @@ const VARIANTS: &[Variant] = &[
         How::Rust("druid-api-stream-gzip"),
     ),
     sql(
+        "druid-cli-csv",
+        "the druid command line: druid sql -o csv",
+        "default",
+        How::Rust("druid-cli-csv"),
+    ),
+    sql(
         PYTHON_JSON,
         "Python requests + response.json()",
         "object",
@@ -313,7 +319,7 @@ fn python_has(python: &Path, module: &str) -> Result<(), String> {
 /// Builds the Rust binaries and the Go anchor, and finds Python and
 /// pydruid (installing pydruid into `target/bench/venv` on first use).
 fn prepare(root: &Path, bench_dir: &Path) -> Result<Tools, String> {
-    println!("==> building bench-server and bench-client (release)");
+    println!("==> building bench-server, bench-client and druid (release)");
     crate::ci::cargo(
         root,
         &[
@@ -327,6 +333,10 @@ fn prepare(root: &Path, bench_dir: &Path) -> Result<Tools, String> {
             "bench-server",
             "--bin",
             "bench-client",
+            "-p",
+            "druid-cli",
+            "--bin",
+            "druid",
         ],
         &[],
     )?;
