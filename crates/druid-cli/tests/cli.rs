@@ -405,3 +405,53 @@ async fn raw_sends_any_request_and_read_only_refuses_changes_unsent() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--data is not JSON"), "{err}");
 }
+
+/// Mutual TLS: `--ca-cert` and `--client-cert` (certificate and key in one
+/// PEM) reach a server that demands a client certificate; without the
+/// certificate it is a TLS failure, exit code 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_and_a_client_certificate_from_files() {
+    use druid_tests::tls::{TestCa, mutual_tls_config};
+
+    let ca = TestCa::new("Druid CLI Test CA");
+    let server = FakeServer::start_tls(mutual_tls_config(&ca.server_cert(), &ca), |_| {
+        FakeResponse::new(200, sql_answer())
+    })
+    .await;
+    let dir = config_file("").parent().unwrap().to_path_buf();
+    let ca_file = dir.join("ca.pem");
+    let identity = dir.join("client.pem");
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    std::fs::write(&identity, ca.client_cert().identity_pem()).unwrap();
+    let (ca_text, identity_text) = (
+        ca_file.to_string_lossy().into_owned(),
+        identity.to_string_lossy().into_owned(),
+    );
+    let (code, out, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "--ca-cert",
+        &ca_text,
+        "--client-cert",
+        &identity_text,
+        "sql",
+        "SELECT *",
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("page,added,city\nRust,10,\n"), "{out}");
+    let (code, _, err) = run(
+        druid(&[("DRUID_URL", &server.url()), ("DRUID_CA_CERT", &ca_text)])
+            .args(["sql", "SELECT *"]),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.starts_with("druid: TLS failure talking to "), "{err}");
+    let (code, _, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "--ca-cert",
+        "/nonexistent/ca.pem",
+        "sql",
+        "SELECT 1",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
