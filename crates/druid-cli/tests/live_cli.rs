@@ -393,3 +393,49 @@ async fn datasources_segments_load_status_rules_users_and_roles() {
         "{err}"
     );
 }
+
+/// `druid query`: a native query from a file and from standard input.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn a_native_query_from_a_file_and_from_standard_input() {
+    let table = table().await;
+    let query = json!({
+        "queryType": "timeseries", "dataSource": table, "granularity": "day",
+        "intervals": ["2024-01-01/2024-01-03"],
+        "aggregations": [{"type": "longSum", "name": "added", "fieldName": "added"}],
+    });
+    let file = std::env::temp_dir().join(format!("{}.json", live::unique("native")));
+    std::fs::write(&file, query.to_string()).unwrap();
+    let (code, out, err) =
+        run(druid().args(["query", file.to_str().unwrap(), "-c", "useCache=false"]));
+    assert_eq!(code, 0, "{err}");
+    let days: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        days,
+        json!([
+            {"timestamp": "2024-01-01T00:00:00.000Z", "result": {"added": 42}},
+            {"timestamp": "2024-01-02T00:00:00.000Z", "result": {"added": 6}},
+        ])
+    );
+    let mut child = druid()
+        .args(["query", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), query.to_string().as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        days
+    );
+    let _ = std::fs::remove_file(&file);
+}
