@@ -410,6 +410,11 @@ enum CallBody {
 /// following. A body with an ID field (`submit_task`) gets an ID when it has
 /// none, as with the generated method, so a retried submission is safe.
 ///
+/// Send it to a client of the entry's service (the Overlord client for an
+/// `overlord` entry; [`AnyClient`](crate::AnyClient) works too). The call
+/// does not check: an entry sent to another service's client goes to that
+/// service, under the entry's operation name.
+///
 /// Values are text, as a command line has them, and are checked against
 /// the spec's types: an `int` must parse, a `bool` or `flag` is `true` or
 /// `false`, an `enum` one of its values. Setters never fail; the first
