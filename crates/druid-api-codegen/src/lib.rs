@@ -9,8 +9,9 @@
 //!   problem at once, with file, line and entry;
 //! - [`render`] turns the spec into the client code: a module per service
 //!   with its client, and a module per group that several services serve,
-//!   with a trait that holds the group's endpoints once; `snapshots`
-//!   (feature `pretty`) formats each module for the checked-in snapshots;
+//!   with a trait that holds the group's endpoints once, and the endpoint
+//!   catalog ([`render_catalog`]); `snapshots` (feature `pretty`) formats
+//!   each module and the catalog for the checked-in snapshots;
 //! - [`endpoints_markdown`] writes the table of `api-spec/ENDPOINTS.md`.
 //!
 //! # Features
@@ -28,8 +29,8 @@ pub use markdown::endpoints_markdown;
 #[cfg(feature = "pretty")]
 pub use render::snapshots;
 pub use render::{
-    SNAPSHOT_STAMP, builder_name, has_builder, render, render_catalog, render_service,
-    render_shared_group,
+    CATALOG_SNAPSHOT, SNAPSHOT_STAMP, builder_name, has_builder, render, render_catalog,
+    render_service, render_shared_group,
 };
 pub use spec::{
     AnswerSpec, BodyId, BodySpec, EffectKind, Endpoint, Group, Omitted, PathParam, QueryParam,

@@ -203,6 +203,38 @@ fn answer_tokens(answer: &AnswerSpec, uses: &mut Uses) -> TokenStream {
     quote!(Answer::new(#status, #body, #is))
 }
 
+/// The `Answer` expressions of an endpoint that lists answers, in order:
+/// the spec's, then "any other 2xx is the value" unless the answers make
+/// it a `bool`. Empty when the spec lists none (a 2xx is the value, any
+/// other status an error).
+fn answers_of(endpoint: &Endpoint, uses: &mut Uses) -> Vec<TokenStream> {
+    if endpoint.answers.is_empty() {
+        return Vec::new();
+    }
+    let is_bool = endpoint
+        .answers
+        .iter()
+        .any(|a| a.is == "true" || a.is == "false");
+    let mut answers: Vec<TokenStream> = endpoint
+        .answers
+        .iter()
+        .map(|a| answer_tokens(a, uses))
+        .collect();
+    if !is_bool {
+        answers.push(quote!(Answer::SUCCESS));
+    }
+    answers
+}
+
+/// The `Effect` expression of an effect.
+fn effect_tokens(kind: EffectKind) -> TokenStream {
+    match kind {
+        EffectKind::Read => quote!(Effect::Read),
+        EffectKind::Idempotent => quote!(Effect::Idempotent),
+        EffectKind::Write => quote!(Effect::Write),
+    }
+}
+
 fn answer_doc(answer: &AnswerSpec) -> String {
     let status = match answer.status.class() {
         Some(class) => format!("a {class}xx"),
@@ -301,14 +333,9 @@ fn answer(endpoint: &Endpoint, service: &TokenStream, uses: &mut Uses) -> Answer
         .iter()
         .any(|a| a.is == "true" || a.is == "false");
     let is_option = endpoint.answers.iter().any(|a| a.is == "none");
-    let mut answers: Vec<TokenStream> = endpoint
-        .answers
-        .iter()
-        .map(|a| answer_tokens(a, uses))
-        .collect();
+    let answers = answers_of(endpoint, uses);
     let mut phrases: Vec<String> = endpoint.answers.iter().map(answer_doc).collect();
     if !is_bool {
-        answers.push(quote!(Answer::SUCCESS));
         phrases.push("any other 2xx is the value".to_owned());
     }
     let mut answers_doc = phrases.join(", ");
@@ -662,11 +689,8 @@ fn base_request(
     };
     if e.effect_kind() != default_effect {
         uses.add("druid_transport::Effect");
-        chain.push(match e.effect_kind() {
-            EffectKind::Read => quote!(.effect(Effect::Read)),
-            EffectKind::Idempotent => quote!(.effect(Effect::Idempotent)),
-            EffectKind::Write => quote!(.effect(Effect::Write)),
-        });
+        let effect = effect_tokens(e.effect_kind());
+        chain.push(quote!(.effect(#effect)));
     }
     if let Some(since) = &e.since {
         chain.push(quote!(.since(#since)));
@@ -1105,41 +1129,174 @@ pub fn render_shared_group(spec: &Spec, group: &Group) -> TokenStream {
     }
 }
 
-/// Renders the endpoint catalog: one entry per endpoint and client.
+/// `Some(text)` or `None`, as an expression of `Option<&'static str>`.
+fn opt_str(text: Option<&str>) -> TokenStream {
+    match text {
+        Some(text) => {
+            let text = text.trim();
+            quote!(Some(#text))
+        }
+        None => quote!(None),
+    }
+}
+
+/// One catalog entry: everything a generic caller needs to know of an
+/// endpoint of one client, from the spec; `uses` collects the names it
+/// needs.
+fn catalog_entry(
+    spec: &Spec,
+    service: &Service,
+    group: &Group,
+    e: &Endpoint,
+    uses: &mut Uses,
+) -> TokenStream {
+    uses.add("crate::catalog::EndpointInfo");
+    let client = &service.client;
+    let name = &service.name;
+    let service_name = &service.module;
+    let group_name = &group.name;
+    let id = &e.id;
+    let operation = format!("{}.{}", service.module, e.id);
+    let method = &e.method;
+    let path = &e.path;
+    let fixed = e.fixed_pairs().into_iter().map(|(key, value)| {
+        let value = opt_str(value);
+        quote!((#key, #value))
+    });
+    let summary = e.summary.trim();
+    let description = opt_str(e.description.as_deref());
+    let docs = spec.docs_url(e);
+    let mut path_params = Vec::new();
+    for p in e.placeholders() {
+        let Some(param) = e.params.get(p) else {
+            continue;
+        };
+        uses.add("crate::catalog::PathParamInfo");
+        uses.add("crate::catalog::PathParamKind");
+        let rust = &param.rust;
+        let doc = param.doc.trim();
+        let kind = if param.kind.as_deref() == Some("interval") {
+            quote!(PathParamKind::Interval)
+        } else {
+            quote!(PathParamKind::Segment)
+        };
+        path_params.push(quote!(PathParamInfo { name: #p, rust: #rust, doc: #doc, kind: #kind }));
+    }
+    let mut query_params = Vec::new();
+    for q in &e.query {
+        uses.add("crate::catalog::QueryParamInfo");
+        let wire = &q.name;
+        let rust = q.rust_name();
+        let ty = &q.ty;
+        let doc = q.doc.trim();
+        let required = q.required;
+        let values = match (q.ty.as_str(), &q.enum_type) {
+            ("enum", Some(enum_type)) => {
+                let ty = uses.ty(enum_type);
+                quote!(Some(#ty::VALUES))
+            }
+            _ => quote!(None),
+        };
+        query_params.push(quote!(QueryParamInfo {
+            name: #wire,
+            rust: #rust,
+            ty: #ty,
+            doc: #doc,
+            required: #required,
+            values: #values,
+        }));
+    }
+    uses.add("crate::catalog::BodyInfo");
+    let body = match &e.body {
+        None => quote!(BodyInfo::None),
+        Some(BodySpec::Kind(kind)) if kind == "text" => {
+            let doc = opt_str(e.body_doc.as_deref());
+            quote!(BodyInfo::Text { doc: #doc })
+        }
+        Some(body) => {
+            let doc = opt_str(e.body_doc.as_deref());
+            let rust_type = match body {
+                BodySpec::Typed { json } => opt_str(Some(json)),
+                BodySpec::Kind(_) => quote!(None),
+            };
+            quote!(BodyInfo::Json { required: true, doc: #doc, rust_type: #rust_type })
+        }
+    };
+    let body_id = match &e.body_id {
+        Some(b) => {
+            uses.add("crate::catalog::BodyIdInfo");
+            let (field, answer, exists) = (&b.field, &b.answer, &b.exists);
+            quote!(Some(BodyIdInfo { field: #field, answer: #answer, exists: #exists }))
+        }
+        None => quote!(None),
+    };
+    uses.add("crate::catalog::ResponseKind");
+    let response = match &e.response {
+        ResponseSpec::Typed { json } => quote!(ResponseKind::Json { rust_type: Some(#json) }),
+        ResponseSpec::Kind(kind) => match kind.as_str() {
+            "text" => quote!(ResponseKind::Text),
+            "empty" => quote!(ResponseKind::Empty),
+            "raw" => quote!(ResponseKind::Raw),
+            "stream" => quote!(ResponseKind::Stream),
+            _ => quote!(ResponseKind::Json { rust_type: None }),
+        },
+    };
+    let answers = answers_of(e, uses);
+    uses.add("druid_transport::Effect");
+    let effect = effect_tokens(e.effect_kind());
+    let audit = e.audit;
+    let since = opt_str(e.since.as_deref());
+    let deprecated = e.deprecated.is_some();
+    let deprecation = opt_str(e.deprecated.as_deref());
+    let extension = opt_str(group.extension.as_deref());
+    quote! {
+        EndpointInfo {
+            client: #client,
+            service: #name,
+            service_name: #service_name,
+            group: #group_name,
+            id: #id,
+            operation: #operation,
+            method: #method,
+            path: #path,
+            fixed_query: &[#(#fixed),*],
+            summary: #summary,
+            description: #description,
+            docs: #docs,
+            path_params: &[#(#path_params),*],
+            query_params: &[#(#query_params),*],
+            body: #body,
+            body_id: #body_id,
+            response: #response,
+            answers: &[#(#answers),*],
+            effect: #effect,
+            audit: #audit,
+            since: #since,
+            deprecated: #deprecated,
+            deprecation: #deprecation,
+            extension: #extension,
+        }
+    }
+}
+
+/// Renders the endpoint catalog: one entry per endpoint and client, in
+/// spec order, with what a generic caller needs (parameters, body,
+/// response, answers, effect, release), for `druid_api::catalog`.
 pub fn render_catalog(spec: &Spec) -> TokenStream {
     let mut entries = Vec::new();
+    let mut uses = Uses::default();
     for service in &spec.services {
         for group in spec.groups_of(service) {
             for e in &group.endpoints {
-                let client = &service.client;
-                let name = &service.name;
-                let id = &e.id;
-                let method = &e.method;
-                let path = &e.path;
-                let summary = &e.summary;
-                let group_name = &group.name;
-                let deprecated = e.deprecated.is_some();
-                let side_effect_free = e.method == "GET";
-                entries.push(quote! {
-                    EndpointInfo {
-                        client: #client,
-                        service: #name,
-                        group: #group_name,
-                        id: #id,
-                        method: #method,
-                        path: #path,
-                        summary: #summary,
-                        deprecated: #deprecated,
-                        side_effect_free: #side_effect_free,
-                    }
-                });
+                entries.push(catalog_entry(spec, service, group, e, &mut uses));
             }
         }
     }
+    let uses = uses.render();
     quote! {
         /// Every generated endpoint, per client, in spec order.
         pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
-            use crate::catalog::EndpointInfo;
+            #uses
             &[#(#entries),*]
         };
     }
@@ -1176,8 +1333,12 @@ pub fn render(spec: &Spec) -> TokenStream {
 pub const SNAPSHOT_STAMP: &str =
     "// @generated by `cargo xtask codegen` from api-spec/; do not edit by hand.";
 
+/// The name of the catalog's snapshot (no module has it).
+pub const CATALOG_SNAPSHOT: &str = "endpoint_catalog";
+
 /// The checked-in snapshots: one file per service module and per shared
-/// group module, named after the module, with its formatted code.
+/// group module, named after the module, with its formatted code, and the
+/// catalog ([`CATALOG_SNAPSHOT`]).
 #[cfg(feature = "pretty")]
 pub fn snapshots(spec: &Spec) -> Vec<(String, String)> {
     let groups = spec
@@ -1189,7 +1350,11 @@ pub fn snapshots(spec: &Spec) -> Vec<(String, String)> {
         .services
         .iter()
         .map(|s| (s.module.clone(), pretty(render_service(spec, s))));
-    groups.chain(services).collect()
+    let catalog = (CATALOG_SNAPSHOT.to_owned(), pretty(render_catalog(spec)));
+    groups
+        .chain(services)
+        .chain(std::iter::once(catalog))
+        .collect()
 }
 
 /// Code, formatted for a snapshot: stamped, with a blank line between items.
@@ -1632,6 +1797,110 @@ mod tests {
             same(&method, expected);
             assert!(uses.contains("Answer , BodyMatch , Outcome"), "{uses}");
         }
+    }
+
+    #[test]
+    fn the_catalog_says_everything_a_generic_caller_needs() {
+        let full = spec(
+            &format!(
+                "{HEAD}method = \"POST\"\npath = \"/x/{{id}}/in/{{interval}}\"\n\
+                 description = \"More.\"\n\
+                 params.id = {{ rust = \"the_id\", doc = \"the id.\" }}\n\
+                 params.interval = {{ rust = \"interval\", doc = \"when.\", kind = \"interval\" }}\n\
+                 fixed_query = [\"simple\", \"mode=all\"]\n\
+                 query = [\n\
+                   {{ name = \"state\", type = \"enum\", enum = \"models::TaskListState\", required = true, doc = \"s\" }},\n\
+                   {{ name = \"maxCount\", type = \"int\", required = true, doc = \"n\" }},\n\
+                 ]\n\
+                 effect = \"idempotent\"\n\
+                 body_id = {{ field = \"id\", answer = \"task\", exists = \"already exists\" }}\n\
+                 body = \"json\"\nbody_doc = \"the spec.\"\nsince = \"34.0.0\"\n\
+                 deprecated = \"use y\"\n\
+                 response = {{ json = \"models::TaskId\" }}\n\
+                 answers = [{{ status = 404, body = \"json\", is = \"none\" }}]\n"
+            ),
+            false,
+        );
+        same(
+            &without_docs(render_catalog(&full)),
+            quote! {
+                pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
+                    use druid_transport::{Answer, BodyMatch, Effect, Outcome, StatusMatch};
+                    use crate::catalog::{
+                        BodyIdInfo, BodyInfo, EndpointInfo, PathParamInfo, PathParamKind,
+                        QueryParamInfo, ResponseKind
+                    };
+                    use crate::models;
+                    &[EndpointInfo {
+                        client: "OverlordClient",
+                        service: "Overlord",
+                        service_name: "overlord",
+                        group: "g",
+                        id: "task_status",
+                        operation: "overlord.task_status",
+                        method: "POST",
+                        path: "/x/{id}/in/{interval}",
+                        fixed_query: &[("simple", None), ("mode", Some("all"))],
+                        summary: "Returns a task's status.",
+                        description: Some("More."),
+                        docs: "https://druid.apache.org/docs/latest/api-reference/tasks-api",
+                        path_params: &[
+                            PathParamInfo { name: "id", rust: "the_id", doc: "the id.", kind: PathParamKind::Segment },
+                            PathParamInfo { name: "interval", rust: "interval", doc: "when.", kind: PathParamKind::Interval }
+                        ],
+                        query_params: &[
+                            QueryParamInfo {
+                                name: "state", rust: "state", ty: "enum", doc: "s", required: true,
+                                values: Some(models::TaskListState::VALUES),
+                            },
+                            QueryParamInfo {
+                                name: "maxCount", rust: "max_count", ty: "int", doc: "n", required: true,
+                                values: None,
+                            }
+                        ],
+                        body: BodyInfo::Json { required: true, doc: Some("the spec."), rust_type: None },
+                        body_id: Some(BodyIdInfo { field: "id", answer: "task", exists: "already exists" }),
+                        response: ResponseKind::Json { rust_type: Some("models::TaskId") },
+                        answers: &[
+                            Answer::new(StatusMatch::Is(404), BodyMatch::Json, Outcome::None),
+                            Answer::SUCCESS
+                        ],
+                        effect: Effect::Idempotent,
+                        audit: false,
+                        since: Some("34.0.0"),
+                        deprecated: true,
+                        deprecation: Some("use y"),
+                        extension: None,
+                    }]
+                };
+            },
+        );
+        // A read with few parts names only what it uses.
+        let plain = spec(
+            &format!(
+                "{HEAD}method = \"POST\"\neffect = \"read\"\npath = \"/x\"\nbody = \"text\"\naudit = true\nresponse = \"stream\"\n"
+            ),
+            false,
+        );
+        let catalog = render_catalog(&plain).to_string();
+        for expected in [
+            quote!(
+                use druid_transport::Effect;
+            ),
+            quote!(
+                use crate::catalog::{BodyInfo, EndpointInfo, ResponseKind};
+            ),
+            quote!(body: BodyInfo::Text { doc: None },),
+            quote!(response: ResponseKind::Stream,),
+            quote!(answers: &[],),
+            quote!(effect: Effect::Read, audit: true,),
+        ] {
+            assert!(
+                catalog.contains(&expected.to_string()),
+                "{expected} in {catalog}"
+            );
+        }
+        assert!(!catalog.contains("models"), "{catalog}");
     }
 
     #[test]

@@ -240,7 +240,9 @@ pub struct QueryParam {
     #[serde(rename = "type")]
     pub ty: String,
     /// For `type = "enum"`: the Rust type of the value, sent as its
-    /// `Display` text (`models::TaskListState`).
+    /// `Display` text (`models::TaskListState`). Its `VALUES` constant (a
+    /// `string_enum!` of the models has one) lists the texts in the
+    /// endpoint catalog.
     #[serde(default, rename = "enum")]
     pub enum_type: Option<String>,
     /// What it does.

@@ -471,7 +471,7 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
             ("enum", None) => c.at(
                 e,
                 format!("the enum query parameter `{}` names no type", q.name),
-                Some("add `enum = \"models::TheEnum\"` (a type with `Display`)".to_owned()),
+                Some("add `enum = \"models::TheEnum\"`, a `string_enum!` of the models".to_owned()),
             ),
             ("enum", Some(ty)) if !parses_as_type(ty) => c.at(
                 e,

@@ -21,8 +21,9 @@ use syn::{LitStr, parse_macro_input};
 /// ```
 ///
 /// The expansion expects `druid_transport`, `serde` and `serde_json` to be
-/// dependencies of the calling crate, a `catalog::EndpointInfo` type at the
-/// crate root, and the model types the spec names to be in scope.
+/// dependencies of the calling crate, a `catalog` module at the crate root
+/// with the catalog's types (`EndpointInfo`, `PathParamInfo`, ...), and the
+/// model types the spec names to be in scope.
 #[proc_macro]
 pub fn generate_clients(input: TokenStream) -> TokenStream {
     let literal = parse_macro_input!(input as LitStr);

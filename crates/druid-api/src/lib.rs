@@ -96,6 +96,23 @@
 //! through the same transport (auth, TLS, redirects, errors):
 //! `get_json`, `post_json`, `delete`, or `execute` with a [`Request`].
 //!
+//! # Endpoints chosen at run time
+//!
+//! [`catalog`] describes every generated endpoint (parameters, body,
+//! response, effect, release), and a [`catalog::Call`] sends any of them by
+//! name with text arguments, through the same request path as the
+//! generated method (operation name, retries, read-only mode, version
+//! check, answers, leader following), returning the raw answer:
+//!
+//! ```no_run
+//! # async fn demo(cluster: druid_api::Cluster) -> druid_api::Result<()> {
+//! use druid_api::catalog::{self, Call};
+//! let entry = catalog::lookup("coordinator", "datasources")?;
+//! let answer = Call::new(entry).send(&cluster.coordinator()?).await?;
+//! let names: Vec<String> = answer.json()?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! One [`Error`] type. Its predicates tell apart connection failures,

@@ -25,6 +25,11 @@ macro_rules! string_enum {
         }
 
         impl $name {
+            /// The texts of the values this client knows, in order (the
+            /// query parameters of this type in
+            /// [`catalog`](crate::catalog) list them).
+            pub const VALUES: &'static [&'static str] = &[$($text),*];
+
             /// The text Druid uses.
             pub fn as_str(&self) -> &str {
                 match self {
