@@ -109,6 +109,10 @@ pub(crate) enum Command {
     Ingest(IngestArgs),
     #[command(flatten)]
     Inventory(Inventory),
+    /// Call any endpoint of the spec: `druid api overlord task-status ID`;
+    /// `druid api --list` lists them, `druid api SERVICE ENDPOINT --help`
+    /// explains one.
+    Api(ApiArgs),
     /// Send any request to a service, for paths the spec lacks.
     Raw(RawArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
@@ -120,6 +124,23 @@ pub(crate) enum Command {
     Man,
     /// The connection settings in effect and where each came from.
     Config,
+}
+
+/// `druid api`: its own options; the services and their endpoints are
+/// subcommands made from the catalog at start (see `api::command`).
+#[derive(Debug, Args)]
+pub(crate) struct ApiArgs {
+    /// List the endpoints (of the service, if one is given) instead of
+    /// calling one.
+    #[arg(long, global = true)]
+    pub(crate) list: bool,
+    /// For services a cluster has several of (historical, indexer, ...):
+    /// the server to ask, as `druid cluster` names it (host:port).
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub(crate) server: Option<String>,
+    /// The format of `--list`.
+    #[arg(long, short, global = true, value_enum, default_value = "table")]
+    pub(crate) output: Format,
 }
 
 /// Which service a request goes to.

@@ -8,8 +8,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 
+mod api;
 mod args;
 mod cluster;
 mod connect;
@@ -27,7 +28,11 @@ use fail::Failure;
 use settings::{PasswordFrom, ProcessEnv, Settings};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = api::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let verbose = cli.verbose;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -37,23 +42,23 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return Failure::usage(format!("cannot start the runtime: {e}")).report(verbose),
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(verbose),
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<(), Failure> {
     match &cli.command {
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut command = api::command();
             // Into memory first: the generator panics on a closed output.
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut command, "druid", &mut script);
             return tasks::print_text(&String::from_utf8_lossy(&script));
         }
         Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
+            let command = api::command();
             let mut page = Vec::new();
             clap_mangen::Man::new(command)
                 .render(&mut page)
@@ -61,6 +66,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             return tasks::print_text(&String::from_utf8_lossy(&page));
         }
         _ => {}
+    }
+    if let (Command::Api(args), Some(("api", api_matches))) = (&cli.command, matches.subcommand()) {
+        let connection = &cli.connection;
+        return api::run(
+            || connect::client(&settings::resolve(connection, &ProcessEnv)?),
+            args,
+            api_matches,
+        )
+        .await;
     }
     let settings = settings::resolve(&cli.connection, &ProcessEnv)?;
     if let Command::Config = cli.command {
@@ -77,7 +91,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ingest(args) => tasks::ingest(&client, args).await,
         Command::Inventory(command) => inventory::run(&client, command).await,
         Command::Raw(args) => raw::run(&client, args).await,
-        Command::Config | Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Config | Command::Api(_) | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 

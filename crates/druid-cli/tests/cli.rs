@@ -455,3 +455,53 @@ async fn a_ca_and_a_client_certificate_from_files() {
     assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `druid api` is made from the spec's catalog: every endpoint listed, its
+/// help generated, bad arguments refused before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn api_lists_explains_and_calls_endpoints_of_the_spec() {
+    let (code, out, err) = run(druid(&[]).args(["api", "--list", "-o", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(rows.len() > 300, "{} endpoints", rows.len());
+    assert!(
+        rows.iter()
+            .any(|r| r
+                .starts_with("overlord,task-status,GET,/druid/indexer/v1/task/{taskId}/status,")),
+        "{out}"
+    );
+    let (code, help, err) = run(druid(&[]).args(["api", "overlord", "task-status", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        help.contains("Usage: druid api overlord task-status [OPTIONS] <TASK-ID>")
+            && help.contains("GET /druid/indexer/v1/task/{taskId}/status on the Overlord")
+            && help.contains("tasks-api#get-task-status"),
+        "{help}"
+    );
+    let (code, _, err) = run(druid(&[]).args(["api", "overlord", "task-statuz", "x"]));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(druid(&[]).args(["api", "overlord", "tasks", "--state", "sleepy"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("possible values: running, complete, waiting, pending"),
+        "{err}"
+    );
+
+    // A call to the URL's own service, with a path parameter encoded.
+    let server = FakeServer::start(|r| FakeResponse::json(&json!({"asked": r.target}))).await;
+    let (code, out, err) =
+        run(druid(&[("DRUID_URL", &server.url())]).args(["api", "client", "cancel-sql", "a/b c"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(server.requests()[0].method, "DELETE");
+    assert_eq!(server.requests()[0].target, "/druid/v2/sql/a%2Fb%20c");
+    let (code, _, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "--read-only",
+        "api",
+        "client",
+        "cancel-sql",
+        "q1",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(server.requests().len(), 1, "the refused call was not sent");
+}

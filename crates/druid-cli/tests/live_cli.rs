@@ -439,3 +439,105 @@ async fn a_native_query_from_a_file_and_from_standard_input() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// `druid api` on several services of the real cluster: the answers equal
+/// what the typed commands and the library see; `--read-only` refuses a
+/// change before sending it.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
+async fn api_calls_endpoints_of_several_services() {
+    let table = table().await;
+    let json = |args: &[&str]| -> Value {
+        let (code, out, err) = run(druid().args(args));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    // Coordinator: the datasource's segments, as `druid segments` lists them.
+    let via_api = json(&["api", "coordinator", "datasource-segments", table]);
+    let via_command = json(&["segments", table, "-o", "json"]);
+    assert_eq!(via_api, via_command);
+    assert_eq!(via_api.as_array().unwrap().len(), 2);
+    // Overlord: the leader is the server `druid cluster` marks.
+    let (code, leader, err) = run(druid().args(["api", "overlord", "leader"]));
+    assert_eq!(code, 0, "{err}");
+    let servers = json(&["cluster", "-o", "json", "--no-health"]);
+    let marked = servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["type"] == "overlord" && r["leader"] == true)
+        })
+        .unwrap();
+    let port = marked["tls_port"]
+        .as_u64()
+        .or(marked["plaintext_port"].as_u64())
+        .unwrap();
+    assert!(
+        leader.trim().ends_with(&format!(":{port}")),
+        "{leader} vs {marked}"
+    );
+    // Broker and Router: their own status, with the cluster's version.
+    for service in ["broker", "router"] {
+        let status = json(&["api", service, "status"]);
+        if let Some(version) = live::version() {
+            assert_eq!(status["version"], version.as_str(), "{service}");
+        }
+    }
+    // A Historical picked by --server, as `druid cluster` names it.
+    let historical = servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["roles"][0]["type"] == "historical")
+        .unwrap()["server"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, out, err) =
+        run(druid().args(["api", "historical", "is-healthy", "--server", &historical]));
+    assert_eq!((code, out.trim()), (0, "true"), "{err}");
+    // SQL through the entry point, with a JSON body from standard input.
+    let mut child = druid()
+        .args(["api", "client", "sql-query", "-d", "@-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let body = json!({"query": format!("SELECT COUNT(*) AS n FROM \"{table}\"")});
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), body.to_string().as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        json!([{"n": 4}])
+    );
+    // A change refused before it is sent: the rules stay as they were.
+    let before = json(&["rules", table, "-o", "json"]);
+    let (code, _, err) = run(druid().args([
+        "--read-only",
+        "api",
+        "coordinator",
+        "set-rules",
+        table,
+        "-d",
+        r#"[{"type": "dropForever"}]"#,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refused POST") && err.contains("read-only"),
+        "{err}"
+    );
+    assert_eq!(json(&["rules", table, "-o", "json"]), before);
+}
