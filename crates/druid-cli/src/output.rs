@@ -1,6 +1,7 @@
 //! Rows out: an aligned table, JSON, JSON lines or CSV, written as they
 //! arrive so that a million rows never sit in memory.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde_json::{Map, Value};
@@ -88,6 +89,8 @@ pub(crate) struct RowWriter<W: Write> {
     pending: Vec<Vec<String>>,
     widths: Option<Vec<usize>>,
     rows: u64,
+    /// A number's text, reused from cell to cell.
+    scratch: String,
 }
 
 /// The output itself; CSV goes through the csv crate's writer, which owns it.
@@ -111,6 +114,7 @@ impl<W: Write> RowWriter<W> {
             pending: Vec::new(),
             widths: None,
             rows: 0,
+            scratch: String::new(),
         }
     }
 
@@ -161,7 +165,21 @@ impl<W: Write> RowWriter<W> {
             }
             Format::Csv => {
                 if let Sink::Csv(csv) = &mut self.sink {
-                    csv.write_record(values.iter().map(csv_text))?;
+                    // Field by field, without a String per cell.
+                    for value in values {
+                        match value {
+                            Value::String(s) => csv.write_field(s)?,
+                            Value::Null => csv.write_field("")?,
+                            Value::Bool(b) => csv.write_field(if *b { "true" } else { "false" })?,
+                            Value::Number(n) => {
+                                self.scratch.clear();
+                                let _ = write!(self.scratch, "{n}");
+                                csv.write_field(&self.scratch)?;
+                            }
+                            other => csv.write_field(other.to_string())?,
+                        }
+                    }
+                    csv.write_record(None::<&[u8]>)?;
                 }
             }
         }
@@ -318,15 +336,6 @@ pub(crate) fn cell_text(value: &Value) -> String {
             .replace('\t', "\\t")
     } else {
         text
-    }
-}
-
-/// A value as a CSV field: text as it is, empty for null, JSON for the rest.
-fn csv_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
