@@ -378,7 +378,12 @@ fn build(fuzz_dir: &Path, work: &Path, triple: &str, asan: bool) -> Result<(), S
     let status =
         wait_limited(child, BUILD_LIMIT).map_err(|e| format!("building the fuzz targets: {e}"))?;
     if !status.success() {
-        return Err(format!("building the fuzz targets failed ({status})"));
+        return Err(format!(
+            "building the fuzz targets failed ({status}); when cargo says the lock file needs \
+             an update (a workspace crate's dependencies changed), run \
+             `cargo +nightly update --workspace --manifest-path tests/fuzz/Cargo.toml` and commit \
+             tests/fuzz/Cargo.lock"
+        ));
     }
     if asan {
         // Run the instrumented binaries from where the others are.
