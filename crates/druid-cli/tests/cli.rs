@@ -505,3 +505,66 @@ async fn api_lists_explains_and_calls_endpoints_of_the_spec() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(server.requests().len(), 1, "the refused call was not sent");
 }
+
+/// `--port-map` in Docker's order: a cluster whose `sys.servers` names
+/// container addresses (172.18.x) is reached through the URL's host, each
+/// internal port at its published one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_map_reaches_a_cluster_behind_docker_addresses() {
+    let row = |server: &str, port: u16, kind: &str, leader: i64| {
+        json!({"server": format!("{server}:{port}"), "host": server, "plaintext_port": port,
+               "tls_port": -1, "server_type": kind, "tier": null, "curr_size": 0,
+               "max_size": 0, "is_leader": leader, "start_time": "2026-11-28T13:42:18.289Z"})
+    };
+    let rows = json!([
+        row("172.18.0.4", 8081, "coordinator", 1),
+        row("172.18.0.4", 8081, "overlord", 1),
+        row("172.18.0.5", 8082, "broker", 0),
+        row("172.18.0.2", 8888, "router", 0),
+    ]);
+    // One fake plays every service: the Router's port and the others'.
+    let fake = || {
+        let rows = rows.clone();
+        move |r: &druid_tests::fake::FakeRequest| match r.path() {
+            "/druid/v2/sql" => FakeResponse::json(&rows),
+            "/status/health" => FakeResponse::json(&json!(true)),
+            "/status" => FakeResponse::json(&json!({"version": "27.0.0"})),
+            _ => FakeResponse::new(404, ""),
+        }
+    };
+    let router = FakeServer::start(fake()).await;
+    let coordinator = FakeServer::start(fake()).await;
+    let broker = FakeServer::start(fake()).await;
+    let map = format!(
+        "{}:8888,{}:8081,{}:8082",
+        router.port(),
+        coordinator.port(),
+        broker.port()
+    );
+    let (code, out, err) = run(druid(&[("DRUID_URL", &router.url())]).args([
+        "--port-map",
+        &map,
+        "cluster",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let servers: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(servers.len(), 3, "{out}");
+    for server in &servers {
+        assert_eq!(server["health"], "ok", "{server}");
+        assert_eq!(server["roles"][0]["version"], "27.0.0", "{server}");
+    }
+    // Each service was asked at its published port.
+    for fake in [&router, &coordinator, &broker] {
+        assert!(
+            fake.requests().iter().any(|r| r.path() == "/status/health"),
+            "no health check reached port {}",
+            fake.port()
+        );
+    }
+    let (code, _, err) =
+        run(druid(&[("DRUID_URL", &router.url())]).args(["--port-map", "8888", "cluster"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("write EXTERNAL:INTERNAL"), "{err}");
+}
