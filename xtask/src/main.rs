@@ -80,8 +80,16 @@ enum SpecCommand {
 }
 
 /// The workspace root (the parent of xtask/).
+///
+/// Cargo's run-time `CARGO_MANIFEST_DIR` comes first (`cargo xtask` and
+/// `cargo test` set it): a binary built from another checkout into the same
+/// target folder, as CI's fresh-clone step does, would otherwise point at
+/// that checkout, deleted since.
 pub(crate) fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
