@@ -90,6 +90,32 @@ fn assert_does_not_exist<T: std::fmt::Debug>(result: druid_api::Result<T>, what:
     );
 }
 
+/// Waits until the Coordinator's cache has `what` again (`lookup` answers).
+///
+/// Druid's basic-security updater polls the metadata store (every 60 s by
+/// default) and puts what it read into its cache without a lock against
+/// writes: a write between the poll's read and its put is lost from the
+/// cache (not from the store) until the next poll, and a delete in that
+/// window answers "does not exist". Seen once in CI on Druid 27.
+async fn until_cached<T, F, Fut>(what: &str, lookup: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::IntoFuture<Output = druid_api::Result<T>>,
+{
+    eventually(what, PROPAGATION + Duration::from_secs(30), || {
+        let answer = lookup().into_future();
+        async move {
+            match answer.await {
+                Ok(_) => Ok(Some(())),
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(400) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
 /// Waits until `GET /status` as a user answers `expected` (200 or 403):
 /// permission changes reach the services with their next cache poll.
 async fn status_becomes(as_user: &CoordinatorClient, expected: u16, what: &str) {
@@ -323,14 +349,26 @@ async fn a_new_user_gets_exactly_the_permissions_of_its_role() {
     status_becomes(&as_user, 403, "the unassigned role to stop applying").await;
 
     // Delete the role and both sides of the user.
+    until_cached("the role in the Coordinator's cache", || {
+        coordinator.role(BASIC, &role)
+    })
+    .await;
     coordinator.delete_role(BASIC, &role).await.unwrap();
     assert!(!coordinator.roles(BASIC).await.unwrap().contains(&role));
     assert_does_not_exist(coordinator.role(BASIC, &role).await, &role);
+    until_cached("the user in the authorizer's cache", || {
+        coordinator.authorization_user(BASIC, &user)
+    })
+    .await;
     coordinator
         .delete_authorization_user(BASIC, &user)
         .await
         .unwrap();
     assert_does_not_exist(coordinator.authorization_user(BASIC, &user).await, &user);
+    until_cached("the user in the authenticator's cache", || {
+        coordinator.authentication_user(BASIC, &user)
+    })
+    .await;
     coordinator
         .delete_authentication_user(BASIC, &user)
         .await
