@@ -39,7 +39,7 @@ use druid_transport::error::clip;
 use druid_transport::http::{HeaderMap, Method, StatusCode};
 use druid_transport::url::Url;
 use druid_transport::{
-    Answer, DecodeError, Effect, IdentifiedBody, Outcome, Request, Response, StreamingResponse,
+    Answer, Effect, IdentifiedBody, Outcome, Request, Response, StreamingResponse,
     interval_path_param, path_param,
 };
 use serde::de::DeserializeOwned;
@@ -871,15 +871,15 @@ impl Call {
         let service = client.service();
         if !e.answers.is_empty() {
             let (outcome, response) = service.execute(&request).await?.answer(e.answers)?;
-            return Ok(CallResponse::of(e, &response, outcome));
+            return Ok(CallResponse::of(e, response, outcome));
         }
         match service.send(&request).await {
-            Ok(response) => Ok(CallResponse::of(e, &response, Outcome::Value)),
+            Ok(response) => Ok(CallResponse::of(e, response, Outcome::Value)),
             Err(error) => match (identified, e.body_id) {
                 // An earlier attempt was taken; its answer was lost.
-                (Some(body), Some(body_id)) if body.was_taken(&error, body_id.exists) => Ok(
-                    CallResponse::taken(e, &body, body_id, &error, service.base_url()),
-                ),
+                (Some(body), Some(body_id)) if body.was_taken(&error, body_id.exists) => {
+                    CallResponse::taken(e, &body, body_id, &error, service.base_url())
+                }
                 _ => Err(error.into()),
             },
         }
@@ -914,43 +914,35 @@ impl Call {
 /// the endpoint's answers make of it.
 #[derive(Clone)]
 pub struct CallResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    url: Url,
+    response: Response,
     operation: &'static str,
     outcome: Outcome,
-    attempts: u32,
     reconstructed: bool,
 }
 
 /// Shows the body's size and the header names only.
 impl fmt::Debug for CallResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
+        let headers: Vec<&str> = self.headers().keys().map(|name| name.as_str()).collect();
         f.debug_struct("CallResponse")
             .field("operation", &self.operation)
-            .field("status", &self.status)
-            .field("url", &druid_transport::sanitize(&self.url))
+            .field("status", &self.status())
+            .field("url", &druid_transport::sanitize(self.url()))
             .field("headers", &headers)
-            .field("body", &format_args!("{} bytes", self.body.len()))
+            .field("body", &format_args!("{} bytes", self.body().len()))
             .field("outcome", &self.outcome)
-            .field("attempts", &self.attempts)
+            .field("attempts", &self.attempts())
             .field("reconstructed", &self.reconstructed)
             .finish()
     }
 }
 
 impl CallResponse {
-    fn of(endpoint: &EndpointInfo, response: &Response, outcome: Outcome) -> Self {
+    fn of(endpoint: &EndpointInfo, response: Response, outcome: Outcome) -> Self {
         CallResponse {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.body().clone(),
-            url: response.url().clone(),
+            response,
             operation: endpoint.operation,
             outcome,
-            attempts: response.attempts(),
             reconstructed: false,
         }
     }
@@ -963,61 +955,61 @@ impl CallResponse {
         body_id: BodyIdInfo,
         error: &druid_transport::Error,
         base: Url,
-    ) -> Self {
-        let mut answer = serde_json::Map::new();
-        answer.insert(
-            body_id.answer.to_owned(),
-            serde_json::Value::String(body.id.clone()),
-        );
+    ) -> Result<Self> {
+        let answer: serde_json::Value = body.answer(body_id.answer)?;
         let url = error
             .api()
             .and_then(|api| Url::parse(&api.url).ok())
             .unwrap_or(base);
-        CallResponse {
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            body: Bytes::from(serde_json::Value::Object(answer).to_string()),
+        let method = Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(Method::POST);
+        let response = Response::recovered(
             url,
+            method,
+            endpoint.operation,
+            Bytes::from(answer.to_string()),
+            error.attempts(),
+        );
+        Ok(CallResponse {
+            response,
             operation: endpoint.operation,
             outcome: Outcome::Value,
-            attempts: error.attempts(),
             reconstructed: true,
-        }
+        })
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.response.status()
     }
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.response.headers()
     }
 
     /// A header as text, if present and readable.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.response.header(name)
     }
 
     /// The body.
     pub fn body(&self) -> &Bytes {
-        &self.body
+        self.response.body()
     }
 
     /// The body, owned.
     pub fn into_body(self) -> Bytes {
-        self.body
+        self.response.body().clone()
     }
 
     /// Whether the body is empty or only white space.
     pub fn is_empty(&self) -> bool {
-        self.body.iter().all(u8::is_ascii_whitespace)
+        self.response.is_empty()
     }
 
     /// The final URL (after redirects), without credentials.
     pub fn url(&self) -> &Url {
-        &self.url
+        self.response.url()
     }
 
     /// The operation, e.g. `overlord.task_status`.
@@ -1034,7 +1026,7 @@ impl CallResponse {
 
     /// How many attempts the call took (1 unless earlier ones failed).
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.response.attempts()
     }
 
     /// True when an earlier attempt of a retried call was taken but its
@@ -1050,8 +1042,7 @@ impl CallResponse {
     ///
     /// A body that is not UTF-8 ([`Error::decode`]).
     pub fn text(&self) -> Result<String> {
-        String::from_utf8(self.body.to_vec())
-            .map_err(|e| self.decode_error::<String>(".".to_owned(), e.to_string()))
+        Ok(self.response.text()?)
     }
 
     /// The body decoded from JSON into `T`.
@@ -1060,24 +1051,7 @@ impl CallResponse {
     ///
     /// A body that is not a `T` ([`Error::decode`], with the JSON path).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let mut de = serde_json::Deserializer::from_slice(&self.body);
-        let value: T = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| self.decode_error::<T>(e.path().to_string(), e.inner().to_string()))?;
-        de.end()
-            .map_err(|e| self.decode_error::<T>(".".to_owned(), e.to_string()))?;
-        Ok(value)
-    }
-
-    fn decode_error<T>(&self, path: String, message: String) -> Error {
-        let decode = DecodeError::new(
-            self.operation,
-            &self.url,
-            std::any::type_name::<T>(),
-            path,
-            message,
-            &self.body,
-        );
-        Error::from(druid_transport::Error::Decode(Box::new(decode)))
+        Ok(self.response.json()?)
     }
 }
 

@@ -24,6 +24,27 @@ pub struct Response {
 }
 
 impl Response {
+    /// A `200` JSON answer the client made rather than received: what a
+    /// retried request's earlier attempt, taken but with its answer lost,
+    /// would have had (see [`IdentifiedBody`](crate::IdentifiedBody)).
+    pub fn recovered(
+        url: Url,
+        method: Method,
+        operation: impl Into<String>,
+        body: Bytes,
+        attempts: u32,
+    ) -> Response {
+        Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body,
+            url,
+            method,
+            operation: operation.into(),
+            retried: (attempts > 1).then_some((attempts, Duration::ZERO)),
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
