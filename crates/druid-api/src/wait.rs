@@ -117,21 +117,42 @@ impl CoordinatorClient {
         datasource: &str,
         limit: Duration,
     ) -> Result<()> {
+        self.wait_for_datasource_loaded_with(datasource, limit, |_| {})
+            .await
+    }
+
+    /// [`wait_for_datasource_loaded`](Self::wait_for_datasource_loaded),
+    /// telling `progress` each state it sees before the end (`42.0 %
+    /// loaded`), for a progress display.
+    pub async fn wait_for_datasource_loaded_with(
+        &self,
+        datasource: &str,
+        limit: Duration,
+        progress: impl FnMut(&str) + Send,
+    ) -> Result<()> {
+        let progress = std::sync::Mutex::new(progress);
         poll(
             &format!("datasource {datasource} to be loaded"),
             limit,
-            || async {
-                let status = self
-                    .datasource_load_status(datasource, true)
-                    .interval(ETERNITY)
-                    .await?;
-                match status {
-                    Some(map) => match map.get(datasource) {
-                        Some(percent) if *percent >= 100.0 => Ok(Ok(())),
-                        Some(percent) => Ok(Err(format!("{percent:.1} % loaded"))),
-                        None => Ok(Err("not in the load status yet".to_owned())),
-                    },
-                    None => Ok(Err("no used segments yet".to_owned())),
+            || {
+                let progress = &progress;
+                async move {
+                    let status = self
+                        .datasource_load_status(datasource, true)
+                        .interval(ETERNITY)
+                        .await?;
+                    let state = match status {
+                        Some(map) => match map.get(datasource) {
+                            Some(percent) if *percent >= 100.0 => return Ok(Ok(())),
+                            Some(percent) => format!("{percent:.1} % loaded"),
+                            None => "not in the load status yet".to_owned(),
+                        },
+                        None => "no used segments yet".to_owned(),
+                    };
+                    if let Ok(mut progress) = progress.lock() {
+                        progress(&state);
+                    }
+                    Ok(Err(state))
                 }
             },
         )

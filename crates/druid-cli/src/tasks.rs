@@ -185,7 +185,7 @@ pub(crate) fn finished(status: &TaskStatus) -> Result<(), Failure> {
 /// of state when piped; both on standard error.
 pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    last: std::cell::RefCell<String>,
+    last: std::sync::Mutex<String>,
     started: Instant,
 }
 
@@ -206,16 +206,20 @@ impl Progress {
         }
         Progress {
             bar,
-            last: std::cell::RefCell::new(String::new()),
+            last: std::sync::Mutex::new(String::new()),
             started: Instant::now(),
         }
     }
 
     pub(crate) fn update(&self, state: &str) {
-        if *self.last.borrow() == state {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if *last == state {
             return;
         }
-        state.clone_into(&mut self.last.borrow_mut());
+        state.clone_into(&mut last);
+        drop(last);
         match &self.bar {
             Some(bar) => bar.set_message(state.to_owned()),
             None => eprintln!("  {:>6.1}s  {state}", self.started.elapsed().as_secs_f64()),
@@ -334,24 +338,9 @@ pub(crate) async fn ingest(client: &Client, args: &IngestArgs) -> Result<(), Fai
     let coordinator = cluster.coordinator()?;
     let mut progress = Progress::new(&format!("loading {datasource}"));
     let shown = &progress;
-    let loaded = druid_api::wait::poll(
-        &format!("datasource {datasource} to be loaded"),
-        args.limit,
-        || async {
-            let status = coordinator
-                .datasource_load_status(&datasource, true)
-                .interval(druid_api::ETERNITY)
-                .await?;
-            let state = match status.as_ref().and_then(|m| m.get(&datasource)) {
-                Some(percent) if *percent >= 100.0 => return Ok(Ok(())),
-                Some(percent) => format!("{percent:.1} % of its segments loaded"),
-                None => "no segments loaded yet".to_owned(),
-            };
-            shown.update(&state);
-            Ok(Err(state))
-        },
-    )
-    .await;
+    let loaded = coordinator
+        .wait_for_datasource_loaded_with(&datasource, args.limit, |state| shown.update(state))
+        .await;
     match loaded {
         Ok(()) => progress.done("loaded"),
         Err(e) => {
