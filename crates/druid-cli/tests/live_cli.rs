@@ -33,6 +33,25 @@ fn run(command: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs it with `input` on its standard input; the exit code, standard
+/// output and standard error.
+fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
 /// The four rows of `druid_tests::live::ROWS`, ingested once.
 async fn table() -> &'static str {
     static TABLE: OnceCell<String> = OnceCell::const_new();
@@ -108,22 +127,15 @@ async fn sql_in_every_format_has_the_ingested_values() {
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
 async fn a_parameterised_statement_from_standard_input() {
     let table = table().await;
-    let mut child = druid()
-        .args(["sql", "-o", "csv", "-p", "Rust", "-p", "6"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let statement = format!(
         "SELECT COUNT(*) AS n, SUM(added) AS added FROM \"{table}\" WHERE page = ? AND added > ?;\n"
     );
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), statement.as_bytes()).unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{err}");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "n,added\n1,10\n");
+    let (code, out, err) = run_with_input(
+        druid().args(["sql", "-o", "csv", "-p", "Rust", "-p", "6"]),
+        &statement,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n,added\n1,10\n");
 }
 
 #[test]
@@ -417,26 +429,9 @@ async fn a_native_query_from_a_file_and_from_standard_input() {
             {"timestamp": "2024-01-02T00:00:00.000Z", "result": {"added": 6}},
         ])
     );
-    let mut child = druid()
-        .args(["query", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), query.to_string().as_bytes()).unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
-        days
-    );
+    let (code, out, err) = run_with_input(druid().args(["query", "-"]), &query.to_string());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), days);
     let _ = std::fs::remove_file(&file);
 }
 
@@ -502,25 +497,14 @@ async fn api_calls_endpoints_of_several_services() {
         run(druid().args(["api", "historical", "is-healthy", "--server", &historical]));
     assert_eq!((code, out.trim()), (0, "true"), "{err}");
     // SQL through the entry point, with a JSON body from standard input.
-    let mut child = druid()
-        .args(["api", "client", "sql-query", "-d", "@-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let body = json!({"query": format!("SELECT COUNT(*) AS n FROM \"{table}\"")});
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), body.to_string().as_bytes()).unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (code, out, err) = run_with_input(
+        druid().args(["api", "client", "sql-query", "-d", "@-"]),
+        &body.to_string(),
     );
+    assert_eq!(code, 0, "{err}");
     assert_eq!(
-        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        serde_json::from_str::<Value>(&out).unwrap(),
         json!([{"n": 4}])
     );
     // A change refused before it is sent: the rules stay as they were.
