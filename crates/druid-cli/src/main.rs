@@ -28,7 +28,17 @@ use fail::Failure;
 use settings::{PasswordFrom, ProcessEnv, Settings};
 
 fn main() -> ExitCode {
-    let matches = api::command().get_matches();
+    // The catalog's 350 endpoint commands are built only when something
+    // needs them: `api`, and the completions and man page that list them.
+    let needs_catalog = std::env::args()
+        .skip(1)
+        .any(|arg| matches!(arg.as_str(), "api" | "completions" | "man"));
+    let command = if needs_catalog {
+        api::command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let matches = command.get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
