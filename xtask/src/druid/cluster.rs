@@ -29,14 +29,14 @@ const DEATH_LOG_LINES: usize = 60;
 /// was started, everything started is stopped again.
 pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
     let clock = Clock::new();
-    let artifacts = Artifacts::for_version(&opts.version)?;
-    let major = maven::major(&opts.version)?;
+    let artifacts = Artifacts::for_version(&opts.version, opts.secure, opts.msq)?;
+    let load_list = artifacts.load_list();
     let ports = Ports::with_offset(opts.port_offset)?;
     let java_home = find_java_home()?;
     let java = java_home.join("bin/java");
     let layout = create_state_dir(&opts.state_dir)?;
     clock.say(format!(
-        "druid up: Druid {}, {} worker, {} profile{}, port offset {}, state {}, java {}",
+        "druid up: Druid {}, {} worker, {} profile{}, extensions {}, port offset {}, state {}, java {}",
         opts.version,
         opts.worker.service().name(),
         if opts.secure {
@@ -49,6 +49,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
         } else {
             ""
         },
+        load_list,
         opts.port_offset,
         layout.state().display(),
         java.display()
@@ -69,7 +70,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
     let files = config::render(&ConfParams {
         layout: &layout,
         dist: &dist,
-        major,
+        load_list: &load_list,
         ports,
         worker: opts.worker,
         secure: opts.secure,
@@ -131,7 +132,7 @@ pub(crate) fn up(opts: &UpOptions) -> Result<ClusterInfo, String> {
 #[derive(Debug)]
 pub(crate) struct Run<'a> {
     /// The options of this `up`.
-    opts: &'a UpOptions,
+    pub(crate) opts: &'a UpOptions,
     /// The state directory.
     layout: Layout,
     /// The services and their command lines (also in `cluster.json`).

@@ -22,8 +22,8 @@ pub(crate) struct ConfParams<'a> {
     pub(crate) layout: &'a Layout,
     /// The distribution directory (`lib/`, `extensions/`).
     pub(crate) dist: &'a Path,
-    /// The Druid major version (decides whether MSQ is an extension).
-    pub(crate) major: u32,
+    /// `druid.extensions.loadList`, a JSON list (from [`super::maven::Artifacts::load_list`]).
+    pub(crate) load_list: &'a str,
     /// The (shifted) ports.
     pub(crate) ports: Ports,
     /// Which worker runs tasks.
@@ -34,24 +34,6 @@ pub(crate) struct ConfParams<'a> {
     pub(crate) ha: bool,
     /// The `java` binary (the MiddleManager forks peons with it).
     pub(crate) java: &'a Path,
-}
-
-/// `druid.extensions.loadList`: MSQ while it is an extension (before 35), the security
-/// extensions and the catalog for the secure profile (the one CI runs, so that the
-/// basic-security and catalog APIs are proven against a real cluster).
-pub(crate) fn load_list(major: u32, secure: bool) -> String {
-    let mut load = Vec::new();
-    if major < 35 {
-        load.push("druid-multi-stage-query");
-    }
-    if secure {
-        load.extend([
-            "druid-basic-security",
-            "simple-client-sslcontext",
-            "druid-catalog",
-        ]);
-    }
-    serde_json::Value::from(load).to_string()
 }
 
 const COMMON: &str = r#"druid.extensions.directory=${DIST}/extensions
@@ -272,7 +254,7 @@ pub(crate) fn render(p: &ConfParams<'_>) -> Vec<(PathBuf, String)> {
         ("VAR", p.layout.var().display().to_string()),
         ("TLS", p.layout.tls().display().to_string()),
         ("JAVA", p.java.display().to_string()),
-        ("LOAD_LIST", load_list(p.major, p.secure)),
+        ("LOAD_LIST", p.load_list.to_owned()),
         ("PROCESSING", PROCESSING.to_owned()),
         ("ZK_PORT", p.ports.zookeeper.to_string()),
         ("DERBY_PORT", p.ports.derby.to_string()),
@@ -494,7 +476,7 @@ mod tests {
         render(&ConfParams {
             layout: &layout,
             dist: &dist,
-            major: 27,
+            load_list: r#"["druid-multi-stage-query"]"#,
             ports: Ports::with_offset(offset).unwrap(),
             worker,
             secure,
@@ -614,21 +596,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn load_list_has_msq_only_below_35() {
-        assert_eq!(load_list(27, false), r#"["druid-multi-stage-query"]"#);
-        assert_eq!(load_list(34, false), r#"["druid-multi-stage-query"]"#);
-        assert_eq!(load_list(35, false), "[]");
-        assert_eq!(
-            load_list(27, true),
-            r#"["druid-multi-stage-query","druid-basic-security","simple-client-sslcontext","druid-catalog"]"#
-        );
-        assert_eq!(
-            load_list(36, true),
-            r#"["druid-basic-security","simple-client-sslcontext","druid-catalog"]"#
-        );
     }
 
     #[test]

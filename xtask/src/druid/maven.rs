@@ -72,8 +72,11 @@ pub(crate) struct Artifacts {
 }
 
 impl Artifacts {
-    /// The artifacts for `version`, with the pins this mirror needs.
-    pub(crate) fn for_version(version: &str) -> Result<Self, String> {
+    /// The artifacts for `version`, with the pins this mirror needs: the core, MSQ while it
+    /// is an extension (before 35) unless `msq` is off, and for the `secure` profile the
+    /// security extensions and the catalog (the profile CI runs, so that the basic-security
+    /// and catalog APIs are proven against a real cluster). Only what is loaded is downloaded.
+    pub(crate) fn for_version(version: &str, secure: bool, msq: bool) -> Result<Self, String> {
         let major = major(version)?;
         // druid-indexing-hadoop:<V> must be on the class path: Airline reflects on the fields
         // of CliInternalHadoopIndexer at startup (NoClassDefFoundError otherwise), but only
@@ -89,26 +92,30 @@ impl Artifacts {
         };
         // Each extension is a single jar (all its deps are "provided"). Before 35 MSQ is an
         // extension, from 35 on it is core. simple-client-sslcontext exists on the mirror
-        // only as 0.17.1/0.20.0/0.23.0; the 0.23.0 jar links against 27 and works.
-        let extensions = if major < 35 {
-            vec![
-                extension("druid-multi-stage-query", version),
+        // only as 0.17.1/0.20.0/0.23.0 before 35; the 0.23.0 jar links against 27 and works.
+        let mut extensions = Vec::new();
+        if msq && major < 35 {
+            extensions.push(extension("druid-multi-stage-query", version));
+        }
+        if secure {
+            let sslcontext = if major < 35 { "0.23.0" } else { version };
+            extensions.extend([
                 extension("druid-basic-security", version),
-                extension("simple-client-sslcontext", "0.23.0"),
+                extension("simple-client-sslcontext", sslcontext),
                 extension("druid-catalog", version),
-            ]
-        } else {
-            vec![
-                extension("druid-basic-security", version),
-                extension("simple-client-sslcontext", version),
-                extension("druid-catalog", version),
-            ]
-        };
+            ]);
+        }
         Ok(Artifacts {
             version: version.to_owned(),
             indexing_hadoop_version,
             extensions,
         })
+    }
+
+    /// `druid.extensions.loadList`: every extension downloaded, as a JSON list.
+    pub(crate) fn load_list(&self) -> String {
+        let names: Vec<&str> = self.extensions.iter().map(|e| e.name).collect();
+        serde_json::Value::from(names).to_string()
     }
 
     /// The content of the `.complete` marker: a warm start skips Maven only if it matches.
@@ -414,7 +421,7 @@ mod tests {
 
     #[test]
     fn version_27_pins_indexing_hadoop_to_28() {
-        let a = Artifacts::for_version("27.0.0").unwrap();
+        let a = Artifacts::for_version("27.0.0", true, true).unwrap();
         assert_eq!(a.indexing_hadoop_version, "28.0.0");
         let pom = pom_xml(&a);
         assert!(pom.contains("<druid.version>27.0.0</druid.version>"));
@@ -430,7 +437,7 @@ mod tests {
     #[test]
     fn other_versions_use_their_own_indexing_hadoop() {
         for version in ["28.0.0", "33.0.0", "35.0.1"] {
-            let a = Artifacts::for_version(version).unwrap();
+            let a = Artifacts::for_version(version, true, true).unwrap();
             assert_eq!(a.indexing_hadoop_version, version);
             let pom = pom_xml(&a);
             assert!(pom.contains(&format!(
@@ -441,24 +448,48 @@ mod tests {
     }
 
     #[test]
-    fn msq_is_downloaded_only_below_35() {
-        let names = |v| -> Vec<&str> {
-            Artifacts::for_version(v)
+    fn only_the_loaded_extensions_are_downloaded() {
+        let names = |v, secure, msq| -> Vec<&str> {
+            Artifacts::for_version(v, secure, msq)
                 .unwrap()
                 .extensions
                 .iter()
                 .map(|e| e.name)
                 .collect()
         };
-        assert!(names("27.0.0").contains(&"druid-multi-stage-query"));
-        assert!(names("34.0.0").contains(&"druid-multi-stage-query"));
-        assert!(!names("35.0.1").contains(&"druid-multi-stage-query"));
-        let a = Artifacts::for_version("27.0.0").unwrap();
+        assert_eq!(names("27.0.0", false, true), ["druid-multi-stage-query"]);
+        assert_eq!(names("34.0.0", false, true), ["druid-multi-stage-query"]);
+        assert!(
+            names("35.0.1", false, true).is_empty(),
+            "MSQ is core from 35"
+        );
+        assert!(names("33.0.0", false, false).is_empty());
+        assert_eq!(
+            names("33.0.0", true, false),
+            [
+                "druid-basic-security",
+                "simple-client-sslcontext",
+                "druid-catalog"
+            ]
+        );
+        let a = Artifacts::for_version("27.0.0", true, true).unwrap();
         assert_eq!(
             a.stamp(),
             "druid=27.0.0 indexing-hadoop=28.0.0 extensions=druid-multi-stage-query:27.0.0 \
              druid-basic-security:27.0.0 simple-client-sslcontext:0.23.0 druid-catalog:27.0.0"
         );
+        assert_eq!(
+            a.load_list(),
+            r#"["druid-multi-stage-query","druid-basic-security","simple-client-sslcontext","druid-catalog"]"#
+        );
+        assert_eq!(
+            Artifacts::for_version("33.0.0", false, false)
+                .unwrap()
+                .load_list(),
+            "[]"
+        );
+        let newest = Artifacts::for_version("36.0.0", true, true).unwrap();
+        assert_eq!(newest.extensions[1].version, "36.0.0");
     }
 
     #[test]

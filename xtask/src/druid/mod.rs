@@ -60,6 +60,8 @@ pub(crate) struct UpOptions {
     /// A second Coordinator-Overlord (`coordinator-2`) and Derby as its own JVM, so that
     /// leadership can fail over.
     pub(crate) ha: bool,
+    /// Load the multi-stage query extension (before Druid 35, where it is an extension).
+    pub(crate) msq: bool,
     /// Run the MSQ + native smoke ingestion after the gates.
     pub(crate) smoke: bool,
     /// The bound on each readiness gate (and each smoke-ingestion wait).
@@ -75,6 +77,7 @@ impl Default for UpOptions {
             worker: Worker::Indexer,
             secure: false,
             ha: false,
+            msq: true,
             smoke: false,
             gate_timeout: Duration::from_secs(DEFAULT_GATE_TIMEOUT_SECS),
         }
@@ -223,6 +226,10 @@ pub(crate) struct UpArgs {
     /// that leadership can fail over.
     #[arg(long)]
     ha: bool,
+    /// Do not download or load the multi-stage query extension (for a release whose MSQ jar
+    /// the Maven repository lacks); SQL ingestion and asynchronous statements are then absent.
+    #[arg(long)]
+    no_msq: bool,
     /// After the gates, run an MSQ and a native smoke ingestion and check the row counts.
     #[arg(long)]
     smoke: bool,
@@ -241,6 +248,7 @@ impl UpArgs {
             worker: self.worker,
             secure: self.secure,
             ha: self.ha,
+            msq: !self.no_msq,
             smoke: self.smoke,
             gate_timeout: Duration::from_secs(self.timeout),
         }
@@ -363,6 +371,7 @@ mod tests {
             "middle-manager",
             "--secure",
             "--ha",
+            "--no-msq",
             "--smoke",
             "--timeout",
             "3",
@@ -376,6 +385,7 @@ mod tests {
                 worker: Worker::MiddleManager,
                 secure: true,
                 ha: true,
+                msq: false,
                 smoke: true,
                 gate_timeout: Duration::from_secs(3),
             }
