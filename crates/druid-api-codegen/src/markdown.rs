@@ -42,7 +42,7 @@ pub fn endpoints_markdown(spec: &Spec) -> String {
             {
                 notes.push(status.clone());
             }
-            if let Some(extension) = &group.extension {
+            if let Some(extension) = &e.extension {
                 notes.push(format!("needs {extension}"));
             }
             if let Some(since) = &e.since {

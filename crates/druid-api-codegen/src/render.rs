@@ -485,13 +485,7 @@ pub fn builder_name(endpoint: &Endpoint) -> String {
     format!("{}Builder", pascal_case(&endpoint.id))
 }
 
-fn endpoint_doc(
-    spec: &Spec,
-    home: Home<'_>,
-    group: &Group,
-    e: &Endpoint,
-    answer: &Answer,
-) -> Vec<TokenStream> {
+fn endpoint_doc(spec: &Spec, home: Home<'_>, e: &Endpoint, answer: &Answer) -> Vec<TokenStream> {
     let mut text = String::new();
     text.push_str(e.summary.trim());
     text.push_str("\n\n");
@@ -585,7 +579,7 @@ fn endpoint_doc(
         ),
         _ => {}
     }
-    if let Some(extension) = &group.extension {
+    if let Some(extension) = &e.extension {
         notes.push(format!("Needs the `{extension}` extension on the cluster."));
     }
     if let Some(since) = &e.since {
@@ -695,6 +689,9 @@ fn base_request(
     if let Some(since) = &e.since {
         chain.push(quote!(.since(#since)));
     }
+    if let Some(extension) = &e.extension {
+        chain.push(quote!(.extension(#extension)));
+    }
     for (key, value) in e.fixed_pairs() {
         chain.push(match value {
             Some(value) => quote!(.query(#key, #value)),
@@ -743,13 +740,7 @@ fn base_request(
     }
 }
 
-fn render_endpoint(
-    spec: &Spec,
-    home: Home<'_>,
-    group: &Group,
-    e: &Endpoint,
-    uses: &mut Uses,
-) -> Rendered {
+fn render_endpoint(spec: &Spec, home: Home<'_>, e: &Endpoint, uses: &mut Uses) -> Rendered {
     uses.add("crate::Result");
     let fn_name = ident(&e.id);
     let alias = format!("{} {}", e.method, e.path_with_fixed_query());
@@ -766,7 +757,7 @@ fn render_endpoint(
 
     if !has_builder(e) {
         let answer = answer(e, &quote!(#service), uses);
-        let docs = endpoint_doc(spec, home, group, e, &answer);
+        let docs = endpoint_doc(spec, home, e, &answer);
         let answer_ty = &answer.ty;
         let decode = &answer.decode;
         let build = base.build();
@@ -803,7 +794,7 @@ fn render_endpoint(
     uses.add("druid_transport::Service");
     uses.add("std::pin::Pin");
     let answer = answer(e, &quote!(service), uses);
-    let docs = endpoint_doc(spec, home, group, e, &answer);
+    let docs = endpoint_doc(spec, home, e, &answer);
     let answer_ty = &answer.ty;
     let decode = &answer.decode;
     let builder = format_ident!("{}", builder_name(e));
@@ -951,7 +942,7 @@ fn render_group(
         index.push_str(&format!("Needs the `{extension}` extension.\n\n"));
     }
     for e in &group.endpoints {
-        let rendered = render_endpoint(spec, home, group, e, uses);
+        let rendered = render_endpoint(spec, home, e, uses);
         methods.push(rendered.method);
         builders.push(rendered.builder);
         let deprecated = if e.deprecated.is_some() {
@@ -1248,7 +1239,7 @@ fn catalog_entry(
     let since = opt_str(e.since.as_deref());
     let deprecated = e.deprecated.is_some();
     let deprecation = opt_str(e.deprecated.as_deref());
-    let extension = opt_str(group.extension.as_deref());
+    let extension = opt_str(e.extension.as_deref());
     quote! {
         EndpointInfo {
             client: #client,
@@ -1468,7 +1459,7 @@ mod tests {
             Home::Client(&spec.services[0])
         };
         let mut uses = Uses::default();
-        let r = render_endpoint(spec, home, group, &group.endpoints[0], &mut uses);
+        let r = render_endpoint(spec, home, &group.endpoints[0], &mut uses);
         (
             without_docs(r.method),
             without_docs(r.builder),

@@ -165,6 +165,10 @@ pub struct Endpoint {
     /// The first Druid release that has the endpoint, when newer than 25.
     #[serde(default)]
     pub since: Option<String>,
+    /// The extension that serves the endpoint (its Maven artifact), when
+    /// the group's is not it; an endpoint without one takes the group's.
+    #[serde(default)]
+    pub extension: Option<String>,
     /// `stable` (default), `experimental` or `undocumented`.
     #[serde(default)]
     pub status: Option<String>,
@@ -486,6 +490,9 @@ fn load_group(
         match Endpoint::deserialize(value) {
             Ok(mut endpoint) => {
                 endpoint.line = line;
+                if endpoint.extension.is_none() {
+                    endpoint.extension.clone_from(&parsed.group.extension);
+                }
                 endpoints.push(endpoint);
             }
             Err(e) => errors.push(SpecError {

@@ -214,6 +214,13 @@ impl Error {
             .is_some_and(druid_transport::Error::is_read_only)
     }
 
+    /// The extension the endpoint needs and the cluster does not load
+    /// (`druid-basic-security`): see
+    /// [`druid_transport::Error::MissingExtension`].
+    pub fn missing_extension(&self) -> Option<&str> {
+        self.transport()?.missing_extension()
+    }
+
     /// The HTTP status of Druid's answer, when Druid refused the request.
     pub fn status(&self) -> Option<StatusCode> {
         self.transport().and_then(druid_transport::Error::status)

@@ -121,6 +121,17 @@ pub enum Error {
         #[source]
         answer: Box<Error>,
     },
+    /// The endpoint belongs to an extension the cluster does not load: it
+    /// answered 404 or 405 without a Druid error body, and its `/status`
+    /// lists no module of the extension's artifact. The predicates answer
+    /// for Druid's answer inside.
+    MissingExtension {
+        /// The extension's artifact, e.g. `druid-basic-security`.
+        extension: String,
+        /// Druid's answer.
+        #[source]
+        answer: Box<Error>,
+    },
     /// The request failed on every attempt its retry policy allowed; the
     /// last failure is inside. The predicates ([`Error::status`],
     /// [`Error::is_connect`], ...) answer for that last failure.
@@ -172,6 +183,16 @@ impl fmt::Display for Error {
                 };
                 format!("{what}: it needs Druid {since} or later; the cluster runs {version}")
             }
+            Error::MissingExtension { extension, answer } => {
+                let what = match answer.api() {
+                    Some(api) => format!("{} answered {}", api.operation, api.status.as_u16()),
+                    None => "the endpoint is missing".to_owned(),
+                };
+                format!(
+                    "{what}: it needs the {extension} extension, which the cluster does not \
+                     load (add it to druid.extensions.loadList)"
+                )
+            }
             Error::Retried {
                 attempts,
                 elapsed,
@@ -192,7 +213,9 @@ impl Error {
     pub fn last_attempt(&self) -> &Error {
         match self {
             Error::Retried { last, .. } => last.last_attempt(),
-            Error::Unsupported { answer, .. } => answer.last_attempt(),
+            Error::Unsupported { answer, .. } | Error::MissingExtension { answer, .. } => {
+                answer.last_attempt()
+            }
             other => other,
         }
     }
@@ -228,6 +251,16 @@ impl Error {
     /// True for an HTTP 404 from Druid.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// The extension the endpoint needs and the cluster does not load, for
+    /// [`Error::MissingExtension`] (also after retries).
+    pub fn missing_extension(&self) -> Option<&str> {
+        match self {
+            Error::MissingExtension { extension, .. } => Some(extension),
+            Error::Retried { last, .. } => last.missing_extension(),
+            _ => None,
+        }
     }
 
     /// True for [`Error::InvalidInput`].

@@ -174,6 +174,7 @@ pub struct Request {
     answers: &'static [Answer],
     retry: Option<RetryPolicy>,
     since: Option<&'static str>,
+    extension: Option<&'static str>,
 }
 
 impl Request {
@@ -195,6 +196,7 @@ impl Request {
             answers: &[],
             retry: None,
             since: None,
+            extension: None,
         }
     }
 
@@ -262,6 +264,20 @@ impl Request {
     /// The release set with [`Request::since`], if any.
     pub fn since_release(&self) -> Option<&'static str> {
         self.since
+    }
+
+    /// The Druid extension that serves the endpoint (its artifact, e.g.
+    /// `druid-basic-security`): a 404 or 405 that is not a Druid error,
+    /// from a cluster whose `/status` lists no module of that artifact,
+    /// becomes [`Error::MissingExtension`].
+    pub fn extension(mut self, artifact: &'static str) -> Self {
+        self.extension = Some(artifact);
+        self
+    }
+
+    /// The extension set with [`Request::extension`], if any.
+    pub fn extension_name(&self) -> Option<&'static str> {
+        self.extension
     }
 
     /// Whether the endpoint lists this status among its answers.

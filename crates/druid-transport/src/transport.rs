@@ -341,20 +341,15 @@ impl Transport {
         let elapsed = started.elapsed();
         span.record("attempts", attempts);
         span.record("duration_ms", elapsed.as_millis() as u64);
-        let outcome = match (outcome, request.since_release()) {
-            (Ok(response), Some(since)) if matches!(response.status.as_u16(), 404 | 405) => {
-                match self.release_at(&base, &scope).await {
-                    Some(version) if release_key(&version) < release_key(since) => {
-                        Err(Error::Unsupported {
-                            since: since.to_owned(),
-                            version,
-                            answer: Box::new(response.into_api_error().await),
-                        })
-                    }
-                    _ => Ok(response),
-                }
+        let outcome = match outcome {
+            Ok(response)
+                if matches!(response.status.as_u16(), 404 | 405)
+                    && (request.since_release().is_some()
+                        || request.extension_name().is_some()) =>
+            {
+                self.explain_missing(response, request, &base, &scope).await
             }
-            (outcome, _) => outcome,
+            outcome => outcome,
         };
         match outcome {
             Ok(mut response) => {
@@ -373,9 +368,57 @@ impl Transport {
         }
     }
 
-    /// The Druid release of the service at `base`, from its `/status`;
+    /// A 404 or 405 from an endpoint with a `since` or an extension, told
+    /// apart by the service's `/status`: [`Error::Unsupported`] when the
+    /// cluster is older than the endpoint, [`Error::MissingExtension`] when
+    /// it does not load the endpoint's extension and the answer is not a
+    /// Druid error (a loaded extension answers "not found" in JSON), and
+    /// the answer itself otherwise, or when `/status` cannot be read.
+    async fn explain_missing(
+        &self,
+        response: StreamingResponse,
+        request: &Request,
+        base: &Url,
+        scope: &RedirectScope,
+    ) -> Result<StreamingResponse> {
+        let Some(status) = self.status_at(base, scope).await else {
+            return Ok(response);
+        };
+        let version = status["version"].as_str().unwrap_or_default().to_owned();
+        if let Some(since) = request.since_release()
+            && !version.is_empty()
+            && release_key(&version) < release_key(since)
+        {
+            return Err(Error::Unsupported {
+                since: since.to_owned(),
+                version,
+                answer: Box::new(response.into_api_error().await),
+            });
+        }
+        if let Some(extension) = request.extension_name() {
+            let loaded = status["modules"].as_array().is_some_and(|modules| {
+                modules
+                    .iter()
+                    .any(|module| module["artifact"].as_str() == Some(extension))
+            });
+            let druid_error = response
+                .headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("json"));
+            if !loaded && !druid_error {
+                return Err(Error::MissingExtension {
+                    extension: extension.to_owned(),
+                    answer: Box::new(response.into_api_error().await),
+                });
+            }
+        }
+        Ok(response)
+    }
+
+    /// The `/status` of the service at `base` (release and modules);
     /// `None` when that cannot be read within a couple of seconds.
-    async fn release_at(&self, base: &Url, scope: &RedirectScope) -> Option<String> {
+    async fn status_at(&self, base: &Url, scope: &RedirectScope) -> Option<serde_json::Value> {
         let request = Request::get("/status")
             .operation("transport.release")
             .timeout(Duration::from_secs(3));
@@ -393,8 +436,7 @@ impl Transport {
             .collect()
             .await
             .ok()?;
-        let status: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
-        status["version"].as_str().map(str::to_owned)
+        serde_json::from_slice(response.body()).ok()
     }
 
     /// One attempt: the request and the redirects it leads to.

@@ -20,6 +20,52 @@ pub struct ServerStatus {
     pub memory: Option<MemoryInfo>,
 }
 
+impl ServerStatus {
+    /// Whether the service loads the extension with this Maven artifact
+    /// (`druid-basic-security`), by its modules.
+    pub fn has_extension(&self, artifact: &str) -> bool {
+        self.modules
+            .iter()
+            .any(|module| module.artifact.as_deref() == Some(artifact))
+    }
+
+    /// Whether the service runs the multi-stage query engine (SQL
+    /// ingestion, asynchronous statements): the `druid-multi-stage-query`
+    /// extension before Druid 35, part of the core from 35 on.
+    pub fn has_msq(&self) -> bool {
+        let major = self
+            .version
+            .split('.')
+            .next()
+            .and_then(|major| major.parse::<u32>().ok());
+        self.has_extension("druid-multi-stage-query") || major.is_some_and(|major| major >= 35)
+    }
+}
+
+/// The history of a datasource's compaction configuration: its audit
+/// entries (`globalConfig`, `compactionConfig`, `auditInfo`, `auditTime`).
+/// The Coordinator answers a list; the Overlord of Druid 33 wraps the same
+/// list as `{"entries": [...]}`. Both decode into this.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CompactionConfigHistory {
+    /// The entries, as Druid lists them.
+    pub entries: Vec<Value>,
+}
+
+impl<'de> Deserialize<'de> for CompactionConfigHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape {
+            List(Vec<Value>),
+            Wrapped { entries: Vec<Value> },
+        }
+        let (Shape::List(entries) | Shape::Wrapped { entries }) = Shape::deserialize(deserializer)?;
+        Ok(CompactionConfigHistory { entries })
+    }
+}
+
 /// One loaded module.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -2450,7 +2450,7 @@ pub mod coordinator {
         ///
         /// # Errors
         ///
-        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionConfigHistory` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Reads: sent again after a transient failure.
         ///
@@ -3138,7 +3138,8 @@ pub mod coordinator {
                     Method::GET,
                     "/druid-ext/basic-security/authentication/loadStatus",
                 )
-                .operation("coordinator.authentication_load_status");
+                .operation("coordinator.authentication_load_status")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3173,7 +3174,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authentication/db/{authenticator}/users"
                     ),
                 )
-                .operation("coordinator.authentication_users");
+                .operation("coordinator.authentication_users")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3213,7 +3215,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
                     ),
                 )
-                .operation("coordinator.authentication_user");
+                .operation("coordinator.authentication_user")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3260,7 +3263,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
                         ),
                     )
-                    .operation("coordinator.create_authentication_user");
+                    .operation("coordinator.create_authentication_user")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             CreateAuthenticationUserBuilder {
@@ -3314,7 +3318,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authentication/db/{authenticator}/users/{user}"
                         ),
                     )
-                    .operation("coordinator.delete_authentication_user");
+                    .operation("coordinator.delete_authentication_user")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             DeleteAuthenticationUserBuilder {
@@ -3372,6 +3377,7 @@ pub mod coordinator {
                     )
                     .operation("coordinator.set_user_password")
                     .effect(Effect::Idempotent)
+                    .extension("druid-basic-security")
                     .json(body)?;
                 Ok(request)
             })();
@@ -3404,7 +3410,8 @@ pub mod coordinator {
                     Method::GET,
                     "/druid-ext/basic-security/authorization/loadStatus",
                 )
-                .operation("coordinator.authorization_load_status");
+                .operation("coordinator.authorization_load_status")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3439,7 +3446,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authorization/db/{authorizer}/users"
                     ),
                 )
-                .operation("coordinator.authorization_users");
+                .operation("coordinator.authorization_users")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3479,7 +3487,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                     ),
                 )
-                .operation("coordinator.authorization_user");
+                .operation("coordinator.authorization_user")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3527,6 +3536,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.authorization_user_full")
+                    .extension("druid-basic-security")
                     .flag("full");
                 Ok(request)
             })();
@@ -3580,7 +3590,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                         ),
                     )
-                    .operation("coordinator.create_authorization_user");
+                    .operation("coordinator.create_authorization_user")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             CreateAuthorizationUserBuilder {
@@ -3632,7 +3643,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}"
                         ),
                     )
-                    .operation("coordinator.delete_authorization_user");
+                    .operation("coordinator.delete_authorization_user")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             DeleteAuthorizationUserBuilder {
@@ -3671,7 +3683,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings"
                     ),
                 )
-                .operation("coordinator.group_mappings");
+                .operation("coordinator.group_mappings")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3711,7 +3724,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}"
                     ),
                 )
-                .operation("coordinator.group_mapping");
+                .operation("coordinator.group_mapping")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3761,6 +3775,7 @@ pub mod coordinator {
                         ),
                     )
                     .operation("coordinator.create_group_mapping")
+                    .extension("druid-basic-security")
                     .json(body)?;
                 Ok(request)
             })();
@@ -3813,7 +3828,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}"
                         ),
                     )
-                    .operation("coordinator.delete_group_mapping");
+                    .operation("coordinator.delete_group_mapping")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             DeleteGroupMappingBuilder {
@@ -3852,7 +3868,8 @@ pub mod coordinator {
                         "/druid-ext/basic-security/authorization/db/{authorizer}/roles"
                     ),
                 )
-                .operation("coordinator.roles");
+                .operation("coordinator.roles")
+                .extension("druid-basic-security");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -3896,7 +3913,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.role");
+                    .operation("coordinator.role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             RoleBuilder {
@@ -3946,7 +3964,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.create_role");
+                    .operation("coordinator.create_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             CreateRoleBuilder {
@@ -3994,7 +4013,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.delete_role");
+                    .operation("coordinator.delete_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             DeleteRoleBuilder {
@@ -4052,6 +4072,7 @@ pub mod coordinator {
                     )
                     .operation("coordinator.set_role_permissions")
                     .effect(Effect::Idempotent)
+                    .extension("druid-basic-security")
                     .json(body)?;
                 Ok(request)
             })();
@@ -4109,7 +4130,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.assign_role");
+                    .operation("coordinator.assign_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             AssignRoleBuilder {
@@ -4166,7 +4188,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/users/{user}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.unassign_role");
+                    .operation("coordinator.unassign_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             UnassignRoleBuilder {
@@ -4223,7 +4246,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.assign_group_mapping_role");
+                    .operation("coordinator.assign_group_mapping_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             AssignGroupMappingRoleBuilder {
@@ -4280,7 +4304,8 @@ pub mod coordinator {
                             "/druid-ext/basic-security/authorization/db/{authorizer}/groupMappings/{group_mapping}/roles/{role}"
                         ),
                     )
-                    .operation("coordinator.unassign_group_mapping_role");
+                    .operation("coordinator.unassign_group_mapping_role")
+                    .extension("druid-basic-security");
                 Ok(request)
             })();
             UnassignGroupMappingRoleBuilder {
@@ -4319,7 +4344,8 @@ pub mod coordinator {
                     Method::GET,
                     format!("/druid/coordinator/v1/catalog/schemas/{schema}/tables"),
                 )
-                .operation("coordinator.catalog_tables");
+                .operation("coordinator.catalog_tables")
+                .extension("druid-catalog");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -4357,6 +4383,7 @@ pub mod coordinator {
                     format!("/druid/coordinator/v1/catalog/schemas/{schema}/tables"),
                 )
                 .operation("coordinator.catalog_tables_metadata")
+                .extension("druid-catalog")
                 .query("format", "metadata");
             Ok(self.service.send(&request).await?.json()?)
         }
@@ -4399,7 +4426,8 @@ pub mod coordinator {
                         "/druid/coordinator/v1/catalog/schemas/{schema}/tables/{name}"
                     ),
                 )
-                .operation("coordinator.catalog_table");
+                .operation("coordinator.catalog_table")
+                .extension("druid-catalog");
             Ok(self.service.send(&request).await?.json()?)
         }
 
@@ -4453,6 +4481,7 @@ pub mod coordinator {
                     )
                     .operation("coordinator.set_catalog_table")
                     .effect(Effect::Idempotent)
+                    .extension("druid-catalog")
                     .json(body)?;
                 Ok(request)
             })();
@@ -4503,7 +4532,8 @@ pub mod coordinator {
                     ),
                 )
                 .operation("coordinator.delete_catalog_table")
-                .effect(Effect::Idempotent);
+                .effect(Effect::Idempotent)
+                .extension("druid-catalog");
             self.service.send(&request).await?;
             Ok(())
         }
@@ -5513,7 +5543,7 @@ pub mod coordinator {
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> Result<Vec<serde_json::Value>> {
+        pub async fn send(self) -> Result<models::CompactionConfigHistory> {
             let service = self.service.clone();
             let request = self.into_request()?;
             Ok(service.send(&request).await?.json()?)
@@ -5521,7 +5551,7 @@ pub mod coordinator {
     }
 
     impl IntoFuture for CompactionConfigHistoryBuilder {
-        type Output = Result<Vec<serde_json::Value>>;
+        type Output = Result<models::CompactionConfigHistory>;
         type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
             Box::pin(self.send())

@@ -288,7 +288,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -402,7 +402,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -439,7 +439,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -476,7 +476,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -536,7 +536,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -571,7 +571,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -601,7 +601,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "Client",
@@ -3706,7 +3706,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             body: BodyInfo::None,
             body_id: None,
             response: ResponseKind::Json {
-                rust_type: Some("Vec<serde_json::Value>"),
+                rust_type: Some("models::CompactionConfigHistory"),
             },
             answers: &[],
             effect: Effect::Read,
@@ -8094,12 +8094,12 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             body: BodyInfo::None,
             body_id: None,
             response: ResponseKind::Json {
-                rust_type: Some("Vec<serde_json::Value>"),
+                rust_type: Some("models::CompactionConfigHistory"),
             },
             answers: &[],
             effect: Effect::Read,
             audit: false,
-            since: Some("34.0.0"),
+            since: Some("33.0.0"),
             deprecated: false,
             deprecation: None,
             extension: None,
@@ -8560,7 +8560,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8674,7 +8674,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8711,7 +8711,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8748,7 +8748,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8808,7 +8808,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8843,7 +8843,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8873,7 +8873,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9827,7 +9827,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9941,7 +9941,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9978,7 +9978,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10015,7 +10015,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10075,7 +10075,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10110,7 +10110,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10140,7 +10140,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             since: None,
             deprecated: false,
             deprecation: None,
-            extension: None,
+            extension: Some("druid-multi-stage-query"),
         },
         EndpointInfo {
             client: "RouterClient",

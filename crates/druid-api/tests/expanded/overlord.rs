@@ -2184,11 +2184,11 @@ pub mod overlord {
         ///
         /// # Errors
         ///
-        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `Vec<serde_json::Value>` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::CompactionConfigHistory` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
-        /// Since Druid 34.0.0.
+        /// Since Druid 33.0.0.
         ///
         /// Reads: sent again after a transient failure.
         ///
@@ -2209,7 +2209,7 @@ pub mod overlord {
                         ),
                     )
                     .operation("overlord.datasource_compaction_config_history")
-                    .since("34.0.0");
+                    .since("33.0.0");
                 Ok(request)
             })();
             DatasourceCompactionConfigHistoryBuilder {
@@ -2314,7 +2314,8 @@ pub mod overlord {
                     "/druid/indexer/v1/k8s/taskrunner/executionconfig",
                 )
                 .operation("overlord.k8s_execution_config")
-                .since("31.0.0");
+                .since("31.0.0")
+                .extension("druid-kubernetes-overlord-extensions");
             const ANSWERS: &[Answer] = &[
                 Answer::new(StatusMatch::Class(2), BodyMatch::Empty, Outcome::None),
                 Answer::SUCCESS,
@@ -2373,6 +2374,7 @@ pub mod overlord {
                     .operation("overlord.set_k8s_execution_config")
                     .effect(Effect::Idempotent)
                     .since("31.0.0")
+                    .extension("druid-kubernetes-overlord-extensions")
                     .json(body)?;
                 Ok(request)
             })();
@@ -2416,7 +2418,8 @@ pub mod overlord {
                         "/druid/indexer/v1/k8s/taskrunner/executionconfig/history",
                     )
                     .operation("overlord.k8s_execution_config_history")
-                    .since("31.0.0"),
+                    .since("31.0.0")
+                    .extension("druid-kubernetes-overlord-extensions"),
             );
             K8sExecutionConfigHistoryBuilder {
                 service: self.service.clone(),
@@ -3198,7 +3201,7 @@ pub mod overlord {
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> Result<Vec<serde_json::Value>> {
+        pub async fn send(self) -> Result<models::CompactionConfigHistory> {
             let service = self.service.clone();
             let request = self.into_request()?;
             Ok(service.send(&request).await?.json()?)
@@ -3206,7 +3209,7 @@ pub mod overlord {
     }
 
     impl IntoFuture for DatasourceCompactionConfigHistoryBuilder {
-        type Output = Result<Vec<serde_json::Value>>;
+        type Output = Result<models::CompactionConfigHistory>;
         type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
             Box::pin(self.send())

@@ -108,6 +108,8 @@ pub mod query {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::SqlTaskResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-ingestion-api#submit-a-query).
@@ -119,6 +121,7 @@ pub mod query {
             async move {
                 let request = Request::new(Method::POST, "/druid/v2/sql/task")
                     .operation(format!("{}.sql_task", self.service_name()))
+                    .extension("druid-multi-stage-query")
                     .json(body)?;
                 Ok(self.service().send(&request).await?.json()?)
             }

@@ -31,6 +31,8 @@ pub mod sql_admin {
         ///
         /// Not in Druid's API reference; its shape comes from Druid's source and web console.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-ingestion-api).
@@ -40,7 +42,8 @@ pub mod sql_admin {
         ) -> impl Future<Output = Result<models::SqlTaskEnabled>> + Send {
             async move {
                 let request = Request::new(Method::GET, "/druid/v2/sql/task/enabled")
-                    .operation(format!("{}.sql_task_enabled", self.service_name()));
+                    .operation(format!("{}.sql_task_enabled", self.service_name()))
+                    .extension("druid-multi-stage-query");
                 Ok(self.service().send(&request).await?.json()?)
             }
         }

@@ -14,6 +14,8 @@ pub mod sql_statements {
     ///
     /// ## SQL statements (asynchronous queries)
     ///
+    /// Needs the `druid-multi-stage-query` extension.
+    ///
     /// - [`submit_statement`](SqlStatementsApi::submit_statement): `POST /druid/v2/sql/statements`
     /// - [`statement`](SqlStatementsApi::statement): `GET /druid/v2/sql/statements/{queryId}`
     /// - [`statement_detail`](SqlStatementsApi::statement_detail): `GET /druid/v2/sql/statements/{queryId}?detail=true`
@@ -34,6 +36,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Changes state: never sent twice; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#submit-a-query-1).
@@ -45,6 +49,7 @@ pub mod sql_statements {
             async move {
                 let request = Request::new(Method::POST, "/druid/v2/sql/statements")
                     .operation(format!("{}.submit_statement", self.service_name()))
+                    .extension("druid-multi-stage-query")
                     .json(body)?;
                 Ok(self.service().send(&request).await?.json()?)
             }
@@ -64,6 +69,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
@@ -78,7 +85,8 @@ pub mod sql_statements {
                         Method::GET,
                         format!("/druid/v2/sql/statements/{query_id}"),
                     )
-                    .operation(format!("{}.statement", self.service_name()));
+                    .operation(format!("{}.statement", self.service_name()))
+                    .extension("druid-multi-stage-query");
                 Ok(self.service().send(&request).await?.json()?)
             }
         }
@@ -97,6 +105,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not a `models::StatementResponse` ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-status).
@@ -112,6 +122,7 @@ pub mod sql_statements {
                         format!("/druid/v2/sql/statements/{query_id}"),
                     )
                     .operation(format!("{}.statement_detail", self.service_name()))
+                    .extension("druid-multi-stage-query")
                     .query("detail", "true");
                 Ok(self.service().send(&request).await?.json()?)
             }
@@ -139,6 +150,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Reads: sent again after a transient failure.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#get-query-results).
@@ -150,7 +163,8 @@ pub mod sql_statements {
                         Method::GET,
                         format!("/druid/v2/sql/statements/{query_id}/results"),
                     )
-                    .operation(format!("{}.statement_results", self.service_name()));
+                    .operation(format!("{}.statement_results", self.service_name()))
+                    .extension("druid-multi-stage-query");
                 Ok(request)
             })();
             StatementResultsBuilder {
@@ -176,6 +190,8 @@ pub mod sql_statements {
         ///
         /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
+        /// Needs the `druid-multi-stage-query` extension on the cluster.
+        ///
         /// Changes state, safely repeated: sent again after a transient failure; a read-only client refuses it.
         ///
         /// See the [Druid docs](https://druid.apache.org/docs/latest/api-reference/sql-api#cancel-a-query-1).
@@ -191,7 +207,8 @@ pub mod sql_statements {
                         format!("/druid/v2/sql/statements/{query_id}"),
                     )
                     .operation(format!("{}.cancel_statement", self.service_name()))
-                    .effect(Effect::Idempotent);
+                    .effect(Effect::Idempotent)
+                    .extension("druid-multi-stage-query");
                 self.service().send(&request).await?;
                 Ok(())
             }
