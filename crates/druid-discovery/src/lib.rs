@@ -360,9 +360,16 @@ impl Server {
 
 impl From<ServerRow> for Role {
     fn from(row: ServerRow) -> Self {
+        // Only Coordinators and Overlords have leaders. Druid 27 writes
+        // `0` in `is_leader` for the other types, Druid 33 `null`: the model
+        // says `None` for them on every release.
+        let is_leader = match row.server_type {
+            ServerType::Coordinator | ServerType::Overlord => row.is_leader,
+            _ => None,
+        };
         Role {
             server_type: row.server_type,
-            is_leader: row.is_leader,
+            is_leader,
             tier: row.tier,
             curr_size: row.curr_size,
             max_size: row.max_size,
@@ -665,6 +672,27 @@ mod tests {
         );
         assert_eq!(ServerType::MiddleManager.as_str(), "middle_manager");
         assert_eq!(ServerType::MiddleManager.to_string(), "MiddleManager");
+    }
+
+    #[test]
+    fn only_coordinators_and_overlords_have_a_leader_flag() {
+        // Druid 27 writes 0 for the other types, Druid 33 null.
+        let model = ClusterModel::from_rows(rows(json!([
+            {"server":"c:8081","host":"c","plaintext_port":8081,"tls_port":-1,"server_type":"coordinator","is_leader":0},
+            {"server":"b:8082","host":"b","plaintext_port":8082,"tls_port":-1,"server_type":"broker","is_leader":0},
+            {"server":"r:8888","host":"r","plaintext_port":8888,"tls_port":-1,"server_type":"router","is_leader":null}
+        ])));
+        let flag = |server: &str, server_type: ServerType| {
+            model
+                .servers()
+                .iter()
+                .find(|s| s.server == server)
+                .and_then(|s| s.role(&server_type))
+                .map(|r| r.is_leader)
+        };
+        assert_eq!(flag("c:8081", ServerType::Coordinator), Some(Some(false)));
+        assert_eq!(flag("b:8082", ServerType::Broker), Some(None));
+        assert_eq!(flag("r:8888", ServerType::Router), Some(None));
     }
 
     #[test]
