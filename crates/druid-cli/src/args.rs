@@ -232,9 +232,11 @@ pub(crate) enum Inventory {
 /// `druid ingest`.
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// The INSERT or REPLACE statement; without one, --file or standard input.
+    /// The INSERT or REPLACE statement (MSQ), or a JSON task spec (native
+    /// batch, `{"type": "index_parallel", ...}`); without one, --file or
+    /// standard input.
     pub(crate) statement: Option<String>,
-    /// Read the statement from this file (`-` for standard input).
+    /// Read the statement or spec from this file (`-` for standard input).
     #[arg(long, short, value_name = "FILE", conflicts_with = "statement")]
     pub(crate) file: Option<PathBuf>,
     /// A query context entry, repeatable: `maxNumTasks=2`.

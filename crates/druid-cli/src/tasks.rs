@@ -313,26 +313,39 @@ pub(crate) async fn wait(
     }
 }
 
-/// `druid ingest`: the statement as an MSQ task, the task's end, then the
-/// data loaded on the Historicals.
+/// `druid ingest`: an SQL statement as an MSQ task, or a JSON task spec
+/// (native batch) through the Overlord; the task's end, then the data
+/// loaded on the Historicals.
 pub(crate) async fn ingest(client: &Client, args: &IngestArgs) -> Result<(), Failure> {
-    let statement = crate::sql::statement_of(args.statement.as_deref(), args.file.as_deref())?;
+    let input = crate::sql::statement_of(args.statement.as_deref(), args.file.as_deref())?;
     let cluster = client.cluster().await?;
     let overlord = cluster.overlord()?;
-    let submitted = client
-        .sql(statement)
-        .context_map(crate::sql::context(&args.context)?)
-        .submit_task()
-        .await?;
-    let status = wait(&overlord, &submitted.task_id, args.limit).await?;
+    let task_id = if input.trim_start().starts_with('{') {
+        if !args.context.is_empty() {
+            return Err(Failure::usage(
+                "--context is for SQL statements; a task spec carries its own `context`",
+            ));
+        }
+        let spec: serde_json::Value = serde_json::from_str(&input)
+            .map_err(|e| Failure::usage(format!("the task spec is not JSON: {e}")))?;
+        overlord.submit_task(&spec).await?.task
+    } else {
+        client
+            .sql(input)
+            .context_map(crate::sql::context(&args.context)?)
+            .submit_task()
+            .await?
+            .task_id
+    };
+    let status = wait(&overlord, &task_id, args.limit).await?;
     finished(&status)?;
     let Some(datasource) = status.data_source.clone().filter(|d| !d.is_empty()) else {
-        return print_text(&format!("task {} succeeded", submitted.task_id));
+        return print_text(&format!("task {} succeeded", task_id));
     };
     if args.no_wait_load {
         return print_text(&format!(
             "task {} succeeded; {datasource} is loading",
-            submitted.task_id
+            task_id
         ));
     }
     let coordinator = cluster.coordinator()?;
@@ -350,7 +363,7 @@ pub(crate) async fn ingest(client: &Client, args: &IngestArgs) -> Result<(), Fai
     }
     print_text(&format!(
         "task {} succeeded; {datasource} is loaded and queryable",
-        submitted.task_id
+        task_id
     ))
 }
 

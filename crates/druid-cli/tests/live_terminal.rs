@@ -192,12 +192,28 @@ fn the_prompt_runs_multi_line_statements_with_timing_and_history() {
 fn ingest_shows_progress_on_a_terminal() {
     let table = live::unique("cli_terminal");
     let history = std::env::temp_dir().join(live::unique("druid-history"));
-    let file = std::env::temp_dir().join(format!("{table}.sql"));
-    std::fs::write(&file, live::replace_statement(&table)).unwrap();
+    // An SQL statement where the cluster runs MSQ, else a native task spec.
+    let msq = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(live::has_msq());
+    let (file, options, task) = if msq {
+        let file = std::env::temp_dir().join(format!("{table}.sql"));
+        std::fs::write(&file, live::replace_statement(&table)).unwrap();
+        (file, " -c maxNumTasks=2", "task query-")
+    } else {
+        let file = std::env::temp_dir().join(format!("{table}.json"));
+        let spec = live::index_parallel_spec(
+            &table,
+            serde_json::json!({"type": "inline", "data": live::json_rows()}),
+            serde_json::json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
+        );
+        std::fs::write(&file, spec.to_string()).unwrap();
+        (file, "", "task index_parallel_")
+    };
     let terminal = Terminal::start("ingest");
     terminal.line(&druid_command(
         &terminal,
-        &format!("ingest --file '{}' -c maxNumTasks=2", file.display()),
+        &format!("ingest --file '{}'{options}", file.display()),
         &history,
     ));
     // While it runs: a spinner line naming the task and its state.
@@ -205,7 +221,7 @@ fn ingest_shows_progress_on_a_terminal() {
     assert!(
         running
             .lines()
-            .any(|l| l.contains("task query-") && l.contains("RUNNING")),
+            .any(|l| l.contains(task) && l.contains("RUNNING")),
         "{running}"
     );
     let done = terminal.wait_for("[druid exited: ", Duration::from_secs(300));
@@ -216,7 +232,7 @@ fn ingest_shows_progress_on_a_terminal() {
     // The spinners end as lines that say how each wait ended.
     assert!(
         done.lines()
-            .any(|l| l.contains("task query-") && l.contains(" SUCCESS (")),
+            .any(|l| l.contains(task) && l.contains(" SUCCESS (")),
         "{done}"
     );
     assert!(
