@@ -100,13 +100,28 @@ PARTITIONED BY DAY"#
     )
 }
 
-/// Ingests `table` with MSQ, waits until SQL sees the four rows, and
-/// returns the controller task's ID.
+/// Whether the live cluster runs the multi-stage query engine, from the
+/// Router's `/status` (the Druid 33 line of CI runs without it).
+///
+/// # Panics
+///
+/// When `/status` cannot be read: the calling test fails.
+pub async fn has_msq() -> bool {
+    client()
+        .status()
+        .await
+        .expect("the Router answers /status")
+        .has_msq()
+}
+
+/// Ingests the four [`ROWS`] into `table`: with MSQ's `REPLACE` where the
+/// cluster runs MSQ, else with a native `index_parallel` task of the same
+/// rows and columns; waits until SQL sees them, and returns the task's ID.
 ///
 /// # Panics
 ///
 /// When the ingestion fails or times out: the calling test fails.
-pub async fn ingest_with_sql(table: &str) -> String {
+pub async fn ingest(table: &str) -> String {
     let client = client();
     let overlord = client
         .cluster()
@@ -114,19 +129,51 @@ pub async fn ingest_with_sql(table: &str) -> String {
         .expect("the cluster is discoverable")
         .overlord()
         .expect("the cluster has an Overlord");
-    let (task, status) = client
-        .sql(replace_statement(table))
-        .context("maxNumTasks", 2)
-        .run_task(&overlord, TASK_LIMIT)
-        .await
-        .expect("the MSQ ingestion succeeds");
-    assert_eq!(status.status_code, druid_api::models::TaskState::Success);
+    let task_id = if has_msq().await {
+        let (task, status) = client
+            .sql(replace_statement(table))
+            .context("maxNumTasks", 2)
+            .run_task(&overlord, TASK_LIMIT)
+            .await
+            .expect("the MSQ ingestion succeeds");
+        assert_eq!(status.status_code, druid_api::models::TaskState::Success);
+        task.task_id
+    } else {
+        let spec = index_parallel_spec(
+            table,
+            serde_json::json!({"type": "inline", "data": json_rows()}),
+            serde_json::json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
+        );
+        let task = overlord
+            .submit_task(&spec)
+            .await
+            .expect("the native task is accepted");
+        overlord
+            .wait_for_task_success(&task.task, TASK_LIMIT)
+            .await
+            .expect("the native ingestion succeeds");
+        task.task
+    };
     let rows = client
         .wait_until_queryable(table, 4, LOAD_LIMIT)
         .await
         .expect("the ingested table becomes queryable");
     assert_eq!(rows, 4);
-    task.task_id
+    task_id
+}
+
+/// The four [`ROWS`] as newline-delimited JSON, for native ingestion.
+pub fn json_rows() -> String {
+    ROWS.split("\\n")
+        .skip(1)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            serde_json::json!({"ts": fields[0], "page": fields[1], "added": fields[2].parse::<i64>().expect("ROWS has whole numbers in `added`")})
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A native `index_parallel` task spec of `(ts, page, added)` JSON rows into
@@ -147,4 +194,22 @@ pub fn index_parallel_spec(
         "ioConfig": {"type": "index_parallel", "inputSource": input_source, "inputFormat": {"type": "json"}},
         "tuningConfig": tuning_config
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_json_rows_are_the_csv_rows() {
+        let rows: Vec<serde_json::Value> = super::json_rows()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(
+            rows[1],
+            serde_json::json!({"ts": "2024-01-01T01:00:00Z", "page": "Druid", "added": 32})
+        );
+        let total: i64 = rows.iter().map(|r| r["added"].as_i64().unwrap()).sum();
+        assert_eq!(total, 48);
+    }
 }

@@ -6,8 +6,12 @@
 //! into its model). A 404 or 405, or a body that does not decode, fails it,
 //! unless `tests/live-walk.toml` records that answer with a reason, or the
 //! endpoint is newer than the cluster (its spec `since`), where 404/405 is
-//! the expected answer. Endpoints that need something the test cluster
-//! cannot have are not called; they are listed with the reason.
+//! the expected answer, or the endpoint's extension is one the cluster does
+//! not load (the transport's [`druid_api::Error::missing_extension`], which
+//! it decides from the cluster's `/status`). A recorded answer can be bound
+//! to releases (`before = "32.0.0"`): on the others, the endpoint must pass.
+//! Endpoints that need something the test cluster cannot have are not
+//! called; they are listed with the reason.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -55,6 +59,15 @@ struct Known {
     #[serde(default)]
     status: Option<u16>,
     reason: String,
+    /// Only releases before this one answer so (a shape Druid fixed).
+    #[serde(default)]
+    before: Option<String>,
+    /// Only this release and later ones answer so (a shape Druid changed).
+    #[serde(default)]
+    from: Option<String>,
+    /// Druid breaks the body off (a server-side serialization failure).
+    #[serde(default)]
+    cut: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +86,8 @@ pub enum Outcome {
     Known(String, String),
     /// Newer than the cluster; answered 404/405 as expected.
     Newer(String, u16),
+    /// Served by an extension the cluster does not load.
+    NoExtension(String),
     /// Not called, with why.
     Skipped(String),
     /// Failed, with what happened.
@@ -83,7 +98,7 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Walk {
     version: Vec<u64>,
-    known: BTreeMap<String, (Option<u16>, String)>,
+    known: BTreeMap<String, (Option<u16>, bool, String)>,
     outcomes: BTreeMap<String, Outcome>,
 }
 
@@ -99,14 +114,31 @@ impl Walk {
     pub fn new(version: &str) -> Walk {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("live-walk.toml");
         let text = std::fs::read_to_string(&path).expect("tests/live-walk.toml is readable");
-        let rules: Rules = toml::from_str(&text).expect("tests/live-walk.toml is valid");
+        Walk::with_rules(version, &text)
+    }
+
+    /// A walk of a cluster running `version`, with the rules in `text`
+    /// (the format of `tests/live-walk.toml`).
+    pub fn with_rules(version: &str, text: &str) -> Walk {
+        let rules: Rules = toml::from_str(text).expect("tests/live-walk.toml is valid");
+        let version = parse_version(version);
+        let applies = |k: &Known| {
+            k.before
+                .as_deref()
+                .is_none_or(|before| version < parse_version(before))
+                && k.from
+                    .as_deref()
+                    .is_none_or(|from| version >= parse_version(from))
+        };
+        let known = rules
+            .known
+            .into_iter()
+            .filter(applies)
+            .map(|k| (k.endpoint, (k.status, k.cut, k.reason)))
+            .collect();
         Walk {
-            version: parse_version(version),
-            known: rules
-                .known
-                .into_iter()
-                .map(|k| (k.endpoint, (k.status, k.reason)))
-                .collect(),
+            version,
+            known,
             outcomes: BTreeMap::new(),
         }
     }
@@ -123,12 +155,20 @@ impl Walk {
             Err(error) => {
                 let status = error.status().map(|s| s.as_u16());
                 let decode = error.decode().is_some();
+                if let Some(extension) = error.missing_extension() {
+                    self.outcomes
+                        .insert(key, Outcome::NoExtension(extension.to_owned()));
+                    return;
+                }
                 match (status, self.known.get(&key)) {
-                    (Some(status), Some((Some(expected), reason))) if status == *expected => {
+                    (Some(status), Some((Some(expected), _, reason))) if status == *expected => {
                         Outcome::Known(status.to_string(), reason.clone())
                     }
-                    (None, Some((None, reason))) if decode => {
+                    (None, Some((None, false, reason))) if decode => {
                         Outcome::Known("a body that does not decode".to_owned(), reason.clone())
+                    }
+                    (None, Some((None, true, reason))) if !decode => {
+                        Outcome::Known("a body cut off".to_owned(), reason.clone())
                     }
                     (Some(status @ (404 | 405)), _) if self.newer_than_cluster(since) => {
                         Outcome::Newer(since.unwrap_or_default().to_owned(), status)
@@ -170,6 +210,10 @@ impl Walk {
                         "  newer    {key}: since Druid {since}, answered {status}"
                     );
                     "newer than the cluster"
+                }
+                Outcome::NoExtension(extension) => {
+                    let _ = writeln!(lines, "  absent   {key}: needs {extension}, not loaded");
+                    "extension not loaded"
                 }
                 Outcome::Skipped(reason) => {
                     let _ = writeln!(lines, "  skipped  {key}: {reason}");
@@ -225,6 +269,34 @@ fn describe(error: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_answers_apply_only_to_their_releases() {
+        let rules = r#"
+            [[known]]
+            endpoint = "C.old_shape"
+            reason = "fixed in 32"
+            before = "32.0.0"
+            [[known]]
+            endpoint = "C.new_404"
+            status = 404
+            reason = "removed in 33"
+            from = "33.0.0"
+        "#;
+        let decode_error = || -> Result<()> {
+            let url = "http://localhost:8082/x".parse().unwrap();
+            let error = druid_transport::DecodeError::new("C.x", &url, "u32", ".", "bad", b"[a]");
+            Err(druid_api::Error::Transport(druid_transport::Error::Decode(
+                Box::new(error),
+            )))
+        };
+        let mut old = Walk::with_rules("27.0.0", rules);
+        old.check("C", "old_shape", None, decode_error());
+        let mut new = Walk::with_rules("33.0.0", rules);
+        new.check("C", "old_shape", None, decode_error());
+        assert!(matches!(old.outcomes()["C.old_shape"], Outcome::Known(..)));
+        assert!(matches!(new.outcomes()["C.old_shape"], Outcome::Failed(..)));
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -388,7 +388,31 @@ async fn compaction() {
     .compaction_config_history("wikipedia_hour")
     .await
     .unwrap();
-    assert!(!history.is_empty());
+    assert!(!history.entries.is_empty());
+}
+
+/// The Overlord of Druid 33 wraps the history as `{"entries": [...]}` (seen
+/// on the live Druid 33 line); the list and the wrapped list decode alike.
+#[test]
+fn compaction_history_decodes_as_a_list_or_wrapped() {
+    let entry = serde_json::json!({
+        "globalConfig": {"compactionTaskSlotRatio": 0.1, "maxCompactionTaskSlots": 2147483647},
+        "compactionConfig": {"dataSource": "wiki"},
+        "auditInfo": {"author": "", "comment": "", "ip": "127.0.0.1"},
+        "auditTime": "2026-12-01T20:09:49.000Z"
+    });
+    let list: druid_api::models::CompactionConfigHistory =
+        serde_json::from_value(serde_json::json!([entry])).unwrap();
+    let wrapped: druid_api::models::CompactionConfigHistory =
+        serde_json::from_value(serde_json::json!({"entries": [entry]})).unwrap();
+    assert_eq!(list, wrapped);
+    assert_eq!(list.entries[0]["compactionConfig"]["dataSource"], "wiki");
+    assert!(
+        serde_json::from_value::<druid_api::models::CompactionConfigHistory>(
+            serde_json::json!({"other": []})
+        )
+        .is_err()
+    );
 }
 
 #[tokio::test]

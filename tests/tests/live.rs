@@ -20,9 +20,7 @@ use druid_api::models::{
     TaskState,
 };
 use druid_api::prelude::*;
-use druid_tests::live::{
-    LOAD_LIMIT, TASK_LIMIT, client, eventually, ingest_with_sql, unique, version,
-};
+use druid_tests::live::{LOAD_LIMIT, TASK_LIMIT, client, eventually, ingest, unique, version};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -37,7 +35,7 @@ static WIKI: OnceCell<Wiki> = OnceCell::const_new();
 async fn wiki() -> &'static Wiki {
     WIKI.get_or_init(|| async {
         let name = unique("live_wiki");
-        let task_id = ingest_with_sql(&name).await;
+        let task_id = ingest(&name).await;
         Wiki { name, task_id }
     })
     .await
@@ -264,9 +262,11 @@ async fn every_service_is_healthy_and_reports_its_version() {
 
 #[tokio::test]
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
-async fn sql_ingestion_reports_success() {
+async fn the_ingestion_task_reports_success() {
     let wiki = wiki().await;
-    let overlord = client().cluster().await.unwrap().overlord().unwrap();
+    let client = client();
+    let overlord = client.cluster().await.unwrap().overlord().unwrap();
+    let msq = druid_tests::live::has_msq().await;
     let status = overlord
         .task_status(&wiki.task_id)
         .await
@@ -274,16 +274,37 @@ async fn sql_ingestion_reports_success() {
         .status
         .unwrap();
     assert_eq!(status.status_code, TaskState::Success);
-    assert_eq!(status.task_type.as_deref(), Some("query_controller"));
+    let task_type = if msq {
+        "query_controller"
+    } else {
+        "index_parallel"
+    };
+    assert_eq!(status.task_type.as_deref(), Some(task_type));
     assert_eq!(status.data_source.as_deref(), Some(wiki.name.as_str()));
     assert!(status.duration.unwrap() > 0);
     let reports = overlord.task_reports(&wiki.task_id).await.unwrap();
-    let msq = reports.msq_status().expect("an MSQ report");
-    assert_eq!(msq.status, TaskState::Success);
-    assert!(msq.duration_ms.unwrap() > 0);
+    if msq {
+        let msq = reports.msq_status().expect("an MSQ report");
+        assert_eq!(msq.status, TaskState::Success);
+        assert!(msq.duration_ms.unwrap() > 0);
+    } else {
+        let stats = reports.ingestion_stats().expect("a native report");
+        assert_eq!(stats.ingestion_state.as_deref(), Some("COMPLETED"));
+        // Without MSQ, SQL ingestion fails at once, naming the extension.
+        let err = client
+            .sql(druid_tests::live::replace_statement(&unique("live_no_msq")))
+            .submit_task()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.missing_extension(),
+            Some("druid-multi-stage-query"),
+            "{err:?}"
+        );
+    }
     let payload = overlord.task(&wiki.task_id).await.unwrap();
     assert_eq!(payload.task, wiki.task_id);
-    assert_eq!(payload.payload["type"], "query_controller");
+    assert_eq!(payload.payload["type"], task_type);
 }
 
 #[tokio::test]
@@ -864,7 +885,7 @@ async fn a_long_running_task_is_shut_down() {
 async fn drop_and_kill_a_datasource() {
     let client = client();
     let datasource = unique("live_drop");
-    ingest_with_sql(&datasource).await;
+    ingest(&datasource).await;
     let cluster = client.cluster().await.unwrap();
     let coordinator = cluster.coordinator().unwrap();
     let overlord = cluster.overlord().unwrap();
@@ -1045,7 +1066,7 @@ async fn everything_works_through_a_docker_style_port_map() {
 async fn names_that_need_encoding() {
     let client = client();
     let datasource = format!("{} #ü+&=?:%", unique("live enc"));
-    ingest_with_sql(&datasource).await;
+    ingest(&datasource).await;
     let cluster = client.cluster().await.unwrap();
     let coordinator = cluster.coordinator().unwrap();
     coordinator
@@ -1091,7 +1112,7 @@ async fn names_that_need_encoding() {
 
 #[tokio::test]
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
-async fn tls_private_ca_and_basic_auth_end_to_end() {
+async fn secure_tls_private_ca_and_basic_auth_end_to_end() {
     let (Ok(tls_url), Ok(ca), Some((user, password))) = (
         std::env::var("DRUID_TLS_URL"),
         std::env::var("DRUID_CA_CERT"),

@@ -137,7 +137,7 @@ async fn status_becomes(as_user: &CoordinatorClient, expected: u16, what: &str) 
 
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster: `cargo xtask druid up --secure`, its cluster.env loaded, and --include-ignored"]
-async fn load_status_reports_the_basic_caches() {
+async fn secure_load_status_reports_the_basic_caches() {
     let coordinator = coordinator().await;
     let authentication = coordinator.authentication_load_status().await.unwrap();
     assert_eq!(authentication.get(BASIC), Some(&true), "{authentication:?}");
@@ -162,7 +162,7 @@ async fn load_status_reports_the_basic_caches() {
 
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster: `cargo xtask druid up --secure`, its cluster.env loaded, and --include-ignored"]
-async fn a_new_user_gets_exactly_the_permissions_of_its_role() {
+async fn secure_a_new_user_gets_exactly_the_permissions_of_its_role() {
     let coordinator = coordinator().await;
     // Spaces in every name; `:` only in the role (a user name with `:`
     // cannot log in with Basic auth).
@@ -403,7 +403,7 @@ async fn a_new_user_gets_exactly_the_permissions_of_its_role() {
 
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster: `cargo xtask druid up --secure`, its cluster.env loaded, and --include-ignored"]
-async fn group_mappings_are_stored_with_their_roles() {
+async fn secure_group_mappings_are_stored_with_their_roles() {
     let coordinator = coordinator().await;
     let role = unique("live sec:ldap role");
     let other = unique("live sec:other role");
@@ -495,7 +495,7 @@ async fn group_mappings_are_stored_with_their_roles() {
 
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster: `cargo xtask druid up --secure`, its cluster.env loaded, and --include-ignored"]
-async fn unknown_authenticators_and_authorizers_are_400s() {
+async fn secure_unknown_authenticators_and_authorizers_are_400s() {
     let coordinator = coordinator().await;
     let err = coordinator.authentication_users("nope").await.unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 400, "{err:?}");
@@ -517,7 +517,7 @@ async fn unknown_authenticators_and_authorizers_are_400s() {
 
 #[tokio::test]
 #[ignore = "needs a secure Druid cluster whose Coordinator loads druid-catalog (not in the secure profile): see the module docs"]
-async fn catalog_table_lifecycle() {
+async fn secure_catalog_table_lifecycle() {
     let coordinator = coordinator().await;
     let status = coordinator.status().await.unwrap();
     assert!(

@@ -3,8 +3,9 @@
 //! cancelled (by hand, and by dropping its stream), and the client's
 //! deadline reaching Druid as the query's own timeout.
 //!
-//! The rows are written to a local file and ingested once with MSQ from a
-//! `local` input source (the cluster runs on this machine).
+//! The rows are written to a local file and ingested once from a `local`
+//! input source (the cluster runs on this machine): with MSQ where the
+//! cluster has it, else with a native `index_parallel` task.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
@@ -59,13 +60,29 @@ PARTITIONED BY ALL"#
         );
         let client = client();
         let overlord = client.cluster().await.unwrap().overlord().unwrap();
-        let (_, status) = client
-            .sql(statement)
-            .context("maxNumTasks", 2)
-            .run_task(&overlord, TASK_LIMIT)
-            .await
-            .unwrap();
-        assert_eq!(status.status_code, TaskState::Success);
+        if druid_tests::live::has_msq().await {
+            let (_, status) = client
+                .sql(statement)
+                .context("maxNumTasks", 2)
+                .run_task(&overlord, TASK_LIMIT)
+                .await
+                .unwrap();
+            assert_eq!(status.status_code, TaskState::Success);
+        } else {
+            let mut spec = druid_tests::live::index_parallel_spec(
+                &name,
+                json!({"type": "local", "baseDir": dir, "filter": "*.csv"}),
+                json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
+            );
+            spec["spec"]["ioConfig"]["inputFormat"] =
+                json!({"type": "csv", "findColumnsFromHeader": true});
+            spec["spec"]["dataSchema"]["granularitySpec"]["segmentGranularity"] = json!("all");
+            let task = overlord.submit_task(&spec).await.unwrap();
+            overlord
+                .wait_for_task_success(&task.task, TASK_LIMIT)
+                .await
+                .unwrap();
+        }
         assert_eq!(
             client.wait_until_queryable(&name, ROWS, LOAD_LIMIT).await.unwrap(),
             ROWS

@@ -153,7 +153,7 @@ async fn run(args: Args, out: Out) -> Result<(), String> {
     let client = live::client();
     let table = live::unique("faults");
     eprintln!("fault-load: ingesting {table}");
-    live::ingest_with_sql(&table).await;
+    live::ingest(&table).await;
     let cluster: Cluster = client.cluster().await.map_err(|e| e.to_string())?;
     let coordinator = cluster.coordinator().map_err(|e| e.to_string())?;
     let overlord = cluster.overlord().map_err(|e| e.to_string())?;

@@ -14,16 +14,15 @@ mod walks;
 
 use druid_api::models::{DataSourceCompactionConfig, LookupSpec, Rule};
 use druid_api::prelude::*;
-use druid_tests::live::{LOAD_LIMIT, client, credentials, eventually, ingest_with_sql, unique};
+use druid_tests::live::{LOAD_LIMIT, client, credentials, eventually, ingest, unique};
 use druid_tests::walk::{Params, Walk};
 
 #[tokio::test]
 #[ignore = "needs a Druid cluster: run `cargo xtask ci`, or `cargo xtask druid up` with DRUID_URL set and --include-ignored"]
 async fn every_get_endpoint_answers_and_decodes() {
-    let (admin, _) = credentials().expect(
-        "the walk covers the basic-security API: it needs the secure cluster (`cargo xtask druid up --secure`, \
-         with DRUID_USER and DRUID_PASSWORD set from its cluster.env)",
-    );
+    // On the plaintext profile the basic-security endpoints answer that
+    // their extension is not loaded; the user only fills their parameter.
+    let admin = credentials().map_or_else(|| "admin".to_owned(), |(user, _)| user);
     let client = client();
     let cluster = client.cluster().await.unwrap();
     let coordinator = cluster.coordinator().unwrap();
@@ -36,7 +35,7 @@ async fn every_get_endpoint_answers_and_decodes() {
 
     // What the endpoints need: data, a task, a segment, an interval, a lookup.
     let datasource = unique("walk");
-    let task_id = ingest_with_sql(&datasource).await;
+    let task_id = ingest(&datasource).await;
     coordinator
         .wait_for_datasource_loaded(&datasource, LOAD_LIMIT)
         .await
@@ -92,13 +91,18 @@ async fn every_get_endpoint_answers_and_decodes() {
     .await
     .unwrap();
 
-    // A finished asynchronous statement, for the statement endpoints.
-    let statement = client
-        .sql(format!(r#"SELECT page, added FROM "{datasource}""#))
-        .run_async(LOAD_LIMIT)
-        .await
-        .unwrap();
-    let query_id = statement.query_id().to_owned();
+    // A finished asynchronous statement, for the statement endpoints
+    // (without MSQ they answer that the extension is not loaded).
+    let query_id = if druid_tests::live::has_msq().await {
+        let statement = client
+            .sql(format!(r#"SELECT page, added FROM "{datasource}""#))
+            .run_async(LOAD_LIMIT)
+            .await
+            .unwrap();
+        statement.query_id().to_owned()
+    } else {
+        unique("walk_statement")
+    };
 
     let params = Params {
         datasource: datasource.clone(),

@@ -244,7 +244,7 @@ pub(crate) async fn walk_overlord(c: &druid_api::OverlordClient, p: &Params, w: 
     let result = c.datasource_compaction_config(&p.datasource).await;
     w.check("OverlordClient", "datasource_compaction_config", Some("34.0.0"), result);
     let result = c.datasource_compaction_config_history(&p.datasource).await;
-    w.check("OverlordClient", "datasource_compaction_config_history", Some("34.0.0"), result);
+    w.check("OverlordClient", "datasource_compaction_config_history", Some("33.0.0"), result);
     let result = c.datasource_compaction_statuses().await;
     w.check("OverlordClient", "datasource_compaction_statuses", Some("34.0.0"), result);
     let result = c.datasource_compaction_status(&p.datasource).await;
