@@ -1,18 +1,23 @@
 //! `cargo xtask ci`: everything CI runs, in order, with timings.
 //!
-//! Static checks, offline tests and the bench's smoke run first, then a
-//! real Druid cluster, the live tests and the main example against it, and
-//! the cluster's stop, which also happens when a step fails.
+//! Static checks, the offline tests (once: in place on a clean checkout,
+//! else in a fresh clone of `HEAD`) and the bench's and fuzzers' smoke runs
+//! first. Then two Druid lines, one after the other: for each, a real
+//! cluster, the live tests against it (and, on the first line, the main
+//! example and the fault suite), and the cluster's stop, which also happens
+//! when a step failed. A failed first line does not keep the second from
+//! running; CI fails if either does.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::druid::{self, UpOptions};
 
 /// One timed step.
 struct Step {
-    name: &'static str,
+    name: String,
     took: Duration,
     ok: bool,
 }
@@ -26,22 +31,23 @@ struct Ci {
 impl Ci {
     fn run(
         &mut self,
-        name: &'static str,
+        name: impl Into<String>,
         step: impl FnOnce() -> Result<(), String>,
     ) -> Result<(), String> {
+        let name = name.into();
         println!("\n==> {name}");
         let started = Instant::now();
         let result = step();
         let took = started.elapsed();
+        match &result {
+            Ok(()) => println!("<== {name}: ok in {:.1} s", took.as_secs_f64()),
+            Err(e) => println!("<== {name}: FAILED after {:.1} s: {e}", took.as_secs_f64()),
+        }
         self.steps.push(Step {
             name,
             took,
             ok: result.is_ok(),
         });
-        match &result {
-            Ok(()) => println!("<== {name}: ok in {:.1} s", took.as_secs_f64()),
-            Err(e) => println!("<== {name}: FAILED after {:.1} s: {e}", took.as_secs_f64()),
-        }
         result
     }
 
@@ -50,9 +56,11 @@ impl Ci {
             "\nci summary ({:.1} s in all):",
             self.started.elapsed().as_secs_f64()
         );
+        // As wide as the longest name, so that the line's steps line up too.
+        let width = self.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
         for step in &self.steps {
             println!(
-                "  {:<28} {:>7.1} s  {}",
+                "  {:<width$} {:>7.1} s  {}",
                 step.name,
                 step.took.as_secs_f64(),
                 if step.ok { "ok" } else { "FAILED" }
@@ -78,72 +86,306 @@ pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<
     }
 }
 
-/// Runs every test of the tests crate and of the CLI, the live ones (every
-/// `live*` test binary, the endpoint walk and the `druid` binary's included)
-/// against the cluster, and checks that
-/// they all ran: a live test that was skipped or filtered out would be a
-/// silent pass.
-fn live_tests(root: &Path, env: &[(String, String)]) -> Result<(), String> {
+/// One Druid line CI tests: a cluster of one version and profile, and what
+/// runs against it.
+struct Line {
+    /// How `druid up` starts the cluster.
+    options: UpOptions,
+    /// Whether the quickstart example and the fault suite run too, after
+    /// the live tests.
+    example_and_faults: bool,
+}
+
+impl Line {
+    /// The name in the step names and messages, e.g. `Druid 27.0.0 secure`.
+    fn name(&self) -> String {
+        let profile = if self.options.secure {
+            "secure"
+        } else {
+            "plaintext"
+        };
+        format!("Druid {} {profile}", self.options.version)
+    }
+}
+
+/// The Druid lines, in run order. Both use the same state folder, so the
+/// second cluster starts only once the first is down.
+fn lines() -> Vec<Line> {
+    vec![
+        // The default version in the secure profile: TLS, Basic auth and the
+        // catalog, so that those APIs are proven against the real cluster
+        // too; with a second Coordinator-Overlord, so that the fault suite
+        // can kill the leader.
+        Line {
+            options: UpOptions {
+                secure: true,
+                ha: true,
+                ..UpOptions::default()
+            },
+            example_and_faults: true,
+        },
+        // A newer Druid, plaintext, one Coordinator-Overlord and no
+        // multi-stage query extension: the live tests only.
+        Line {
+            options: UpOptions {
+                version: "33.0.0".to_owned(),
+                secure: false,
+                ha: false,
+                msq: false,
+                ..UpOptions::default()
+            },
+            example_and_faults: false,
+        },
+    ]
+}
+
+/// The cargo arguments of the live tests: the ignored tests of the tests
+/// crate and of the CLI (every `live*` test binary, the endpoint walk and
+/// the `druid` binary's), without doc tests; every binary runs even after
+/// one failed, so that a run shows every failure.
+const LIVE_TESTS: &[&str] = &[
+    "test",
+    "-p",
+    "druid-tests",
+    "-p",
+    "druid-cli",
+    "--locked",
+    "--tests",
+    "--no-fail-fast",
+    "--",
+    "--ignored",
+];
+
+/// A `cargo` command in the workspace root with `env` set.
+fn cargo_command(root: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    command
-        .args([
-            "test",
-            "-p",
-            "druid-tests",
-            "-p",
-            "druid-cli",
-            "--locked",
-            "--",
-            "--include-ignored",
-        ])
-        .current_dir(root);
+    command.current_dir(root);
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run the live tests: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&output.stderr));
-    if !output.status.success() {
-        return Err("live tests failed".to_owned());
+    command
+}
+
+/// The test names of a libtest `--list` output (`NAME: test` lines), in
+/// order; a name listed by two test binaries is there twice.
+fn listed_tests(list: &str) -> Vec<String> {
+    list.lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a test runs only on a secure line: the last segment of its
+/// name starts with `secure_`.
+fn is_for_secure_line(name: &str) -> bool {
+    name.rsplit("::")
+        .next()
+        .is_some_and(|last| last.starts_with("secure_"))
+}
+
+/// Which of the listed live tests a line runs.
+#[derive(Debug, PartialEq, Eq)]
+struct Selection {
+    /// How many listed tests run (a name listed twice counts twice).
+    run: usize,
+    /// The names that are not run, each once, in listing order.
+    skipped: Vec<String>,
+    /// How many listed tests are not run.
+    excluded: usize,
+}
+
+/// Selects the live tests of a line: a secure line runs them all, a
+/// plaintext one all but those named for the secure line.
+fn select(listed: &[String], secure: bool) -> Selection {
+    let mut skipped: Vec<String> = Vec::new();
+    let mut excluded = 0;
+    for name in listed {
+        if !secure && is_for_secure_line(name) {
+            excluded += 1;
+            if !skipped.contains(name) {
+                skipped.push(name.clone());
+            }
+        }
     }
-    let summaries: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.starts_with("test result:"))
-        .collect();
-    if summaries.is_empty() {
+    Selection {
+        run: listed.len() - excluded,
+        skipped,
+        excluded,
+    }
+}
+
+/// The counts of libtest `test result:` lines, summed.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+    filtered_out: usize,
+}
+
+/// Reads one `test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured;
+/// 3 filtered out; finished in 0.01s` line; `None` if it is not one or
+/// lacks a count.
+fn parse_summary(line: &str) -> Option<Tally> {
+    let rest = line.trim().strip_prefix("test result:")?;
+    let (mut passed, mut failed, mut ignored, mut filtered_out) = (None, None, None, None);
+    for part in rest.split(';') {
+        // Each part is `[status.] N label`; `finished in 0.01s` has no count.
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| w.parse::<usize>().is_ok()) else {
+            continue;
+        };
+        let n = words[at].parse::<usize>().ok();
+        match words[at + 1..].join(" ").as_str() {
+            "passed" => passed = n,
+            "failed" => failed = n,
+            "ignored" => ignored = n,
+            "filtered out" => filtered_out = n,
+            _ => {}
+        }
+    }
+    Some(Tally {
+        passed: passed?,
+        failed: failed?,
+        ignored: ignored?,
+        filtered_out: filtered_out.unwrap_or(0),
+    })
+}
+
+/// Sums every `test result:` line of `stdout`; an error if there is none
+/// or one cannot be read.
+fn tally(stdout: &str) -> Result<Tally, String> {
+    let mut sum = Tally::default();
+    let mut seen = 0;
+    for line in stdout.lines().filter(|l| l.starts_with("test result:")) {
+        let one = parse_summary(line).ok_or_else(|| format!("cannot read `{line}`"))?;
+        sum.passed += one.passed;
+        sum.failed += one.failed;
+        sum.ignored += one.ignored;
+        sum.filtered_out += one.filtered_out;
+        seen += 1;
+    }
+    if seen == 0 {
         return Err("the live tests printed no result line".to_owned());
     }
-    let count = |word: &str| -> usize {
-        summaries
-            .iter()
-            .map(|summary| {
-                summary
-                    .split(';')
-                    .find(|part| part.trim().ends_with(word))
-                    .and_then(|part| {
-                        part.split_whitespace()
-                            .rev()
-                            .nth(if word == "filtered out" { 2 } else { 1 })
-                    })
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .unwrap_or(0)
-            })
-            .sum()
-    };
-    let (passed, ignored, filtered) = (count("passed"), count("ignored"), count("filtered out"));
-    if passed == 0 || ignored > 0 || filtered > 0 {
-        return Err(format!(
-            "every live test must run: {passed} passed, {ignored} ignored, {filtered} filtered out"
-        ));
+    Ok(sum)
+}
+
+/// Runs `command`, printing its stdout as it comes (its stderr goes
+/// straight through), and returns its status and stdout.
+fn run_teed(mut command: Command) -> Result<(ExitStatus, String), String> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut stdout = String::new();
+    if let Some(pipe) = child.stdout.take() {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    print!("{text}");
+                    let _ = std::io::stdout().flush();
+                    stdout.push_str(&text);
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    Ok((status, stdout))
+}
+
+/// Prints the walk's report of every GET endpoint if the run that started
+/// at `since` wrote it (each line's run writes it anew).
+fn print_walk_report(root: &Path, line: &str, since: SystemTime) {
+    let path = root.join("target/live-walk-report.txt");
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= since);
+    match std::fs::read_to_string(&path) {
+        Ok(report) if fresh => {
+            println!("\nthe walk of every GET endpoint on {line}:\n{report}");
+        }
+        _ => println!(
+            "\nthe live tests on {line} wrote no walk report ({})",
+            path.display()
+        ),
+    }
+}
+
+/// Runs the live tests of the tests crate and of the CLI against the
+/// line's cluster, and checks that every one the line selects ran and
+/// passed: a live test that was skipped or filtered out would be a silent
+/// pass. The offline tests ran in their own step; they do not run here.
+fn live_tests(root: &Path, env: &[(String, String)], line: &Line) -> Result<(), String> {
+    let name = line.name();
+    let mut command = cargo_command(root, env);
+    command
+        .args(LIVE_TESTS)
+        .arg("--list")
+        .stderr(Stdio::inherit());
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot list the live tests: {e}"))?;
+    let list = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        print!("{list}");
+        return Err(format!("cannot list the live tests ({})", output.status));
+    }
+    let listed = listed_tests(&list);
+    if listed.is_empty() {
+        return Err("no live test was listed".to_owned());
+    }
+    let selection = select(&listed, line.options.secure);
+
+    let mut args: Vec<&str> = LIVE_TESTS.to_vec();
+    if !selection.skipped.is_empty() {
+        args.push("--exact");
+        for skipped in &selection.skipped {
+            args.extend(["--skip", skipped.as_str()]);
+        }
     }
     println!(
-        "all {passed} tests of the tests crate and the CLI ran (live ones against the cluster) and passed"
+        "{} live tests listed, {} to run on {name}",
+        listed.len(),
+        selection.run
     );
-    if let Ok(report) = std::fs::read_to_string(root.join("target/live-walk-report.txt")) {
-        println!("\nthe walk of every GET endpoint:\n{report}");
+    let mut command = cargo_command(root, env);
+    command.args(&args);
+    let since = SystemTime::now();
+    let (status, stdout) = run_teed(command)?;
+    print_walk_report(root, &name, since);
+
+    let tally = tally(&stdout).map_err(|e| format!("{e} ({status})"))?;
+    if !status.success() || tally.failed > 0 || tally.ignored > 0 || tally.passed != selection.run {
+        return Err(format!(
+            "every selected live test must run and pass on {name}: {} listed, {} named for \
+             the secure line not run, so {} to run; {} passed, {} failed, {} ignored ({status})",
+            listed.len(),
+            selection.excluded,
+            selection.run,
+            tally.passed,
+            tally.failed,
+            tally.ignored
+        ));
+    }
+    if selection.skipped.is_empty() {
+        println!("all {} live tests ran and passed on {name}", tally.passed);
+    } else {
+        println!(
+            "all {} live tests ran and passed on {name}; {} named for the secure line \
+             (secure_*) were not run: {}",
+            tally.passed,
+            selection.excluded,
+            selection.skipped.join(", ")
+        );
     }
     Ok(())
 }
@@ -265,6 +507,56 @@ fn fresh_clone_tests(root: &Path) -> Result<(), String> {
     result
 }
 
+/// The lines of `git status --porcelain --ignored` that make the checkout
+/// differ from the committed tree: every line but the ignored `target/`
+/// and `.druid/` (git prints an ignored folder once, as `!! target/`).
+/// The checkout is clean when there are none.
+fn unclean_entries(status: &str) -> Vec<&str> {
+    status
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| !matches!(*line, "!! target/" | "!! .druid/"))
+        .collect()
+}
+
+/// Runs the offline tests once. On a clean checkout they run in place, on
+/// exactly the committed tree; else (uncommitted, untracked or other
+/// ignored files) in a fresh clone of `HEAD`.
+fn offline_tests(root: &Path) -> Result<(), String> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--ignored"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run git status: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git status failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let status = String::from_utf8_lossy(&output.stdout);
+    let unclean = unclean_entries(&status);
+    if unclean.is_empty() {
+        println!(
+            "the checkout is clean (git status --ignored shows only target/ and .druid/): \
+             the offline tests run in place, on exactly the committed tree"
+        );
+        return cargo(root, &["test", "--workspace", "--locked"], &[]);
+    }
+    const SHOWN: usize = 5;
+    let more = match unclean.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!("\n  ... and {n} more"),
+    };
+    println!(
+        "the checkout is not clean (git status --ignored shows more than target/ and .druid/): \
+         the offline tests run in a fresh clone of HEAD; it shows:\n  {}{more}",
+        unclean[..unclean.len().min(SHOWN)].join("\n  ")
+    );
+    fresh_clone_tests(root)
+}
+
 /// Removes the copies of this workspace's crates that an earlier
 /// `cargo package` unpacked from its temporary local registry.
 ///
@@ -355,9 +647,9 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
-    ci.run("offline tests", || {
-        cargo(root, &["test", "--workspace", "--locked"], &[])
-    })?;
+    // Before the smoke runs, which leave ignored files (the fuzzers' target
+    // folder) that would make the checkout look unclean.
+    ci.run("offline tests", || offline_tests(root))?;
     // The bench's smoke mode: every client variant and anchor runs once on
     // tiny sizes and must see the same answer; nothing is asserted about time.
     ci.run("bench smoke", || {
@@ -377,7 +669,6 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
             asan: false,
         })
     })?;
-    ci.run("offline tests, fresh clone", || fresh_clone_tests(root))?;
     ci.run("no-TLS build", || {
         cargo(
             root,
@@ -428,46 +719,194 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
         )
     })?;
 
-    // The secure profile: TLS, Basic auth and the catalog, so that those APIs
-    // are proven against the real cluster too; with a second
-    // Coordinator-Overlord, so that the fault suite can kill the leader.
-    let options = UpOptions {
-        secure: true,
-        ha: true,
-        ..UpOptions::default()
-    };
+    // The lines one after the other, each stopped (also after a failure)
+    // before the next starts; a failed line does not keep the next from
+    // running.
+    let mut failures = Vec::new();
+    let mut still_up: Option<String> = None;
+    for line in lines() {
+        let name = line.name();
+        if let Some(previous) = &still_up {
+            let why = format!("not started: the {previous} cluster did not stop");
+            let _ = ci.run(format!("{name}: druid up"), || Err(why.clone()));
+            failures.push(format!("{name}: {why}"));
+            continue;
+        }
+        let steps = run_line(ci, root, &line);
+        let down = ci.run(format!("{name}: druid down"), || {
+            druid::down(&line.options.state_dir)
+        });
+        if down.is_err() {
+            still_up = Some(name.clone());
+        }
+        if let Err(e) = steps.and(down) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+/// Starts the line's cluster and runs its steps; the caller stops it.
+fn run_line(ci: &mut Ci, root: &Path, line: &Line) -> Result<(), String> {
+    let name = line.name();
     let mut cluster = None;
-    let up = ci.run("druid up", || {
-        cluster = Some(druid::up(&options)?);
+    let up = ci.run(format!("{name}: druid up"), || {
+        cluster = Some(druid::up(&line.options)?);
         Ok(())
     });
-    let live = match (&up, &cluster) {
-        (Ok(()), Some(info)) => {
-            let env: Vec<(String, String)> = info.env.clone();
-            let tests = ci.run("live tests", || live_tests(root, &env));
-            let pairs: Vec<(&str, &str)> =
-                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let example = ci.run("quickstart example", || {
-                cargo(
-                    root,
-                    &[
-                        "run",
-                        "-p",
-                        "druid-api",
-                        "--locked",
-                        "--example",
-                        "quickstart",
-                    ],
-                    &pairs,
-                )
-            });
-            let faults = ci.run("fault suite", || {
-                crate::faults::run_on(root, &options.state_dir)
-            });
-            tests.and(example).and(faults)
-        }
-        _ => Err("the cluster did not start".to_owned()),
+    let Some(info) = cluster.filter(|_| up.is_ok()) else {
+        return up.and(Err("the cluster did not start".to_owned()));
     };
-    let down = ci.run("druid down", || druid::down(&options.state_dir));
-    up.and(live).and(down)
+    let env: Vec<(String, String)> = info.env;
+    let tests = ci.run(format!("{name}: live tests"), || {
+        live_tests(root, &env, line)
+    });
+    if !line.example_and_faults {
+        return tests;
+    }
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let example = ci.run(format!("{name}: quickstart example"), || {
+        cargo(
+            root,
+            &[
+                "run",
+                "-p",
+                "druid-api",
+                "--locked",
+                "--example",
+                "quickstart",
+            ],
+            &pairs,
+        )
+    });
+    let faults = ci.run(format!("{name}: fault suite"), || {
+        crate::faults::run_on(root, &line.options.state_dir)
+    });
+    tests.and(example).and(faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_lines_are_the_secure_default_and_a_plaintext_33() {
+        let lines = lines();
+        let names: Vec<String> = lines.iter().map(Line::name).collect();
+        assert_eq!(
+            names,
+            [
+                format!("Druid {} secure", druid::DEFAULT_DRUID_VERSION),
+                "Druid 33.0.0 plaintext".to_owned()
+            ]
+        );
+        let (first, second) = (&lines[0].options, &lines[1].options);
+        assert!(first.secure && first.ha && first.msq && lines[0].example_and_faults);
+        assert!(!second.secure && !second.ha && !second.msq && !lines[1].example_and_faults);
+        assert_eq!(first.state_dir, UpOptions::default().state_dir);
+        assert_eq!(second.state_dir, first.state_dir);
+    }
+
+    #[test]
+    fn the_list_gives_the_full_names() {
+        let list = "live_a: test\nlive::m::secure_b: test\nbench_x: benchmark\n\n\
+                    2 tests, 1 benchmark\n";
+        assert_eq!(listed_tests(list), names(&["live_a", "live::m::secure_b"]));
+    }
+
+    #[test]
+    fn a_plaintext_line_skips_the_tests_named_for_the_secure_one() {
+        let listed = names(&[
+            "broker::query_runs",
+            "secure_basic_auth",
+            "cli::secure_profile",
+            "cli::insecure_profile",
+            "secure::plain_name",
+            "walk::secure_walk",
+            "secure_basic_auth",
+        ]);
+        assert_eq!(
+            select(&listed, false),
+            Selection {
+                run: 3,
+                skipped: names(&[
+                    "secure_basic_auth",
+                    "cli::secure_profile",
+                    "walk::secure_walk"
+                ]),
+                excluded: 4,
+            }
+        );
+        assert_eq!(
+            select(&listed, true),
+            Selection {
+                run: 7,
+                skipped: Vec::new(),
+                excluded: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn reads_a_libtest_summary() {
+        let line = "test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; \
+                    3 filtered out; finished in 0.01s";
+        assert_eq!(
+            parse_summary(line),
+            Some(Tally {
+                passed: 7,
+                failed: 0,
+                ignored: 1,
+                filtered_out: 3,
+            })
+        );
+        let failed = "test result: FAILED. 10 passed; 2 failed; 0 ignored; 0 measured; \
+                      0 filtered out; finished in 12.50s";
+        assert_eq!(
+            parse_summary(failed).map(|t| (t.passed, t.failed)),
+            Some((10, 2))
+        );
+        assert_eq!(parse_summary("test result: ok."), None);
+        assert_eq!(parse_summary("running 3 tests"), None);
+
+        let stdout = format!("running 8 tests\n{line}\n\nrunning 12 tests\n{failed}\n");
+        assert_eq!(
+            tally(&stdout),
+            Ok(Tally {
+                passed: 17,
+                failed: 2,
+                ignored: 1,
+                filtered_out: 3,
+            })
+        );
+        assert!(tally("no summary here\n").is_err());
+        assert!(tally("test result: garbled\n").is_err());
+    }
+
+    #[test]
+    fn a_checkout_is_clean_with_only_target_and_druid_ignored() {
+        assert!(unclean_entries("").is_empty());
+        assert!(unclean_entries("!! .druid/\n!! target/\n").is_empty());
+        assert_eq!(
+            unclean_entries("!! .druid/\n!! target/\n!! tests/fuzz/target/\n"),
+            ["!! tests/fuzz/target/"]
+        );
+        assert_eq!(
+            unclean_entries(" M xtask/src/ci.rs\n?? notes.txt\n!! target/\n"),
+            [" M xtask/src/ci.rs", "?? notes.txt"]
+        );
+        // Only the folders themselves: what is in them or beside them counts.
+        assert_eq!(
+            unclean_entries("!! target/debug/x\n?? target/\n!! crates/x/target/\n"),
+            ["!! target/debug/x", "?? target/", "!! crates/x/target/"]
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: what this project's client costs beside the plain
 //! tools and other languages' clients, measured in one run on this machine.
 //!
-//! 1. It builds `bench-server` and `bench-client` (the tests crate, release)
-//!    and the Go anchor, and prepares pydruid's venv on first use;
+//! 1. It builds `bench-server` and `bench-client` (the tests crate) and
+//!    `druid` in the release profile (the debug one with `--smoke`), builds
+//!    the Go anchor, and prepares pydruid's venv on first use;
 //! 2. starts `bench-server` (a stand-in Broker streaming a generated
 //!    wikipedia-shaped result) in its own process;
 //! 3. runs every client variant in its own process, each printing one JSON
@@ -15,6 +16,7 @@
 //!
 //! `--smoke` uses tiny sizes and asserts nothing about time: it proves that
 //! every part works and that the answers agree (a step of `cargo xtask ci`).
+//! As it never times, it runs the debug build CI has already made.
 //! `--cluster` adds the same typed query through a real local cluster (see
 //! [`cluster`]).
 
@@ -78,6 +80,20 @@ impl BenchArgs {
             requests: self.requests.unwrap_or(requests),
             servers: self.servers.unwrap_or(servers),
             repeat: self.repeat.max(1),
+        }
+    }
+
+    /// The cargo profile the Rust binaries are built and run in: `dev` for a
+    /// smoke run, which checks answers and never times, else `release`.
+    pub(crate) fn profile(&self) -> &'static str {
+        if self.smoke { "dev" } else { "release" }
+    }
+
+    /// The folder of the target folder that [`Self::profile`] builds into.
+    pub(crate) fn profile_dir(&self) -> &'static str {
+        match self.profile() {
+            "dev" => "debug",
+            other => other,
         }
     }
 
@@ -316,15 +332,26 @@ fn python_has(python: &Path, module: &str) -> Result<(), String> {
         .map_err(|_| format!("{} cannot import {module}", python.display()))
 }
 
-/// Builds the Rust binaries and the Go anchor, and finds Python and
-/// pydruid (installing pydruid into `target/bench/venv` on first use).
-fn prepare(root: &Path, bench_dir: &Path) -> Result<Tools, String> {
-    println!("==> building bench-server, bench-client and druid (release)");
+/// Builds the Rust binaries in the profile of `args` and the Go anchor,
+/// and finds Python and pydruid (installing pydruid into
+/// `target/bench/venv` on first use).
+fn prepare(root: &Path, bench_dir: &Path, args: &BenchArgs) -> Result<Tools, String> {
+    let profile = args.profile();
+    let why = if args.smoke {
+        ": a smoke run checks answers, not time"
+    } else {
+        ""
+    };
+    println!(
+        "==> building bench-server, bench-client and druid (profile {profile}, target/{}{why})",
+        args.profile_dir()
+    );
     crate::ci::cargo(
         root,
         &[
             "build",
-            "--release",
+            "--profile",
+            profile,
             "--locked",
             "--quiet",
             "-p",
@@ -340,7 +367,7 @@ fn prepare(root: &Path, bench_dir: &Path) -> Result<Tools, String> {
         ],
         &[],
     )?;
-    let release = target_dir(root).join("release");
+    let binaries = target_dir(root).join(args.profile_dir());
     let python = if exists("python3") {
         let python = PathBuf::from("python3");
         python_has(&python, "requests").map(|()| python)
@@ -375,7 +402,7 @@ fn prepare(root: &Path, bench_dir: &Path) -> Result<Tools, String> {
         Err("no go on PATH".to_owned())
     };
     Ok(Tools {
-        bench_client: release.join("bench-client"),
+        bench_client: binaries.join("bench-client"),
         anchor_py: root.join("tests/bench/anchor.py"),
         python,
         orjson,
@@ -543,8 +570,10 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
     let bench_dir = target_dir(&root).join("bench");
     std::fs::create_dir_all(&bench_dir)
         .map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
-    let tools = prepare(&root, &bench_dir)?;
-    let server_program = target_dir(&root).join("release/bench-server");
+    let tools = prepare(&root, &bench_dir, args)?;
+    let server_program = target_dir(&root)
+        .join(args.profile_dir())
+        .join("bench-server");
     println!(
         "==> bench-server: {} rows, {} servers",
         report::thousands(sizes.rows),
@@ -569,6 +598,14 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
     let mut outcomes = measure(VARIANTS, &tools, &target, &sizes, &expect, limit, "");
     drop(server);
     let mut notes = Vec::new();
+    if args.smoke {
+        notes.push(format!(
+            "smoke run: tiny sizes, the Rust binaries in the {} profile (target/{}); \
+             it checks that every variant gives the same answer, its times are no benchmark",
+            args.profile(),
+            args.profile_dir()
+        ));
+    }
     if args.cluster {
         let sql_variants: Vec<Variant> = VARIANTS
             .iter()
@@ -682,6 +719,21 @@ mod tests {
         assert_eq!(sizes(&["--smoke", "--rows", "50"]).rows, 50);
         assert_eq!(sizes(&["--repeat", "5"]).repeat, 5);
         assert_eq!(BenchArgs::smoke().sizes(), sizes(&["--smoke"]));
+    }
+
+    #[test]
+    fn the_smoke_runs_the_debug_build_and_a_real_run_the_release_one() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["bench"];
+            argv.extend(args);
+            Cli::parse_from(argv).bench
+        };
+        let smoke = BenchArgs::smoke();
+        assert_eq!((smoke.profile(), smoke.profile_dir()), ("dev", "debug"));
+        let smoke = parse(&["--smoke", "--cluster"]);
+        assert_eq!((smoke.profile(), smoke.profile_dir()), ("dev", "debug"));
+        let full = parse(&["--repeat", "3"]);
+        assert_eq!((full.profile(), full.profile_dir()), ("release", "release"));
     }
 
     #[test]
