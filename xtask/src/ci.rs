@@ -557,6 +557,61 @@ fn offline_tests(root: &Path) -> Result<(), String> {
     fresh_clone_tests(root)
 }
 
+/// This workspace's crates, as cargo names their artifacts (`druid_api`).
+const OUR_CRATES: [&str; 6] = [
+    "druid_transport",
+    "druid_discovery",
+    "druid_api_codegen",
+    "druid_api_macros",
+    "druid_api",
+    "druid_cli",
+];
+
+/// Forgets the builds of this workspace's crates from an earlier `cargo
+/// package`'s local registry, so that the verification compiles them again.
+///
+/// Cargo gives unpacked crate files a fixed old modification time, so a
+/// build of the same name and version from an earlier run looks up to date
+/// and the verification would link stale code (seen: a proc macro built
+/// from the previous spec parser). Those builds are the ones whose dep-info
+/// (`target/debug/deps/<crate>-<hash>.d`) names a `registry/src/-<hash>/`
+/// source; their fingerprint folder is removed, nothing else.
+fn clear_stale_package_builds(root: &Path) -> Result<(), String> {
+    let debug = root.join("target/debug");
+    let Ok(entries) = std::fs::read_dir(debug.join("deps")) else {
+        return Ok(());
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".d") else {
+            continue;
+        };
+        let Some((krate, hash)) = stem.rsplit_once('-') else {
+            continue;
+        };
+        if !OUR_CRATES.contains(&krate) {
+            continue;
+        }
+        let from_local_registry = std::fs::read_to_string(entry.path())
+            .is_ok_and(|deps| deps.contains("/registry/src/-"));
+        let fingerprint = debug
+            .join(".fingerprint")
+            .join(format!("{}-{hash}", krate.replace('_', "-")));
+        if from_local_registry && fingerprint.exists() {
+            std::fs::remove_dir_all(&fingerprint)
+                .map_err(|e| format!("cannot remove {}: {e}", fingerprint.display()))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        println!(
+            "forgot {removed} build(s) of this workspace's crates from an earlier package run"
+        );
+    }
+    Ok(())
+}
+
 /// Removes the copies of this workspace's crates that an earlier
 /// `cargo package` unpacked from its temporary local registry.
 ///
@@ -703,6 +758,7 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
     })?;
     ci.run("package", || {
         clear_stale_packages()?;
+        clear_stale_package_builds(root)?;
         cargo(
             root,
             &[
