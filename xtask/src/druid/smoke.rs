@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::cluster::Run;
 use super::gates::Probe;
-use super::http::Response;
+use super::http::{Client, Response};
 use super::layout::Service;
 
 /// The MSQ ingestion: the 3-argument `EXTERN(input, format, signature)` form, which every
@@ -68,33 +68,24 @@ pub(crate) fn run(run: &mut Run<'_>) -> Result<(), String> {
     let submit = run.client.clone().with_timeout(Duration::from_secs(60));
 
     if run.opts.msq {
-        let started = Instant::now();
-        let response = submit.post_json(router, "/druid/v2/sql/task", &msq_body())?;
-        let id = task_id(&response, "taskId")
-            .ok_or_else(|| format!("smoke: MSQ submission rejected: {}", response.summary()))?;
-        run.clock.say(format!("smoke: MSQ task {id} submitted"));
-        wait_task(run, &id)?;
-        wait_rows(run, "it_wiki")?;
-        run.clock.say(format!(
-            "smoke: MSQ ingestion done in {:.1}s",
-            started.elapsed().as_secs_f64()
-        ));
+        ingest(
+            run,
+            &submit,
+            "MSQ",
+            ("/druid/v2/sql/task", &msq_body(), "taskId"),
+            "it_wiki",
+        )?;
     } else {
         run.clock
             .say("smoke: no MSQ on this cluster (--no-msq): the native ingestion only");
     }
-
-    let started = Instant::now();
-    let response = submit.post_json(router, "/druid/indexer/v1/task", &native_spec())?;
-    let id = task_id(&response, "task")
-        .ok_or_else(|| format!("smoke: native task rejected: {}", response.summary()))?;
-    run.clock.say(format!("smoke: native task {id} submitted"));
-    wait_task(run, &id)?;
-    wait_rows(run, "it_native")?;
-    run.clock.say(format!(
-        "smoke: native ingestion done in {:.1}s",
-        started.elapsed().as_secs_f64()
-    ));
+    ingest(
+        run,
+        &submit,
+        "native",
+        ("/druid/indexer/v1/task", &native_spec(), "task"),
+        "it_native",
+    )?;
 
     let rows = run.client.post_json(
         router,
@@ -104,6 +95,30 @@ pub(crate) fn run(run: &mut Run<'_>) -> Result<(), String> {
     run.clock.say(format!(
         "smoke: SELECT * FROM it_native -> {}",
         rows.body.trim()
+    ));
+    Ok(())
+}
+
+/// One ingestion: submits `body` to `path` (the task ID is under `id_key` in the
+/// answer), waits for the task's SUCCESS and for `table`'s rows, and says how long
+/// it took. `kind` (`MSQ`, `native`) names it in the messages.
+fn ingest(
+    run: &mut Run<'_>,
+    submit: &Client,
+    kind: &str,
+    (path, body, id_key): (&str, &Value, &str),
+    table: &str,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let response = submit.post_json(run.ports.router, path, body)?;
+    let id = task_id(&response, id_key)
+        .ok_or_else(|| format!("smoke: {kind} task rejected: {}", response.summary()))?;
+    run.clock.say(format!("smoke: {kind} task {id} submitted"));
+    wait_task(run, &id)?;
+    wait_rows(run, table)?;
+    run.clock.say(format!(
+        "smoke: {kind} ingestion done in {:.1}s",
+        started.elapsed().as_secs_f64()
     ));
     Ok(())
 }
