@@ -557,15 +557,23 @@ fn offline_tests(root: &Path) -> Result<(), String> {
     fresh_clone_tests(root)
 }
 
-/// This workspace's crates, as cargo names their artifacts (`druid_api`).
+/// This workspace's published crates.
 const OUR_CRATES: [&str; 6] = [
-    "druid_transport",
-    "druid_discovery",
-    "druid_api_codegen",
-    "druid_api_macros",
-    "druid_api",
-    "druid_cli",
+    "druid-transport",
+    "druid-discovery",
+    "druid-api-codegen",
+    "druid-api-macros",
+    "druid-api",
+    "druid-cli",
 ];
+
+/// Whether a folder of an unpacked crate (`<name>-<version>`) is one of
+/// [`OUR_CRATES`].
+fn is_our_unpacked_crate(folder: &str) -> bool {
+    folder
+        .rsplit_once('-')
+        .is_some_and(|(krate, _)| OUR_CRATES.contains(&krate))
+}
 
 /// Forgets the builds of this workspace's crates from an earlier `cargo
 /// package`'s local registry, so that the verification compiles them again.
@@ -590,14 +598,14 @@ fn clear_stale_package_builds(root: &Path) -> Result<(), String> {
         let Some((krate, hash)) = stem.rsplit_once('-') else {
             continue;
         };
-        if !OUR_CRATES.contains(&krate) {
+        // Artifacts are named with `_` (`druid_api-<hash>.d`).
+        let krate = krate.replace('_', "-");
+        if !OUR_CRATES.contains(&krate.as_str()) {
             continue;
         }
         let from_local_registry = std::fs::read_to_string(entry.path())
             .is_ok_and(|deps| deps.contains("/registry/src/-"));
-        let fingerprint = debug
-            .join(".fingerprint")
-            .join(format!("{}-{hash}", krate.replace('_', "-")));
+        let fingerprint = debug.join(".fingerprint").join(format!("{krate}-{hash}"));
         if from_local_registry && fingerprint.exists() {
             std::fs::remove_dir_all(&fingerprint)
                 .map_err(|e| format!("cannot remove {}: {e}", fingerprint.display()))?;
@@ -618,8 +626,10 @@ fn clear_stale_package_builds(root: &Path) -> Result<(), String> {
 /// Cargo unpacks the packaged crates under `$CARGO_HOME/registry/src/-<hash>/`
 /// and does not unpack the same name and version again, so a later run would
 /// verify against stale sources. Only directories of local registries (whose
-/// names start with `-`) and only this workspace's crates are touched.
-fn clear_stale_packages() -> Result<(), String> {
+/// names start with `-`) and only this workspace's crates are touched. The
+/// builds made from them are forgotten too ([`clear_stale_package_builds`]).
+fn clear_stale_packages(root: &Path) -> Result<(), String> {
+    clear_stale_package_builds(root)?;
     let home = std::env::var_os("CARGO_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
@@ -638,16 +648,7 @@ fn clear_stale_packages() -> Result<(), String> {
             .flatten()
             .flatten()
         {
-            let name = crate_dir.file_name().to_string_lossy().into_owned();
-            let ours = [
-                "druid-transport-",
-                "druid-discovery-",
-                "druid-api-",
-                "druid-cli-",
-            ]
-            .iter()
-            .any(|p| name.starts_with(p));
-            if ours {
+            if is_our_unpacked_crate(&crate_dir.file_name().to_string_lossy()) {
                 std::fs::remove_dir_all(crate_dir.path()).map_err(|e| {
                     format!(
                         "cannot remove the stale package {}: {e}",
@@ -757,8 +758,7 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
         )
     })?;
     ci.run("package", || {
-        clear_stale_packages()?;
-        clear_stale_package_builds(root)?;
+        clear_stale_packages(root)?;
         cargo(
             root,
             &[
@@ -945,6 +945,14 @@ mod tests {
         );
         assert!(tally("no summary here\n").is_err());
         assert!(tally("test result: garbled\n").is_err());
+    }
+
+    #[test]
+    fn unpacked_crates_are_ours_by_exact_name() {
+        assert!(is_our_unpacked_crate("druid-api-codegen-0.1.0"));
+        assert!(is_our_unpacked_crate("druid-api-0.1.0"));
+        assert!(!is_our_unpacked_crate("druid-api-extra-0.1.0"));
+        assert!(!is_our_unpacked_crate("serde-1.0.0"));
     }
 
     #[test]
