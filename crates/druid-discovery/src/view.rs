@@ -106,9 +106,9 @@ pub fn model_from_coordinator_view(
                 .and_then(|key| data.iter().find(|d| d.host == key));
             let ports = [plaintext_port, tls_port];
             let is_leader = match server_type {
-                ServerType::Coordinator => Some(is_at(coordinator_leader, &node.host, ports)),
-                ServerType::Overlord => Some(is_at(overlord_leader, &node.host, ports)),
-                _ => None,
+                ServerType::Coordinator => is_at(coordinator_leader, &node.host, ports),
+                ServerType::Overlord => is_at(overlord_leader, &node.host, ports),
+                _ => false,
             };
             rows.push(ServerRow {
                 server,
@@ -120,7 +120,7 @@ pub fn model_from_coordinator_view(
                 curr_size: Some(data.and_then(|d| d.curr_size).unwrap_or(0)),
                 max_size: Some(data.and_then(|d| d.max_size).unwrap_or(0)),
                 storage_size: None,
-                is_leader,
+                is_leader: Some(is_leader),
                 start_time: None,
                 version: None,
                 build_revision: None,

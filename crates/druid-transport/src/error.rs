@@ -177,17 +177,11 @@ impl fmt::Display for Error {
                 version,
                 answer,
             } => {
-                let what = match answer.api() {
-                    Some(api) => format!("{} answered {}", api.operation, api.status.as_u16()),
-                    None => "the endpoint is missing".to_owned(),
-                };
+                let what = answered(answer);
                 format!("{what}: it needs Druid {since} or later; the cluster runs {version}")
             }
             Error::MissingExtension { extension, answer } => {
-                let what = match answer.api() {
-                    Some(api) => format!("{} answered {}", api.operation, api.status.as_u16()),
-                    None => "the endpoint is missing".to_owned(),
-                };
+                let what = answered(answer);
                 format!(
                     "{what}: it needs the {extension} extension, which the cluster does not \
                      load (add it to druid.extensions.loadList)"
@@ -204,6 +198,15 @@ impl fmt::Display for Error {
             }
         };
         f.write_str(&clip(&line, MAX_DISPLAY))
+    }
+}
+
+/// `overlord.task answered 404`: the start of the line of an error that
+/// explains Druid's answer (a newer endpoint, a missing extension).
+fn answered(answer: &Error) -> String {
+    match answer.api() {
+        Some(api) => format!("{} answered {}", api.operation, api.status.as_u16()),
+        None => "the endpoint is missing".to_owned(),
     }
 }
 
