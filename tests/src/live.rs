@@ -32,22 +32,27 @@ pub fn credentials() -> Option<(String, String)> {
 /// A client for the live cluster's Router, with the admin credentials when
 /// the cluster is secure.
 pub fn client() -> Client {
-    let mut builder = Client::builder().url(url());
-    if let Some((user, password)) = credentials() {
-        builder = builder.basic_auth(user, password);
-    }
-    builder.build().expect("DRUID_URL is a valid URL")
+    builder().build().expect("DRUID_URL is a valid URL")
 }
 
 /// [`client`] without retries, for tests that poll by themselves: a
 /// missing chat handler (a 503 on Druid 33) is then one answer, not 45 s
 /// of the transport's retries.
 pub fn client_without_retries() -> Client {
-    let mut builder = Client::builder().url(url()).no_retries();
-    if let Some((user, password)) = credentials() {
-        builder = builder.basic_auth(user, password);
+    builder()
+        .no_retries()
+        .build()
+        .expect("DRUID_URL is a valid URL")
+}
+
+/// The builder of [`client`]: the Router URL, and the admin credentials
+/// when the cluster is secure.
+fn builder() -> druid_api::ClientBuilder {
+    let builder = Client::builder().url(url());
+    match credentials() {
+        Some((user, password)) => builder.basic_auth(user, password),
+        None => builder,
     }
-    builder.build().expect("DRUID_URL is a valid URL")
 }
 
 /// The Druid version the cluster was started with (`DRUID_VERSION`), if known.
@@ -150,13 +155,8 @@ pub async fn ingest(table: &str) -> String {
         assert_eq!(status.status_code, druid_api::models::TaskState::Success);
         task.task_id
     } else {
-        let spec = index_parallel_spec(
-            table,
-            serde_json::json!({"type": "inline", "data": json_rows()}),
-            serde_json::json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
-        );
         let task = overlord
-            .submit_task(&spec)
+            .submit_task(&native_spec(table))
             .await
             .expect("the native task is accepted");
         overlord
@@ -173,8 +173,18 @@ pub async fn ingest(table: &str) -> String {
     task_id
 }
 
+/// The native `index_parallel` task that ingests the four [`ROWS`] into
+/// `table`, as [`ingest`] does without MSQ.
+pub fn native_spec(table: &str) -> serde_json::Value {
+    index_parallel_spec(
+        table,
+        serde_json::json!({"type": "inline", "data": json_rows()}),
+        serde_json::json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
+    )
+}
+
 /// The four [`ROWS`] as newline-delimited JSON, for native ingestion.
-pub fn json_rows() -> String {
+fn json_rows() -> String {
     ROWS.split("\\n")
         .skip(1)
         .filter(|line| !line.is_empty())

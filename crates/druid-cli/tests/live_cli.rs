@@ -277,11 +277,7 @@ async fn ingest_then_wait_status_and_tasks_agree() {
                  druid.extensions.loadList) (--verbose for the detail)\n"
             )
         );
-        let spec = live::index_parallel_spec(
-            &table,
-            json!({"type": "inline", "data": live::json_rows()}),
-            json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
-        );
+        let spec = live::native_spec(&table);
         run_with_input(druid().args(["ingest", "-f", "-"]), &spec.to_string())
     };
     let task_type = if msq {

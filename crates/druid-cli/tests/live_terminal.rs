@@ -202,12 +202,7 @@ fn ingest_shows_progress_on_a_terminal() {
         (file, " -c maxNumTasks=2", "task query-")
     } else {
         let file = std::env::temp_dir().join(format!("{table}.json"));
-        let spec = live::index_parallel_spec(
-            &table,
-            serde_json::json!({"type": "inline", "data": live::json_rows()}),
-            serde_json::json!({"type": "index_parallel", "maxNumConcurrentSubTasks": 1}),
-        );
-        std::fs::write(&file, spec.to_string()).unwrap();
+        std::fs::write(&file, live::native_spec(&table).to_string()).unwrap();
         (file, "", "task index_parallel_")
     };
     let terminal = Terminal::start("ingest");
