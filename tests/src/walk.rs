@@ -98,7 +98,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Walk {
     version: Vec<u64>,
-    known: BTreeMap<String, (Option<u16>, bool, String)>,
+    /// The recorded answers that apply to the cluster's release, by endpoint.
+    known: BTreeMap<String, Known>,
     outcomes: BTreeMap<String, Outcome>,
 }
 
@@ -134,7 +135,7 @@ impl Walk {
             .known
             .into_iter()
             .filter(applies)
-            .map(|k| (k.endpoint, (k.status, k.cut, k.reason)))
+            .map(|k| (k.endpoint.clone(), k))
             .collect();
         Walk {
             version,
@@ -152,23 +153,21 @@ impl Walk {
         let key = format!("{client}.{id}");
         let outcome = match result {
             Ok(_) => Outcome::Passed,
+            Err(error) if error.missing_extension().is_some() => {
+                Outcome::NoExtension(error.missing_extension().unwrap_or_default().to_owned())
+            }
             Err(error) => {
                 let status = error.status().map(|s| s.as_u16());
                 let decode = error.decode().is_some();
-                if let Some(extension) = error.missing_extension() {
-                    self.outcomes
-                        .insert(key, Outcome::NoExtension(extension.to_owned()));
-                    return;
-                }
                 match (status, self.known.get(&key)) {
-                    (Some(status), Some((Some(expected), _, reason))) if status == *expected => {
-                        Outcome::Known(status.to_string(), reason.clone())
+                    (Some(status), Some(k)) if k.status == Some(status) => {
+                        Outcome::Known(status.to_string(), k.reason.clone())
                     }
-                    (None, Some((None, false, reason))) if decode => {
-                        Outcome::Known("a body that does not decode".to_owned(), reason.clone())
+                    (None, Some(k)) if k.status.is_none() && decode && !k.cut => {
+                        Outcome::Known("a body that does not decode".to_owned(), k.reason.clone())
                     }
-                    (None, Some((None, true, reason))) if !decode => {
-                        Outcome::Known("a body cut off".to_owned(), reason.clone())
+                    (None, Some(k)) if k.status.is_none() && !decode && k.cut => {
+                        Outcome::Known("a body cut off".to_owned(), k.reason.clone())
                     }
                     (Some(status @ (404 | 405)), _) if self.newer_than_cluster(since) => {
                         Outcome::Newer(since.unwrap_or_default().to_owned(), status)
