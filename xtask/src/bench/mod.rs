@@ -295,6 +295,8 @@ const VARIANTS: &[Variant] = &[
 #[derive(Debug)]
 struct Tools {
     bench_client: PathBuf,
+    /// The stand-in Broker, built beside the client.
+    bench_server: PathBuf,
     anchor_py: PathBuf,
     /// `python3` with requests; else why not.
     python: Result<PathBuf, String>,
@@ -403,6 +405,7 @@ fn prepare(root: &Path, bench_dir: &Path, args: &BenchArgs) -> Result<Tools, Str
     };
     Ok(Tools {
         bench_client: binaries.join("bench-client"),
+        bench_server: binaries.join("bench-server"),
         anchor_py: root.join("tests/bench/anchor.py"),
         python,
         orjson,
@@ -571,16 +574,13 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
     std::fs::create_dir_all(&bench_dir)
         .map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
     let tools = prepare(&root, &bench_dir, args)?;
-    let server_program = target_dir(&root)
-        .join(args.profile_dir())
-        .join("bench-server");
     println!(
         "==> bench-server: {} rows, {} servers",
         report::thousands(sizes.rows),
         report::thousands(sizes.servers)
     );
     let server = Server::start(
-        &server_program,
+        &tools.bench_server,
         &[
             "--rows".to_owned(),
             sizes.rows.to_string(),
@@ -612,7 +612,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
             .copied()
             .filter(|v| cluster::VARIANTS.contains(&v.id))
             .collect();
-        match cluster::prepare(&root, &server_program, &sizes, &expect) {
+        match cluster::prepare(&root, &tools.bench_server, &sizes, &expect) {
             Ok(target) => {
                 println!("==> measuring against the cluster at {}", target.url);
                 let mut measured = measure(
