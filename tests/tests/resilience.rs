@@ -312,6 +312,70 @@ async fn an_endpoint_newer_than_the_cluster_says_which_releases() {
     assert_eq!(err.status().unwrap().as_u16(), 404);
 }
 
+/// An endpoint of an extension the cluster does not load (no module of it
+/// in `/status`) that answers a bare 405 is `MissingExtension`; with the
+/// module loaded, or when the answer is a Druid error, it stays Druid's
+/// answer, and a Druid error needs no `/status` at all.
+#[tokio::test]
+async fn an_endpoint_of_a_missing_extension_names_it() {
+    let server = FakeServer::start(|r| match r.path() {
+        "/status" => FakeResponse::json(&json!({"version": "33.0.0", "modules": []})),
+        _ => FakeResponse::new(405, ""),
+    })
+    .await;
+    let client = quick_client(&server.url());
+    let err = client.sql_task_enabled().await.unwrap_err();
+    assert_eq!(
+        err.missing_extension(),
+        Some("druid-multi-stage-query"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "client.sql_task_enabled answered 405: it needs the druid-multi-stage-query extension, \
+         which the cluster does not load (add it to druid.extensions.loadList)"
+    );
+    assert_eq!(err.status().unwrap().as_u16(), 405);
+    assert!(!err.is_retryable());
+
+    // Loaded: the 405 stays Druid's answer.
+    let module = json!({"name": "org.apache.druid.msq.guice.MSQSqlModule",
+        "artifact": "druid-multi-stage-query", "version": "33.0.0"});
+    let server = FakeServer::start(move |r| match r.path() {
+        "/status" => FakeResponse::json(&json!({"version": "33.0.0", "modules": [module]})),
+        _ => FakeResponse::new(405, ""),
+    })
+    .await;
+    let err = quick_client(&server.url())
+        .sql_task_enabled()
+        .await
+        .unwrap_err();
+    assert_eq!(err.missing_extension(), None, "{err:?}");
+    assert_eq!(err.status().unwrap().as_u16(), 405);
+
+    // A Druid error (a statement the loaded extension does not know).
+    let server = FakeServer::start(|_| {
+        FakeResponse::new(
+            404,
+            r#"{"error":"notFound","errorMessage":"Query [q] was not found."}"#,
+        )
+        .header("Content-Type", "application/json")
+    })
+    .await;
+    let err = quick_client(&server.url())
+        .statement("q")
+        .await
+        .unwrap_err();
+    assert_eq!(err.missing_extension(), None, "{err:?}");
+    assert!(err.is_not_found());
+    let paths: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/druid/v2/sql/statements/q"], "no /status read");
+}
+
 /// A task submission gets an ID from the client, so a lost answer is
 /// retried: Druid's "already exists" on the retry means the first was taken.
 #[tokio::test]

@@ -373,7 +373,9 @@ impl Transport {
     /// cluster is older than the endpoint, [`Error::MissingExtension`] when
     /// it does not load the endpoint's extension and the answer is not a
     /// Druid error (a loaded extension answers "not found" in JSON), and
-    /// the answer itself otherwise, or when `/status` cannot be read.
+    /// the answer itself otherwise, or when `/status` cannot be read. A
+    /// Druid error of an endpoint without `since` is returned without
+    /// reading `/status`.
     async fn explain_missing(
         &self,
         response: StreamingResponse,
@@ -381,6 +383,17 @@ impl Transport {
         base: &Url,
         scope: &RedirectScope,
     ) -> Result<StreamingResponse> {
+        // A loaded extension answers its own "not found" as a Druid error
+        // (JSON); only a bare 404/405 can mean the extension is missing.
+        let druid_error = response
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let extension = request.extension_name().filter(|_| !druid_error);
+        if request.since_release().is_none() && extension.is_none() {
+            return Ok(response);
+        }
         let Some(status) = self.status_at(base, scope).await else {
             return Ok(response);
         };
@@ -395,18 +408,13 @@ impl Transport {
                 answer: Box::new(response.into_api_error().await),
             });
         }
-        if let Some(extension) = request.extension_name() {
+        if let Some(extension) = extension {
             let loaded = status["modules"].as_array().is_some_and(|modules| {
                 modules
                     .iter()
                     .any(|module| module["artifact"].as_str() == Some(extension))
             });
-            let druid_error = response
-                .headers
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("json"));
-            if !loaded && !druid_error {
+            if !loaded {
                 return Err(Error::MissingExtension {
                     extension: extension.to_owned(),
                     answer: Box::new(response.into_api_error().await),
