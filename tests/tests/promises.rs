@@ -331,11 +331,11 @@ async fn redirect_scopes_are_values_of_the_handles() {
         "leader.example:8081"
     );
 
-    // A client built by hand follows the leader inside the hosts it was given.
+    // A client built by hand follows the leader to the servers it was given.
     let by_hand = Client::builder()
         .url(&follower_url)
         .mapper(to_loopback)
-        .redirect_hosts(["leader.example"])
+        .redirect_origins([format!("leader.example:{port}")])
         .build()
         .unwrap();
     let coordinator = druid_api::CoordinatorClient::new(by_hand.service().clone());

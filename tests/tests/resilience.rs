@@ -180,7 +180,13 @@ async fn a_redirect_to_a_dead_leader_is_a_clear_retryable_error_in_time() {
             .header("Location", &format!("http://127.0.0.1:{dead}{}", r.path()))
     })
     .await;
-    let overlord = overlord_at(&follower.url(), quick_retries());
+    let client = druid_api::Client::builder()
+        .url(follower.url())
+        .retry(quick_retries())
+        .redirect_origins([format!("127.0.0.1:{dead}")])
+        .build()
+        .unwrap();
+    let overlord = OverlordClient::new(client.service().clone());
     let started = Instant::now();
     let err = overlord.task_status("t1").await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));

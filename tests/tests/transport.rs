@@ -202,6 +202,7 @@ async fn leader_redirects_keep_method_body_and_auth() {
     let client = Client::builder()
         .url(follower.url())
         .basic_auth("admin", "pw")
+        .redirect_origins([format!("127.0.0.1:{leader_port}")])
         .build()
         .unwrap();
     let overlord = druid_api::OverlordClient::new(client.service().clone());
@@ -266,6 +267,7 @@ async fn redirect_targets_are_mapped_like_discovered_servers() {
     let client = Client::builder()
         .url(follower.url())
         .mapper(DockerMapper::new("127.0.0.1", [[leader.port(), 8081]]))
+        .redirect_origins(["127.0.0.1:8081"])
         .build()
         .unwrap();
     let coordinator = druid_api::CoordinatorClient::new(client.service().clone());

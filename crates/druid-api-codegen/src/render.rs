@@ -692,6 +692,9 @@ fn base_request(
     if let Some(extension) = &e.extension {
         chain.push(quote!(.extension(#extension)));
     }
+    if let Some(field) = &e.sql {
+        chain.push(quote!(.sql_field(#field)));
+    }
     for (key, value) in e.fixed_pairs() {
         chain.push(match value {
             Some(value) => quote!(.query(#key, #value)),
@@ -1240,6 +1243,7 @@ fn catalog_entry(
     let deprecated = e.deprecated.is_some();
     let deprecation = opt_str(e.deprecated.as_deref());
     let extension = opt_str(e.extension.as_deref());
+    let sql_field = opt_str(e.sql.as_deref());
     quote! {
         EndpointInfo {
             client: #client,
@@ -1266,6 +1270,7 @@ fn catalog_entry(
             deprecated: #deprecated,
             deprecation: #deprecation,
             extension: #extension,
+            sql_field: #sql_field,
         }
     }
 }
@@ -1862,6 +1867,7 @@ mod tests {
                         deprecated: true,
                         deprecation: Some("use y"),
                         extension: None,
+                        sql_field: None,
                     }]
                 };
             },

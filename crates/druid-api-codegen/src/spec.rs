@@ -154,6 +154,12 @@ pub struct Endpoint {
     /// reads; anything else not marked is a write, never sent twice.
     #[serde(default)]
     pub effect: Option<String>,
+    /// The field of the JSON body that holds an SQL statement (`query` of
+    /// the SQL endpoints): a statement that writes (`INSERT`, `REPLACE`)
+    /// makes the request a write, never sent twice, and refused by a
+    /// read-only client.
+    #[serde(default)]
+    pub sql: Option<String>,
     /// A JSON body that names what it creates (a task's `id`): the client
     /// sets the ID when the body has none, so that sending the request
     /// again is safe.

@@ -298,6 +298,18 @@ fn check_endpoint(c: &mut Collector<'_>, e: &Endpoint) {
             );
         }
     }
+    let json_body = match &e.body {
+        Some(crate::BodySpec::Typed { .. }) => true,
+        Some(crate::BodySpec::Kind(kind)) => kind == "json",
+        None => false,
+    };
+    if e.sql.is_some() && !json_body {
+        c.at(
+            e,
+            "`sql` names a field of a JSON body; the endpoint has none".to_owned(),
+            None,
+        );
+    }
     if e.body_id.is_some() {
         if !matches!(&e.body, Some(crate::BodySpec::Kind(kind)) if kind == "json") {
             c.at(

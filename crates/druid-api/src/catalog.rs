@@ -107,6 +107,9 @@ pub struct EndpointInfo {
     pub deprecation: Option<&'static str>,
     /// The extension the cluster needs for it, if any.
     pub extension: Option<&'static str>,
+    /// The field of the JSON body that holds an SQL statement: a statement
+    /// that writes makes the call a write ([`Request::sql_field`]).
+    pub sql_field: Option<&'static str>,
 }
 
 /// A path parameter of an endpoint.
@@ -668,6 +671,9 @@ impl Call {
             .effect(e.effect);
         if let Some(since) = e.since {
             request = request.since(since);
+        }
+        if let Some(field) = e.sql_field {
+            request = request.sql_field(field);
         }
         for (key, value) in e.fixed_query {
             request = match value {

@@ -10,7 +10,7 @@ use druid_discovery::{
 };
 use druid_transport::{Locate, LocateFuture, RedirectScope, Request, Service, url::Url};
 use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, Shared};
+use futures_util::future::{BoxFuture, Shared, WeakShared};
 
 use crate::client::Client;
 use crate::{
@@ -18,7 +18,8 @@ use crate::{
     OverlordClient, PeonClient, Result, RouterClient, ServiceClient, StatusApi,
 };
 
-/// Failures do not make the cluster re-read itself more often than this.
+/// Failures do not make the cluster re-read itself, or ask who leads,
+/// more often than this (counted from the last try, whatever its outcome).
 const REFRESH_GAP: Duration = Duration::from_secs(1);
 
 /// A Druid cluster, as discovered from `sys.servers` (or, without a Broker,
@@ -43,8 +44,64 @@ pub struct Cluster {
     shared: Arc<ClusterState>,
 }
 
-/// A refresh in flight, awaited by every caller that asked for one.
-type Refresh = Shared<BoxFuture<'static, std::result::Result<(), Arc<Error>>>>;
+/// A refresh, awaited by every caller that asked for it while it ran.
+type Refresh = BoxFuture<'static, std::result::Result<(), Arc<Error>>>;
+
+/// A leader lookup, awaited by every client that asked for it while it ran.
+type Lookup = BoxFuture<'static, Option<Url>>;
+
+/// One piece of work at a time, shared by every caller that asks during it,
+/// and not started again within [`REFRESH_GAP`] of the last start.
+///
+/// The slot holds the work weakly: the work holds the cluster, and a strong
+/// reference from the cluster's own state would keep both alive forever
+/// when every caller gave up on it (the work is dropped with its last
+/// caller instead).
+struct SingleFlight<F: Future> {
+    running: Option<WeakShared<F>>,
+    started: Option<Instant>,
+}
+
+impl<F: Future> std::fmt::Debug for SingleFlight<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingleFlight")
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Default for SingleFlight<F> {
+    fn default() -> Self {
+        SingleFlight {
+            running: None,
+            started: None,
+        }
+    }
+}
+
+impl<F> SingleFlight<F>
+where
+    F: Future,
+    F::Output: Clone,
+{
+    /// The work running now, if any.
+    fn running(&self) -> Option<Shared<F>> {
+        self.running.as_ref().and_then(WeakShared::upgrade)
+    }
+
+    /// Whether the last start was within `gap`.
+    fn started_within(&self, gap: Duration) -> bool {
+        self.started.is_some_and(|at| at.elapsed() < gap)
+    }
+
+    /// Starts `work` as the running one.
+    fn start(&mut self, work: F) -> Shared<F> {
+        let shared = work.shared();
+        self.running = shared.downgrade();
+        self.started = Some(Instant::now());
+        shared
+    }
+}
 
 /// What every handle of one cluster shares.
 #[derive(Debug)]
@@ -53,7 +110,9 @@ struct ClusterState {
     snapshot: RwLock<Arc<Snapshot>>,
     /// The refresh in flight, if any: callers during it wait for the same
     /// read instead of starting their own.
-    refreshing: Mutex<Option<Refresh>>,
+    refreshing: Mutex<SingleFlight<Refresh>>,
+    /// The leader lookups in flight, by role.
+    lookups: Mutex<Vec<(ServerType, SingleFlight<Lookup>)>>,
 }
 
 /// One complete model and what follows from it.
@@ -155,9 +214,11 @@ impl ClusterState {
 
     /// The base URL this transport uses for the server a URL of Druid's
     /// names (a leader's `https://host:8281`, a redirect's target): the
-    /// server of the model with that host and one of its ports, reached
-    /// the way the transport prefers (plaintext or TLS, mapped); the URL
-    /// itself, mapped, when no server of the model matches.
+    /// server of the model with that host and one of its ports (as Druid
+    /// reports them, or as mapped), reached the way the transport prefers
+    /// (plaintext or TLS, mapped). `None` when no server of the model
+    /// matches: an answer that names another host is never followed, since
+    /// every later call and its credentials would go there.
     fn base_of(&self, url: &Url) -> Option<Url> {
         let transport = self.client.transport();
         let host = url
@@ -166,13 +227,16 @@ impl ClusterState {
             .trim_end_matches(']');
         let port = url.port_or_known_default()?;
         let snapshot = self.snapshot();
-        let known = snapshot.model.servers().iter().find(|s| {
-            s.host == host && (s.plaintext_port == Some(port) || s.tls_port == Some(port))
-        });
-        match known {
-            Some(server) => self.base_url_of(server),
-            None => transport.mapper().map_url(url).ok(),
-        }
+        let known = snapshot
+            .model
+            .find(
+                &format!("{host}:{port}"),
+                transport.mapper(),
+                transport.prefer_tls(),
+            )
+            .ok()
+            .flatten()?;
+        self.base_url_of(known)
     }
 
     /// The base URL this transport uses for `server` (mapped, plaintext or
@@ -183,6 +247,34 @@ impl ClusterState {
             .service_for(&server.host, server.plaintext_port, server.tls_port)
             .ok()
             .map(|service| service.base_url())
+    }
+
+    /// Asks who leads `server_type`, once at a time: a caller during a
+    /// lookup waits for it, and none starts within [`REFRESH_GAP`] of the
+    /// last one (the answer is `None` then: ask again later).
+    async fn find_leader(self: &Arc<Self>, server_type: &ServerType, failed: &Url) -> Option<Url> {
+        let lookup = {
+            let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = match lookups.iter().position(|(t, _)| t == server_type) {
+                Some(at) => at,
+                None => {
+                    lookups.push((server_type.clone(), SingleFlight::default()));
+                    lookups.len() - 1
+                }
+            };
+            let flight = &mut lookups[at].1;
+            match flight.running() {
+                Some(running) => running,
+                None if flight.started_within(REFRESH_GAP) => return None,
+                None => {
+                    let state = self.clone();
+                    let (server_type, failed) = (server_type.clone(), failed.clone());
+                    flight
+                        .start(async move { state.ask_leader(&server_type, &failed).await }.boxed())
+                }
+            }
+        };
+        lookup.await
     }
 
     /// Asks the servers of `server_type` other than `failed` who leads.
@@ -287,13 +379,19 @@ impl Locate for Locator {
                 return;
             };
             if let Target::Leader(server_type) = &self.target
-                && let Some(leader) = shared.ask_leader(server_type, failed).await
+                && let Some(leader) = shared.find_leader(server_type, failed).await
             {
                 shared.learn_leader(server_type, &leader);
                 return;
             }
             let cluster = Cluster { shared };
-            if cluster.shared.snapshot().read_at.elapsed() >= REFRESH_GAP {
+            let recent = cluster
+                .shared
+                .refreshing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .started_within(REFRESH_GAP);
+            if !recent {
                 let _ = cluster.refresh().await;
             }
         })
@@ -451,7 +549,8 @@ impl Cluster {
             shared: Arc::new(ClusterState {
                 client,
                 snapshot: RwLock::new(Arc::new(snapshot)),
-                refreshing: Mutex::new(None),
+                refreshing: Mutex::new(SingleFlight::default()),
+                lookups: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -467,13 +566,13 @@ impl Cluster {
                 .refreshing
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            match slot.as_ref() {
-                Some(running) => running.clone(),
+            match slot.running() {
+                Some(running) => running,
                 None => {
                     let shared = self.shared.clone();
                     let future = async move {
                         let result = shared.read().await;
-                        let outcome = match result {
+                        match result {
                             Ok(model) => {
                                 tracing::info!(
                                     servers = model.servers().len(),
@@ -488,17 +587,10 @@ impl Cluster {
                                 tracing::info!(%error, "druid cluster refresh failed; keeping the last model");
                                 Err(Arc::new(error))
                             }
-                        };
-                        *shared
-                            .refreshing
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner) = None;
-                        outcome
+                        }
                     }
-                    .boxed()
-                    .shared();
-                    *slot = Some(future.clone());
-                    future
+                    .boxed();
+                    slot.start(future)
                 }
             }
         };

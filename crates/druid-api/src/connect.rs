@@ -77,7 +77,7 @@ mod tests {
             .url("http://admin:s3cret@localhost:8888")
             .no_timeout()
             .user_agent("my-app/1")
-            .redirect_hosts(["coordinator-2"]);
+            .redirect_origins(["coordinator-2:8081"]);
         let debug = format!("{builder:?}");
         assert!(debug.contains("timeout: None"), "{debug}");
         assert!(debug.contains("my-app/1"), "{debug}");

@@ -45,22 +45,6 @@ pub enum Error {
         /// The task's error message, as Druid reports it.
         message: String,
     },
-    /// A streamed result ended before its end: the connection broke, the
-    /// server stopped writing (the end marker of the format is missing), or
-    /// Druid's trailers say the query failed after the first rows. The rows
-    /// before it were whole; the answer is not.
-    Incomplete {
-        /// The operation, e.g. `broker.sql_query`.
-        operation: String,
-        /// The query ID.
-        query_id: Option<String>,
-        /// How many rows arrived before the end.
-        rows: u64,
-        /// Why the result is incomplete (Druid's message, when it sent one).
-        reason: String,
-        /// The transport's error, when the connection broke.
-        source: Option<Box<druid_transport::Error>>,
-    },
     /// A wait for a condition in the cluster ran out of its limit.
     WaitTimeout {
         /// What was waited for.
@@ -91,19 +75,6 @@ impl fmt::Display for Error {
                 waited,
                 last_seen,
             } => format!("gave up waiting for {what} after {waited:.1?}; last seen: {last_seen}"),
-            Error::Incomplete {
-                operation,
-                query_id,
-                rows,
-                reason,
-                ..
-            } => {
-                let query = query_id
-                    .as_deref()
-                    .map(|id| format!(" (query {id})"))
-                    .unwrap_or_default();
-                format!("the result of {operation}{query} was cut off after {rows} rows: {reason}")
-            }
         };
         f.write_str(&clip(&line, MAX_DISPLAY))
     }
@@ -116,10 +87,6 @@ impl std::error::Error for Error {
         match self {
             Error::Transport(e) => e.source(),
             Error::Shared(e) => e.source(),
-            Error::Incomplete {
-                source: Some(source),
-                ..
-            } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -154,9 +121,29 @@ impl Error {
             .is_some_and(druid_transport::Error::is_timeout)
     }
 
-    /// True for [`Error::Incomplete`]: a streamed result was cut off.
+    /// True when a query result was cut off
+    /// ([`druid_transport::Error::Incomplete`]): the connection broke, the
+    /// end marker is missing, or Druid's trailers report a failure.
     pub fn is_incomplete(&self) -> bool {
-        matches!(self, Error::Incomplete { .. })
+        self.transport()
+            .is_some_and(druid_transport::Error::is_incomplete)
+    }
+
+    /// A cut-off query result ([`druid_transport::Error::Incomplete`]).
+    pub(crate) fn incomplete(
+        operation: &str,
+        query_id: &str,
+        rows: u64,
+        reason: String,
+        source: Option<druid_transport::Error>,
+    ) -> Self {
+        Error::Transport(druid_transport::Error::Incomplete {
+            operation: operation.to_owned(),
+            query_id: Some(query_id.to_owned()),
+            rows: Some(rows),
+            reason,
+            source: source.map(Box::new),
+        })
     }
 
     /// True for [`Error::WaitTimeout`]: a wait helper used up its limit.
@@ -205,6 +192,21 @@ impl Error {
     /// transport retried it (see [`druid_transport::RetryPolicy`]).
     pub fn attempts(&self) -> u32 {
         self.transport().map_or(1, druid_transport::Error::attempts)
+    }
+
+    /// True when a request was refused before sending because it would
+    /// have gone over plaintext where TLS is required
+    /// ([`druid_transport::Error::Plaintext`]).
+    pub fn is_plaintext_refused(&self) -> bool {
+        self.transport()
+            .is_some_and(druid_transport::Error::is_plaintext_refused)
+    }
+
+    /// True when an answer was larger than its limit
+    /// ([`druid_transport::Error::TooLarge`]).
+    pub fn is_too_large(&self) -> bool {
+        self.transport()
+            .is_some_and(druid_transport::Error::is_too_large)
     }
 
     /// True when the transport's read-only mode refused a request that

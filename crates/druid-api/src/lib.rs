@@ -69,7 +69,7 @@
 //! memory bounded by a chunk of it; [`SqlRequest::rows`] collects the same
 //! stream. The query ID is chosen before sending, the client's deadline
 //! goes to Druid as the query's `timeout`, a cut-off answer ends the stream
-//! with [`Error::Incomplete`] (never a short answer), and a stream dropped
+//! with [`Error::is_incomplete`] (never a short answer), and a stream dropped
 //! before its end cancels the query on Druid. Native queries stream too
 //! ([`QueryExt::native_stream`], [`QueryExt::scan_rows`]), and so do the
 //! pages of an asynchronous statement ([`AsyncResults::stream`]).

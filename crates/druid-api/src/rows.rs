@@ -25,6 +25,12 @@ use serde_json::Value;
 use crate::models::{ColumnTypes, ResultFormat};
 use crate::sql::Column;
 
+/// The longest row the decoder holds while waiting for its end: a row that
+/// goes on past it (a server that never ends its row) is an error, not a
+/// buffer that grows until memory runs out. Druid's rows are far smaller;
+/// a single value of a complex column is at most a few MiB.
+pub(crate) const MAX_ROW_BYTES: usize = 64 << 20;
+
 /// How a result is laid out: its format and how many header rows it has.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
@@ -68,6 +74,26 @@ impl Layout {
         match self.format {
             ResultFormat::Object | ResultFormat::ObjectLines => 1,
             _ => 1 + usize::from(self.types_header) + usize::from(self.sql_types_header),
+        }
+    }
+
+    /// Whether a whole answer ends with the format's end marker: the
+    /// closing `]` of the JSON formats, the blank last line of the lines
+    /// formats and CSV (what [`RowDecoder::finish`] checks, without
+    /// decoding the rows).
+    pub(crate) fn is_complete(&self, body: &[u8]) -> bool {
+        let end = body
+            .iter()
+            .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+            .map_or(0, |last| last + 1);
+        let body = &body[..end];
+        if self.is_json_array() {
+            let first = body.iter().position(|&b| !is_json_space(b));
+            let last = body.iter().rposition(|&b| !is_json_space(b));
+            matches!((first, last), (Some(f), Some(l)) if body[f] == b'[' && body[l] == b']' && f < l)
+        } else {
+            // A blank line ends the result: `\n` or `\r\n` alone, or after a row.
+            matches!(body, b"\n" | b"\r\n") || body.ends_with(b"\n\n") || body.ends_with(b"\n\r\n")
         }
     }
 
@@ -201,7 +227,7 @@ impl RowDecoder {
         if !self.carry.is_empty() {
             if self.carry.len() + chunk.len() < self.retry_at {
                 self.carry.extend_from_slice(&chunk);
-                return Ok(());
+                return self.check_carry();
             }
             loop {
                 let step = self.carry.len().max(4096).min(chunk.len() - start);
@@ -221,13 +247,29 @@ impl RowDecoder {
                 self.carry = data;
                 if start == chunk.len() {
                     self.retry_at = self.carry.len().saturating_mul(2);
-                    return Ok(());
+                    return self.check_carry();
                 }
             }
         }
         let used = self.decode(&chunk[start..], out, false)?;
         self.keep(&chunk[start + used..]);
-        Ok(())
+        self.check_carry()
+    }
+
+    /// A row held past [`MAX_ROW_BYTES`] is an error.
+    fn check_carry(&self) -> Result<(), RowError> {
+        if self.carry.len() <= MAX_ROW_BYTES {
+            return Ok(());
+        }
+        Err(RowError {
+            row: Some(self.rows()),
+            message: format!(
+                "a row is longer than {} MiB without an end; the answer is not a Druid result",
+                MAX_ROW_BYTES >> 20
+            ),
+            near: self.carry.iter().take(120).copied().collect(),
+            cut_off: false,
+        })
     }
 
     /// Ends the result: decodes what is left and checks the end marker.
@@ -949,6 +991,38 @@ mod tests {
     }
 
     #[test]
+    fn a_row_without_an_end_is_an_error_not_unbounded_memory() {
+        for format in [
+            ResultFormat::ArrayLines,
+            ResultFormat::Object,
+            ResultFormat::Csv,
+        ] {
+            let mut decoder = RowDecoder::new(layout(format.clone(), false));
+            let mut out: VecDeque<Vec<String>> = VecDeque::new();
+            let start: &[u8] = if format == ResultFormat::Object {
+                b"[[\""
+            } else {
+                b"[\""
+            };
+            decoder.feed(Bytes::from_static(start), &mut out).unwrap();
+            let piece = Bytes::from(vec![b'x'; 1 << 20]);
+            let mut fed = 0;
+            let err = loop {
+                match decoder.feed(piece.clone(), &mut out) {
+                    Ok(()) => fed += 1,
+                    Err(e) => break e,
+                }
+                assert!(
+                    fed <= MAX_ROW_BYTES >> 20,
+                    "{format:?}: no error after {fed} MiB"
+                );
+            };
+            assert!(err.message.contains("longer than 64 MiB"), "{err}");
+            assert!(!err.cut_off);
+        }
+    }
+
+    #[test]
     fn a_cut_result_is_an_error_not_a_short_answer() {
         let cases: Vec<(ResultFormat, &[u8])> = vec![
             (
@@ -968,6 +1042,25 @@ mod tests {
             (ResultFormat::Csv, b"Rust,10\n"),
             (ResultFormat::Object, b""),
         ];
+        // The cheap check of a whole answer agrees.
+        for (format, body) in cases.iter().cloned() {
+            assert!(
+                !layout(format.clone(), false).is_complete(body),
+                "{format:?}"
+            );
+        }
+        for (format, body) in [
+            (ResultFormat::Object, &b"[]\n"[..]),
+            (ResultFormat::Array, b" [[1]] \n"),
+            (ResultFormat::ArrayLines, b"\n"),
+            (ResultFormat::ArrayLines, b"[1]\n\n"),
+            (ResultFormat::Csv, b"a\r\n\r\n"),
+        ] {
+            assert!(
+                layout(format.clone(), false).is_complete(body),
+                "{format:?}"
+            );
+        }
         for (format, body) in cases {
             for size in [1, 5, 1000] {
                 let err = decode::<Row>(layout(format.clone(), false), body, size).unwrap_err();

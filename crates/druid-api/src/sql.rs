@@ -21,12 +21,16 @@ use crate::wait::poll;
 const SQL_QUERY_ID: &str = "sqlQueryId";
 
 /// The context `timeout` for a client deadline: a little shorter, so that
-/// Druid's own timeout answer arrives before the client gives up.
-fn druid_timeout_ms(deadline: Duration) -> u64 {
+/// Druid's own timeout answer arrives before the client gives up. `None`
+/// for no limit (a deadline above ten years, such as `Duration::MAX`).
+fn druid_timeout_ms(deadline: Duration) -> Option<u64> {
+    let deadline = druid_transport::effective_limit(deadline)?;
     let margin = (deadline / 10).min(Duration::from_secs(1));
-    u64::try_from(deadline.saturating_sub(margin).as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
+    Some(
+        u64::try_from(deadline.saturating_sub(margin).as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1),
+    )
 }
 use crate::{Error, QueryApi, Result, ServiceClient, SqlStatementsApi};
 
@@ -245,12 +249,10 @@ impl NativeQuery {
             }
         };
         if let Some(deadline) = client.service().transport().timeout()
+            && let Some(ms) = druid_timeout_ms(deadline)
             && !context.contains_key("timeout")
         {
-            context.insert(
-                "timeout".to_owned(),
-                Value::from(druid_timeout_ms(deadline)),
-            );
+            context.insert("timeout".to_owned(), Value::from(ms));
         }
         Ok((body, id))
     }
@@ -442,26 +444,43 @@ impl SqlRequest {
                 id
             }
         };
-        if let Some(deadline) = self
-            .timeout
-            .or_else(|| self.client.service().transport().timeout())
+        if let Some(deadline) = self.deadline()
+            && let Some(ms) = druid_timeout_ms(deadline)
             && !self.body.context.contains_key("timeout")
         {
-            self.body.context.insert(
-                "timeout".to_owned(),
-                Value::from(druid_timeout_ms(deadline)),
-            );
+            self.body
+                .context
+                .insert("timeout".to_owned(), Value::from(ms));
         }
         id
     }
 
     /// Runs the query and returns the whole response: rows in the chosen
     /// format, the header, the query ID.
+    ///
+    /// # Errors
+    ///
+    /// Druid's refusal, and [`Error::is_incomplete`] for a result cut short:
+    /// Druid's trailers report a failure, or the format's end marker (the
+    /// closing `]`, the blank last line) is missing.
     pub async fn send(mut self) -> Result<SqlResponse> {
         self.check()?;
-        self.prepare();
+        let query_id = self.prepare();
         let response = self.client.sql_query(&self.body).await?.collect().await?;
-        Ok(SqlResponse::new(response, &self.body))
+        let answer = SqlResponse::new(response, &self.body);
+        if !answer.layout.is_complete(answer.response.body()) {
+            return Err(Error::incomplete(
+                answer.response.operation(),
+                &query_id,
+                0,
+                format!(
+                    "the {} result ended without its end marker",
+                    answer.layout.format
+                ),
+                None,
+            ));
+        }
+        Ok(answer)
     }
 
     /// Runs the query and decodes every row into `T`: a struct with
@@ -489,7 +508,7 @@ impl SqlRequest {
     /// # Errors
     ///
     /// Each item: Druid's answer for a refused query (the first item), a
-    /// row that does not decode into `T`, and, last, [`Error::Incomplete`]
+    /// row that does not decode into `T`, and, last, [`Error::is_incomplete`]
     /// for a result cut short.
     pub fn stream<T: DeserializeOwned + Send + 'static>(self) -> RowStream<T> {
         let query_id = self
@@ -617,6 +636,15 @@ impl SqlResponse {
             .feed(self.response.body().clone(), &mut rows)
             .and_then(|()| decoder.finish(&mut rows));
         if let Err(e) = decoded {
+            if e.cut_off {
+                return Err(Error::incomplete(
+                    self.response.operation(),
+                    self.query_id().unwrap_or_default(),
+                    e.row.unwrap_or(0),
+                    e.message,
+                    None,
+                ));
+            }
             let path = e
                 .row
                 .map_or_else(|| ".".to_owned(), |row| format!("[{row}]"));

@@ -9,11 +9,15 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use druid_transport::{Effect, Request, Service, StreamingResponse, encode_segment};
+use druid_transport::url::Url;
+use druid_transport::{
+    Effect, Request, Service, StreamingResponse, deadline_after, encode_segment,
+};
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
@@ -32,12 +36,14 @@ const CANCEL_LIMIT: Duration = Duration::from_secs(5);
 /// bounded by one chunk of the answer, not by the result.
 ///
 /// The last item is an error when the result is incomplete
-/// ([`Error::Incomplete`]: the connection broke, the end marker is missing,
-/// or Druid's trailers report a failure). Dropping the stream before its end
-/// cancels the query on Druid, unless that was turned off
+/// ([`Error::is_incomplete`]: the connection broke, the end marker is
+/// missing, or Druid's trailers report a failure). Dropping the stream
+/// before its end cancels the query on Druid, unless that was turned off
 /// ([`SqlRequest::cancel_on_drop`](crate::SqlRequest::cancel_on_drop)): a
-/// `DELETE` of the query ID, spawned on the current tokio runtime and given
-/// five seconds. Nothing else runs in the background.
+/// `DELETE` of the query ID to the server that answered it, spawned on the
+/// current tokio runtime and given five seconds; a read-only client sends
+/// it too (it stops the client's own work). [`RowStream::cancel`] does the
+/// same and waits for Druid's answer. Nothing else runs in the background.
 ///
 /// Use it with `futures::StreamExt`, or without it:
 ///
@@ -60,6 +66,8 @@ const CANCEL_LIMIT: Duration = Duration::from_secs(5);
 pub struct RowStream<T> {
     query_id: String,
     columns: Arc<OnceLock<Vec<Column>>>,
+    /// The query's cancellation, for streams of one query.
+    cancel: Option<Arc<Cancel>>,
     inner: Pin<Box<dyn Stream<Item = Result<T>> + Send>>,
 }
 
@@ -97,6 +105,33 @@ impl<T> RowStream<T> {
         }
         Ok(rows)
     }
+
+    /// Stops reading and cancels the query on Druid now, at the server that
+    /// answered it, waiting at most five seconds for Druid's answer:
+    /// `Ok(true)` when Druid cancelled it, `Ok(false)` when there was
+    /// nothing to cancel (the query was never sent, was read to its end, or
+    /// Druid no longer knew it: it had finished). A read-only client sends
+    /// it too.
+    ///
+    /// # Errors
+    ///
+    /// The cancel request's failure: the query may still run on Druid.
+    pub async fn cancel(self) -> Result<bool> {
+        let Some(cancel) = self.cancel.clone() else {
+            return Ok(false);
+        };
+        let running = cancel.armed.swap(false, Ordering::SeqCst);
+        // Closes the connection of the answer before asking for the cancel.
+        drop(self);
+        if !running {
+            return Ok(false);
+        }
+        match cancel.send().await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl<T> Stream for RowStream<T> {
@@ -110,36 +145,86 @@ impl<T> Stream for RowStream<T> {
 /// Where a query is cancelled, and whether it should be.
 #[derive(Debug)]
 pub(crate) struct Cancel {
-    pub(crate) service: Service,
+    /// The service the query goes to; once it answered, pinned to the
+    /// server that did (a Broker client follows the first Broker of the
+    /// model, which may be another one by now).
+    service: Mutex<Service>,
     /// The cancel request (`DELETE /druid/v2/sql/{id}`).
-    pub(crate) path: String,
+    path: String,
+    /// The query's own request path (`/druid/v2/sql`).
+    request_path: &'static str,
     /// The query's own endpoint (`druid/v2/sql/`), for its timeout error.
-    pub(crate) query_path: &'static str,
-    pub(crate) operation: String,
-    pub(crate) enabled: bool,
+    query_path: &'static str,
+    operation: String,
+    enabled: bool,
+    /// Whether the query was sent and its answer not read to its end.
+    armed: AtomicBool,
 }
 
 impl Cancel {
     /// The cancellation of an SQL query.
     pub(crate) fn sql(service: Service, name: &str, query_id: &str, enabled: bool) -> Self {
         Cancel {
-            service,
+            service: Mutex::new(service),
             path: format!("/druid/v2/sql/{}", encode_segment(query_id)),
+            request_path: "/druid/v2/sql",
             query_path: "druid/v2/sql/",
             operation: format!("{name}.cancel_sql"),
             enabled,
+            armed: AtomicBool::new(false),
         }
     }
 
     /// The cancellation of a native query.
     pub(crate) fn native(service: Service, name: &str, query_id: &str, enabled: bool) -> Self {
         Cancel {
-            service,
+            service: Mutex::new(service),
             path: format!("/druid/v2/{}", encode_segment(query_id)),
+            request_path: "/druid/v2",
             query_path: "druid/v2/",
             operation: format!("{name}.cancel_native"),
             enabled,
+            armed: AtomicBool::new(false),
         }
+    }
+
+    fn service(&self) -> Service {
+        self.service
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sends the cancel to the server that answered at `url` (the query's
+    /// own URL, after any redirect).
+    fn pin_to(&self, url: &Url) {
+        let path = url.path().trim_end_matches('/');
+        let Some(prefix) = path.strip_suffix(self.request_path) else {
+            return;
+        };
+        let mut base = url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        base.set_path(&format!("{prefix}/"));
+        let mut service = self.service.lock().unwrap_or_else(PoisonError::into_inner);
+        *service = service.clone().with_base_url(base);
+    }
+
+    /// The cancel request: the client's own cancel, which a read-only
+    /// client sends too.
+    fn request(&self) -> Request {
+        Request::delete(self.path.clone())
+            .operation(self.operation.clone())
+            .effect(Effect::Idempotent)
+            .own_cancel()
+    }
+
+    /// Sends the cancel request and waits, at most [`CANCEL_LIMIT`].
+    async fn send(&self) -> Result<()> {
+        let service = self.service();
+        let request = self.request().timeout(CANCEL_LIMIT);
+        service.send(&request).await?;
+        Ok(())
     }
 
     /// Spawns the cancel request, bounded, on the current runtime (if any).
@@ -147,13 +232,17 @@ impl Cancel {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let service = self.service.clone();
-        let request = Request::delete(self.path.clone())
-            .operation(self.operation.clone())
-            .effect(Effect::Idempotent);
+        let service = self.service();
+        let request = self.request();
         runtime.spawn(async move {
             let _ = tokio::time::timeout(CANCEL_LIMIT, service.execute(&request)).await;
         });
+    }
+
+    /// The URL named by a timeout of the query.
+    fn query_url(&self) -> String {
+        let base = self.service().base_url();
+        druid_transport::sanitize(&base.join(self.query_path).unwrap_or(base))
     }
 }
 
@@ -232,13 +321,18 @@ struct State<T, E: Unpack<T>> {
 /// A query that was sent and whose answer is not read to its end: dropped
 /// so, it cancels the query (when cancelling is on).
 struct Running {
-    cancel: Cancel,
-    armed: bool,
+    cancel: Arc<Cancel>,
+}
+
+impl Running {
+    fn arm(&self, armed: bool) {
+        self.cancel.armed.store(armed, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if self.armed && self.cancel.enabled {
+        if self.cancel.armed.swap(false, Ordering::SeqCst) && self.cancel.enabled {
             self.cancel.fire();
         }
     }
@@ -248,6 +342,7 @@ impl<T: Send + 'static> RowStream<T> {
     /// A stream of the rows of `E`, each element of the answer.
     pub(crate) fn new<E: Unpack<T>>(plan: Plan) -> Self {
         let columns = Arc::new(OnceLock::new());
+        let cancel = Arc::new(plan.cancel);
         let state = State::<T, E> {
             phase: Phase::Unsent(plan.send),
             decoded: VecDeque::new(),
@@ -260,8 +355,7 @@ impl<T: Send + 'static> RowStream<T> {
             deadline: None,
             limit: plan.deadline,
             running: Running {
-                cancel: plan.cancel,
-                armed: false,
+                cancel: cancel.clone(),
             },
         };
         let layout = plan.layout;
@@ -277,6 +371,7 @@ impl<T: Send + 'static> RowStream<T> {
         RowStream {
             query_id: plan.query_id,
             columns,
+            cancel: Some(cancel),
             inner: Box::pin(inner),
         }
     }
@@ -289,6 +384,7 @@ impl<T: Send + 'static> RowStream<T> {
         RowStream {
             query_id,
             columns: Arc::new(OnceLock::new()),
+            cancel: None,
             inner: Box::pin(rows),
         }
     }
@@ -299,6 +395,7 @@ impl<T: Send + 'static> RowStream<T> {
         RowStream {
             query_id,
             columns: Arc::new(OnceLock::new()),
+            cancel: None,
             inner: Box::pin(inner),
         }
     }
@@ -342,18 +439,21 @@ impl<T, E: Unpack<T>> State<T, E> {
             match &mut self.phase {
                 Phase::Done => return None,
                 Phase::Unsent(send) => {
-                    self.deadline = self.limit.map(|limit| Instant::now() + limit);
-                    self.running.armed = true;
+                    self.deadline = self
+                        .limit
+                        .and_then(|limit| deadline_after(Instant::now(), limit));
+                    self.running.arm(true);
                     let sent = within(self.deadline, &self.running.cancel, send.as_mut()).await;
                     match sent {
                         Ok(response) => {
+                            self.running.cancel.pin_to(response.url());
                             let decoder = RowDecoder::new(layout.clone());
                             self.phase = Phase::Reading(Box::new(response), Box::new(decoder));
                         }
                         Err(e) => {
                             // Refused or never answered: nothing runs to cancel
                             // (a query that timed out got its own timeout too).
-                            self.running.armed = false;
+                            self.running.arm(false);
                             self.phase = Phase::Done;
                             return Some(Err(e));
                         }
@@ -367,7 +467,7 @@ impl<T, E: Unpack<T>> State<T, E> {
                     let fed = match chunk {
                         Ok(Some(chunk)) => decoder.feed(chunk, &mut self.decoded),
                         Ok(None) => {
-                            self.running.armed = false;
+                            self.running.arm(false);
                             decoder.finish(&mut self.decoded)
                         }
                         Err(e) => {
@@ -395,13 +495,13 @@ impl<T, E: Unpack<T>> State<T, E> {
                             let origin = Origin::of(response);
                             let rows = self.settle();
                             if let Some(message) = trailer {
-                                self.last = Some(Error::Incomplete {
-                                    operation: origin.operation,
-                                    query_id: Some(self.query_id.clone()),
+                                self.last = Some(Error::incomplete(
+                                    &origin.operation,
+                                    &self.query_id,
                                     rows,
-                                    reason: format!("Druid reports: {message}"),
-                                    source: None,
-                                });
+                                    format!("Druid reports: {message}"),
+                                    None,
+                                ));
                             }
                         }
                         Ok(()) => {}
@@ -424,15 +524,18 @@ impl<T, E: Unpack<T>> Sink<E> for Flatten<'_, T> {
 /// Every row of a plan's answer, decoded straight into a `Vec` (no stream
 /// between the decoder and the rows): [`SqlRequest::rows`](crate::SqlRequest::rows).
 pub(crate) async fn collect<T: Send + 'static, E: Unpack<T>>(plan: Plan) -> Result<Vec<T>> {
-    let deadline = plan.deadline.map(|limit| Instant::now() + limit);
+    let deadline = plan
+        .deadline
+        .and_then(|limit| deadline_after(Instant::now(), limit));
     let query_id = plan.query_id;
-    let mut running = Running {
-        cancel: plan.cancel,
-        armed: true,
+    let running = Running {
+        cancel: Arc::new(plan.cancel),
     };
+    running.arm(true);
     let mut send = plan.send;
     let sent = within(deadline, &running.cancel, send.as_mut()).await;
-    let mut response = sent.inspect_err(|_| running.armed = false)?;
+    let mut response = sent.inspect_err(|_| running.arm(false))?;
+    running.cancel.pin_to(response.url());
     let mut decoder = RowDecoder::new(plan.layout);
     let mut rows = Vec::new();
     loop {
@@ -443,7 +546,7 @@ pub(crate) async fn collect<T: Send + 'static, E: Unpack<T>>(plan: Plan) -> Resu
         let fed = match chunk {
             Ok(Some(chunk)) => decoder.feed::<E>(chunk, &mut Flatten(&mut rows)),
             Ok(None) => {
-                running.armed = false;
+                running.arm(false);
                 decoder.finish::<E>(&mut Flatten(&mut rows))
             }
             Err(e) => {
@@ -465,13 +568,13 @@ pub(crate) async fn collect<T: Send + 'static, E: Unpack<T>>(plan: Plan) -> Resu
         }
         if finished {
             if let Some(message) = trailer {
-                return Err(Error::Incomplete {
-                    operation: response.operation().to_owned(),
-                    query_id: Some(query_id.clone()),
-                    rows: rows.len() as u64,
-                    reason: format!("Druid reports: {message}"),
-                    source: None,
-                });
+                return Err(Error::incomplete(
+                    response.operation(),
+                    &query_id,
+                    rows.len() as u64,
+                    format!("Druid reports: {message}"),
+                    None,
+                ));
             }
             return Ok(rows);
         }
@@ -489,10 +592,7 @@ where
         Some(deadline) => match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(result) => result,
             Err(_) => Err(Error::Transport(druid_transport::Error::Timeout {
-                url: {
-                    let base = cancel.service.base_url();
-                    druid_transport::sanitize(&base.join(cancel.query_path).unwrap_or(base))
-                },
+                url: cancel.query_url(),
                 source: "the query's deadline passed".into(),
             })),
         },
@@ -517,16 +617,11 @@ impl Origin {
 /// A broken connection (or the deadline) after the answer began.
 fn incomplete(origin: &Origin, rows: u64, query_id: &str, error: Error) -> Error {
     let reason = error.to_string();
-    Error::Incomplete {
-        operation: origin.operation.clone(),
-        query_id: Some(query_id.to_owned()),
-        rows,
-        reason,
-        source: match error {
-            Error::Transport(e) => Some(Box::new(e)),
-            _ => None,
-        },
-    }
+    let source = match error {
+        Error::Transport(e) => Some(e),
+        _ => None,
+    };
+    Error::incomplete(&origin.operation, query_id, rows, reason, source)
 }
 
 /// A row that does not decode, or a result without its end marker (with
@@ -539,13 +634,13 @@ fn row_error<T>(
     trailer: Option<String>,
 ) -> Error {
     if error.cut_off {
-        return Error::Incomplete {
-            operation: origin.operation.clone(),
-            query_id: Some(query_id.to_owned()),
+        return Error::incomplete(
+            &origin.operation,
+            query_id,
             rows,
-            reason: trailer.map_or(error.message, |message| format!("Druid reports: {message}")),
-            source: None,
-        };
+            trailer.map_or(error.message, |message| format!("Druid reports: {message}")),
+            None,
+        );
     }
     let path = error
         .row

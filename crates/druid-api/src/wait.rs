@@ -1,11 +1,15 @@
 //! Helpers that wait for the cluster: a task to finish, segments to load, a
 //! table to answer SQL. Each takes a time limit and fails with
-//! [`Error::WaitTimeout`] (naming the last state seen) when it runs out.
+//! [`Error::WaitTimeout`] (naming the last state seen) when it runs out;
+//! each check is bounded by the time left, so a cluster that stops
+//! answering cannot hold a wait past its limit.
 //!
 //! Polling starts fast and backs off to a few seconds; nothing runs in the
 //! background, so dropping the future stops the wait.
 
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::models::{SqlTaskResponse, TaskState, TaskStatus};
 use crate::sql::SqlRequest;
@@ -39,23 +43,74 @@ where
     Fut: Future<Output = Result<std::result::Result<T, String>>>,
 {
     let start = Instant::now();
+    let limit = druid_transport::effective_limit(limit);
     let mut interval = Duration::from_millis(200);
+    let mut last_seen = "no answer yet".to_owned();
     loop {
-        let last_seen = match check().await? {
-            Ok(value) => return Ok(value),
-            Err(state) => state,
+        // Each check gets the time left, no more.
+        let checked = match limit {
+            Some(limit) => {
+                tokio::time::timeout(limit.saturating_sub(start.elapsed()), check()).await
+            }
+            None => Ok(check().await),
         };
+        match checked {
+            Ok(result) => match result? {
+                Ok(value) => return Ok(value),
+                Err(state) => last_seen = state,
+            },
+            Err(_) => {
+                return Err(Error::WaitTimeout {
+                    what: what.to_owned(),
+                    waited: start.elapsed(),
+                    last_seen: format!(
+                        "{last_seen} (the last check had no answer when the time ran out)"
+                    ),
+                });
+            }
+        }
         let waited = start.elapsed();
-        if waited >= limit {
+        let left = limit.map(|limit| limit.saturating_sub(waited));
+        if left == Some(Duration::ZERO) {
             return Err(Error::WaitTimeout {
                 what: what.to_owned(),
                 waited,
                 last_seen,
             });
         }
-        tokio::time::sleep(interval.min(limit - waited)).await;
+        tokio::time::sleep(left.map_or(interval, |left| interval.min(left))).await;
         interval = (interval * 2).min(Duration::from_secs(2));
     }
+}
+
+/// How long a running MSQ task's live report may take, per poll.
+const REPORT_LIMIT: Duration = Duration::from_secs(2);
+
+/// An MSQ report's progress: the stages finished, and the rows the first
+/// stage has read (summed over its workers).
+pub(crate) fn msq_progress(reports: &Value) -> Option<String> {
+    let payload = reports.pointer("/multiStageQuery/payload")?;
+    let stages = payload.get("stages")?.as_array()?;
+    let finished = stages
+        .iter()
+        .filter(|s| s.get("phase").and_then(Value::as_str) == Some("FINISHED"))
+        .count();
+    let rows: u64 = payload
+        .pointer("/counters/0")
+        .and_then(Value::as_object)
+        .map(|workers| {
+            workers
+                .values()
+                .filter_map(|w| w.pointer("/output/rows")?.as_array())
+                .flatten()
+                .filter_map(Value::as_u64)
+                .sum()
+        })
+        .unwrap_or(0);
+    Some(format!(
+        "stages {finished}/{} done, {rows} rows read",
+        stages.len()
+    ))
 }
 
 impl OverlordClient {
@@ -65,22 +120,54 @@ impl OverlordClient {
     /// A task the Overlord does not know yet (just submitted) is waited for;
     /// other errors end the wait.
     pub async fn wait_for_task(&self, task_id: &str, limit: Duration) -> Result<TaskStatus> {
-        poll(&format!("task {task_id} to finish"), limit, || async {
-            match self.task_status(task_id).await {
-                Ok(answer) => match answer.status {
-                    Some(status) if status.status_code.is_complete() => Ok(Ok(status)),
-                    Some(status) => Ok(Err(format!(
-                        "{} ({})",
-                        status.status_code,
-                        status
-                            .runner_status_code
-                            .map(|r| r.to_string())
-                            .unwrap_or_default()
-                    ))),
-                    None => Ok(Err("no status yet".to_owned())),
-                },
-                Err(e) if e.is_not_found() => Ok(Err("not known to the Overlord yet".to_owned())),
-                Err(e) => Err(e),
+        self.wait_for_task_with(task_id, limit, |_| {}).await
+    }
+
+    /// [`wait_for_task`](Self::wait_for_task), telling `progress` each
+    /// state it sees before the end, for a progress display: `RUNNING
+    /// (RUNNING)`, and for an MSQ controller its live report's stages and
+    /// rows (`RUNNING (RUNNING), stages 0/2 done, 3 rows read`).
+    pub async fn wait_for_task_with(
+        &self,
+        task_id: &str,
+        limit: Duration,
+        progress: impl FnMut(&str) + Send,
+    ) -> Result<TaskStatus> {
+        let progress = std::sync::Mutex::new(progress);
+        poll(&format!("task {task_id} to finish"), limit, || {
+            let progress = &progress;
+            async move {
+                let status = match self.task_status(task_id).await {
+                    Ok(answer) => answer.status,
+                    Err(e) if e.is_not_found() => {
+                        return Ok(Err("not known to the Overlord yet".to_owned()));
+                    }
+                    Err(e) => return Err(e),
+                };
+                let Some(status) = status else {
+                    return Ok(Err("no status yet".to_owned()));
+                };
+                if status.status_code.is_complete() {
+                    return Ok(Ok(status));
+                }
+                let mut state = match status.runner_status_code {
+                    Some(runner) => format!("{} ({runner})", status.status_code),
+                    None => status.status_code.to_string(),
+                };
+                // An MSQ controller reports its stages and rows live.
+                if status.task_type.as_deref() == Some("query_controller")
+                    && let Ok(Ok(reports)) =
+                        tokio::time::timeout(REPORT_LIMIT, self.task_reports(task_id)).await
+                    && let Some(live) = serde_json::to_value(&reports)
+                        .ok()
+                        .and_then(|r| msq_progress(&r))
+                {
+                    state = format!("{state}, {live}");
+                }
+                if let Ok(mut progress) = progress.lock() {
+                    progress(&state);
+                }
+                Ok(Err(state))
             }
         })
         .await
@@ -202,6 +289,51 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A check that never answers (a frozen Overlord behind `no_timeout()`)
+    /// ends with the wait's limit, not after it.
+    #[tokio::test]
+    async fn a_check_that_hangs_ends_at_the_limit() {
+        let started = Instant::now();
+        let err = poll("a hung check", Duration::from_millis(300), || async {
+            std::future::pending::<Result<std::result::Result<(), String>>>().await
+        })
+        .await
+        .unwrap_err();
+        assert!(err.is_wait_timeout(), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(err.to_string().contains("no answer"), "{err}");
+        // No limit at all is no limit, not a panic.
+        let mut n = 0;
+        let value = poll("no limit", Duration::MAX, || {
+            n += 1;
+            let done = n >= 2;
+            async move { Ok::<_, Error>(if done { Ok(n) } else { Err(format!("try {n}")) }) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 2);
+    }
+
+    #[test]
+    fn msq_progress_counts_finished_stages_and_rows_read() {
+        // The shape of Druid 27's live report of a running REPLACE.
+        let report = serde_json::json!({"multiStageQuery": {"payload": {
+            "stages": [{"stageNumber": 0, "phase": "FINISHED"}, {"stageNumber": 1, "phase": "READING_INPUT"}],
+            "counters": {"0": {
+                "0": {"output": {"type": "channel", "rows": [3, 4]}},
+                "1": {"output": {"type": "channel", "rows": [5]}}
+            }}
+        }}});
+        assert_eq!(
+            msq_progress(&report).as_deref(),
+            Some("stages 1/2 done, 12 rows read")
+        );
+        assert_eq!(
+            msq_progress(&serde_json::json!({"ingestionStatsAndErrors": {}})),
+            None
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::args::{ApiArgs, Format};
 use crate::fail::Failure;
-use crate::tasks::{print_json, print_rows, print_text};
+use crate::tasks::{print_json, print_network_text, print_rows};
 
 /// `task_status` as the command line spells it: `task-status`.
 fn kebab(name: &str) -> String {
@@ -341,15 +341,15 @@ pub(crate) async fn run(
         }
         ResponseKind::Json { .. } => match answer.json::<Value>() {
             Ok(value) => print_json(&value),
-            Err(_) => print_text(&answer.text()?),
+            Err(_) => print_network_text(&String::from_utf8_lossy(answer.body())),
         },
         _ => {
-            let text = answer.text()?;
+            let text = String::from_utf8_lossy(answer.body());
             if text.is_empty() {
                 eprintln!("{} answered {}", entry.operation, answer.status());
                 return Ok(());
             }
-            print_text(&text)
+            print_network_text(&text)
         }
     }
 }

@@ -48,9 +48,14 @@ pub(crate) struct Connection {
     /// Present this client certificate and key (one PEM file) [env: DRUID_CLIENT_CERT].
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) client_cert: Option<PathBuf>,
-    /// Reach discovered services on their TLS ports [env: DRUID_PREFER_TLS].
+    /// Reach discovered services on their TLS ports even with an http URL
+    /// [env: DRUID_PREFER_TLS] [default: as the URL: https means TLS].
     #[arg(long, global = true)]
     pub(crate) prefer_tls: bool,
+    /// Let the password go to services over plaintext after an https URL
+    /// (a trusted network behind a TLS edge) [env: DRUID_ALLOW_PLAINTEXT_CREDENTIALS].
+    #[arg(long, global = true)]
+    pub(crate) allow_plaintext_credentials: bool,
     /// Docker-style EXTERNAL:INTERNAL port pairs (the cluster's containers
     /// seen through the URL's host), repeatable [env: DRUID_PORT_MAP].
     #[arg(long, global = true, value_name = "EXT:INT", value_delimiter = ',')]

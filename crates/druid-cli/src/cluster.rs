@@ -13,6 +13,9 @@ use crate::output::{Column, RowWriter, Style};
 
 /// How long each server's health check may take.
 const HEALTH_LIMIT: Duration = Duration::from_secs(5);
+/// How many servers are checked at once: a cluster of thousands of servers
+/// does not open thousands of connections (two per server) at once.
+const HEALTH_CHECKS_AT_ONCE: usize = 16;
 
 /// A server's health, as checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +95,11 @@ pub(crate) async fn run(client: &Client, args: &ClusterArgs) -> Result<(), Failu
     let checked: Vec<(Health, Option<String>)> = if args.no_health {
         vec![(Health::Unchecked, None); servers.len()]
     } else {
-        futures_util::future::join_all(servers.iter().map(|s| health(&cluster, s))).await
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(servers.iter().map(|s| health(&cluster, s)))
+            .buffered(HEALTH_CHECKS_AT_ONCE)
+            .collect()
+            .await
     };
     let healths: Vec<Health> = checked.iter().map(|(health, _)| *health).collect();
     // The model's version where sys.servers has one, else the server's own.

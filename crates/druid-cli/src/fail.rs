@@ -61,12 +61,14 @@ impl Failure {
         }
     }
 
-    /// Writes the failure to standard error and gives the exit code.
+    /// Writes the failure to standard error and gives the exit code. The
+    /// message is one line and the detail shows Druid's answer: both come
+    /// from the network, so their control characters are shown as escapes.
     pub(crate) fn report(&self, verbose: bool) -> ExitCode {
-        let mut text = format!("druid: {}", self.message);
+        let mut text = format!("druid: {}", crate::escape::line(&self.message));
         match (&self.detail, verbose) {
             (Some(detail), true) => {
-                let _ = write!(text, "\n{detail}");
+                let _ = write!(text, "\n{}", crate::escape::text(detail));
             }
             (Some(_), false) => text.push_str(" (--verbose for the detail)"),
             (None, _) => {}
@@ -78,7 +80,11 @@ impl Failure {
 
 impl From<druid_api::Error> for Failure {
     fn from(error: druid_api::Error) -> Self {
-        let kind = if error.is_invalid_input() || error.is_read_only() || is_config(&error) {
+        let kind = if error.is_invalid_input()
+            || error.is_read_only()
+            || error.is_plaintext_refused()
+            || is_config(&error)
+        {
             Kind::Usage
         } else if error.api().is_none()
             && (error.is_connect() || error.is_tls() || error.is_timeout())
@@ -88,9 +94,16 @@ impl From<druid_api::Error> for Failure {
             Kind::Druid
         };
         let detail = detail(&error);
+        let mut message = error.to_string();
+        if error.is_plaintext_refused() {
+            message.push_str(
+                " (druid: --allow-plaintext-credentials or \
+                 $DRUID_ALLOW_PLAINTEXT_CREDENTIALS; $DRUID_PREFER_TLS=false for plaintext ports)",
+            );
+        }
         Failure {
             kind,
-            message: error.to_string(),
+            message,
             detail: (!detail.is_empty()).then_some(detail),
         }
     }

@@ -14,6 +14,7 @@ mod api;
 mod args;
 mod cluster;
 mod connect;
+mod escape;
 mod fail;
 mod inventory;
 mod output;
@@ -128,7 +129,10 @@ fn show_config(settings: &Settings) {
     );
     add(
         "url",
-        Some((settings.url.value.clone(), settings.url.source.to_string())),
+        Some((
+            druid_api::transport::redact_url_text(&settings.url.value),
+            settings.url.source.to_string(),
+        )),
     );
     add(
         "user",
@@ -156,9 +160,19 @@ fn show_config(settings: &Settings) {
     add("client cert", path(&settings.client_cert));
     add(
         "prefer tls",
+        Some(match &settings.prefer_tls {
+            Some(set) => (set.value.to_string(), set.source.to_string()),
+            None => (
+                "as the URL (https: TLS for every service)".to_owned(),
+                "default".to_owned(),
+            ),
+        }),
+    );
+    add(
+        "allow plaintext credentials",
         Some((
-            settings.prefer_tls.value.to_string(),
-            settings.prefer_tls.source.to_string(),
+            settings.allow_plaintext_credentials.value.to_string(),
+            settings.allow_plaintext_credentials.source.to_string(),
         )),
     );
     add(

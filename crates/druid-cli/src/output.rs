@@ -1,5 +1,8 @@
 //! Rows out: an aligned table, JSON, JSON lines or CSV, written as they
-//! arrive so that a million rows never sit in memory.
+//! arrive so that a million rows never sit in memory. Nothing from the
+//! network reaches the terminal raw: table cells, names and types show
+//! control characters as escapes, JSON writes them as `\u` escapes, and
+//! CSV on a terminal shows them too (see [`crate::escape`]).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -8,11 +11,13 @@ use serde_json::{Map, Value};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 use crate::args::Format;
+use crate::escape;
 
 /// Rows a table measures before it prints: its column widths come from
 /// them, and later cells that are wider are cut.
 const MEASURED_ROWS: usize = 500;
-/// The widest a table column gets.
+/// The widest a table column gets: a cell is cut to it when it arrives, so
+/// the rows held for measuring take at most this much of each value.
 const MAX_WIDTH: usize = 60;
 
 /// A column of the output: its name and, when known, its type.
@@ -91,6 +96,9 @@ pub(crate) struct RowWriter<W: Write> {
     rows: u64,
     /// A number's text, reused from cell to cell.
     scratch: String,
+    /// Whether CSV fields show control characters as escapes (on a
+    /// terminal; a file or a pipe gets the data as it is).
+    escape_csv: bool,
 }
 
 /// The output itself; CSV goes through the csv crate's writer, which owns it.
@@ -105,6 +113,7 @@ impl<W: Write> RowWriter<W> {
             Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
             _ => Sink::Plain(out),
         };
+        use std::io::IsTerminal as _;
         RowWriter {
             sink,
             format,
@@ -115,6 +124,7 @@ impl<W: Write> RowWriter<W> {
             widths: None,
             rows: 0,
             scratch: String::new(),
+            escape_csv: format == Format::Csv && io::stdout().is_terminal(),
         }
     }
 
@@ -151,16 +161,10 @@ impl<W: Write> RowWriter<W> {
                 if self.rows > 1 {
                     self.out()?.write_all(b",\n")?;
                 }
-                {
-                    let object = self.object(values);
-                    serde_json::to_writer(self.out()?, &object)?;
-                }
+                self.json_row(values)?;
             }
             Format::Jsonl => {
-                {
-                    let object = self.object(values);
-                    serde_json::to_writer(self.out()?, &object)?;
-                }
+                self.json_row(values)?;
                 self.out()?.write_all(b"\n")?;
             }
             Format::Csv => {
@@ -168,6 +172,9 @@ impl<W: Write> RowWriter<W> {
                     // Field by field, without a String per cell.
                     for value in values {
                         match value {
+                            Value::String(s) if self.escape_csv => {
+                                csv.write_field(escape::line(s).as_bytes())?;
+                            }
                             Value::String(s) => csv.write_field(s)?,
                             Value::Null => csv.write_field("")?,
                             Value::Bool(b) => csv.write_field(if *b { "true" } else { "false" })?,
@@ -184,6 +191,14 @@ impl<W: Write> RowWriter<W> {
             }
         }
         Ok(())
+    }
+
+    /// One row as a JSON object, safe for a terminal.
+    fn json_row(&mut self, values: &[Value]) -> io::Result<()> {
+        let object = self.object(values);
+        let text = serde_json::to_string(&object)?;
+        let text = escape::json(&text).into_owned();
+        self.out()?.write_all(text.as_bytes())
     }
 
     /// The plain output (every format but CSV writes through it).
@@ -227,8 +242,15 @@ impl<W: Write> RowWriter<W> {
         match self.format {
             Format::Json => self.out()?.write_all(b"[\n"),
             Format::Csv => {
+                let escape_csv = self.escape_csv;
                 if let Sink::Csv(csv) = &mut self.sink {
-                    csv.write_record(self.columns.iter().map(|c| c.name.as_str()))?;
+                    csv.write_record(self.columns.iter().map(|c| {
+                        if escape_csv {
+                            escape::line(&c.name).into_owned()
+                        } else {
+                            c.name.clone()
+                        }
+                    }))?;
                 }
                 Ok(())
             }
@@ -250,9 +272,9 @@ impl<W: Write> RowWriter<W> {
             .columns
             .iter()
             .map(|c| {
-                c.name
+                escape::line(&c.name)
                     .width()
-                    .max(c.sql_type.as_deref().map_or(0, str::width))
+                    .max(c.sql_type.as_deref().map_or(0, |t| escape::line(t).width()))
             })
             .collect();
         for row in &self.pending {
@@ -264,7 +286,11 @@ impl<W: Write> RowWriter<W> {
             *width = (*width).min(MAX_WIDTH);
         }
         self.widths = Some(widths.clone());
-        let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        let names: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| fit(&escape::line(&c.name), MAX_WIDTH))
+            .collect();
         let header = self.line(&names, &widths, false);
         let header = self.style.paint(&header, "1");
         writeln!(self.out()?, "{header}")?;
@@ -272,7 +298,12 @@ impl<W: Write> RowWriter<W> {
             let types: Vec<String> = self
                 .columns
                 .iter()
-                .map(|c| c.sql_type.clone().unwrap_or_default())
+                .map(|c| {
+                    fit(
+                        &escape::line(c.sql_type.as_deref().unwrap_or_default()),
+                        MAX_WIDTH,
+                    )
+                })
                 .collect();
             let line = self.line(&types, &widths, false);
             let line = self.style.paint(&line, "2");
@@ -323,19 +354,15 @@ impl<W: Write> RowWriter<W> {
 }
 
 /// A cell as a table shows it: text as it is, `null`, JSON for the rest.
-/// Line breaks and tabs become visible escapes, so a row stays one line.
+/// Line breaks, tabs and every other control character become visible
+/// escapes, so a row stays one line and the terminal acts on nothing; the
+/// cell is cut to the widest a column gets.
 pub(crate) fn cell_text(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => s.clone(),
+    match value {
+        Value::String(s) => fit(&escape::line(s), MAX_WIDTH),
         Value::Null => "null".to_owned(),
-        other => other.to_string(),
-    };
-    if text.contains(['\n', '\r', '\t']) {
-        text.replace('\n', "\\n")
-            .replace('\r', "\\r")
-            .replace('\t', "\\t")
-    } else {
-        text
+        // Serialized whole only when short; a long array or object is cut.
+        other => fit(&escape::line(&other.to_string()), MAX_WIDTH),
     }
 }
 
@@ -469,6 +496,45 @@ mod tests {
             plain
         );
         assert!(color.contains("\x1b[32mx\x1b[0m      "), "{color:?}");
+    }
+
+    #[test]
+    fn nothing_from_the_network_reaches_the_terminal_raw() {
+        let hostile = Column {
+            name: "name\x1b]0;owned\x07".to_owned(),
+            sql_type: Some("VARCHAR\u{9b}2J".to_owned()),
+        };
+        let row = [json!("\x1b]52;c;ZXZpbA==\x07"), json!({"k": "\u{202e}x"})];
+        for format in [Format::Table, Format::Json, Format::Jsonl] {
+            let mut writer = RowWriter::new(
+                Vec::new(),
+                format,
+                Style::Plain,
+                vec![hostile.clone(), Column::named("b")],
+            );
+            writer.row(&row).unwrap();
+            let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+                "{format:?}: {text:?}"
+            );
+            if format == Format::Table {
+                assert!(text.contains("name\\x1b]0;owned\\x07"), "{text}");
+                assert!(text.contains("VARCHAR\\u{9b}2J"), "{text}");
+                assert!(text.contains("\\x1b]52;c;ZXZpbA==\\x07"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_cell_is_cut_when_it_arrives() {
+        let cell = cell_text(&json!("x".repeat(10 << 20)));
+        assert_eq!(cell.chars().count(), MAX_WIDTH);
+        assert!(cell.ends_with('…'));
+        let array = cell_text(&json!(vec![1; 100_000]));
+        assert!(array.len() <= MAX_WIDTH * 3, "{}", array.len());
     }
 
     #[test]

@@ -96,7 +96,11 @@ pub(crate) async fn run(client: &Client, args: &SqlArgs) -> Result<(), Failure> 
             Ok(Outcome::Interrupted(said)) => {
                 eprintln!("interrupted after {:.3} s; {said}", seconds())
             }
-            Err(failure) => eprintln!("error after {:.3} s: {}", seconds(), failure.message),
+            Err(failure) => eprintln!(
+                "error after {:.3} s: {}",
+                seconds(),
+                crate::escape::line(&failure.message)
+            ),
         }
     }
     if let Some(path) = &history {

@@ -51,13 +51,15 @@ pub(crate) async fn run(client: &Client, args: &RawArgs) -> Result<(), Failure> 
     }
     let service = service(client, args.service).await?;
     let response = service.send(&request).await?;
-    let text = response.text()?;
-    // JSON is indented on a terminal; anything else is printed as it came.
+    let text = String::from_utf8_lossy(response.body()).into_owned();
+    // JSON is indented on a terminal; anything else is printed as it came,
+    // its control characters shown as escapes.
     let shown = match serde_json::from_str::<Value>(&text) {
         Ok(value) if std::io::stdout().is_terminal() => {
-            serde_json::to_string_pretty(&value).unwrap_or(text)
+            crate::escape::json(&serde_json::to_string_pretty(&value).unwrap_or(text)).into_owned()
         }
-        _ => text,
+        Ok(_) => crate::escape::json(&text).into_owned(),
+        Err(_) => crate::escape::text(&text).into_owned(),
     };
     if shown.is_empty() {
         return Ok(());

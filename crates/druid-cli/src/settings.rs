@@ -75,7 +75,9 @@ pub(crate) struct Settings {
     pub(crate) password: Option<Set<PasswordFrom>>,
     pub(crate) ca_cert: Option<Set<PathBuf>>,
     pub(crate) client_cert: Option<Set<PathBuf>>,
-    pub(crate) prefer_tls: Set<bool>,
+    /// Unset: TLS follows the URL's scheme.
+    pub(crate) prefer_tls: Option<Set<bool>>,
+    pub(crate) allow_plaintext_credentials: Set<bool>,
     pub(crate) port_map: Option<Set<String>>,
     pub(crate) timeout: Option<Set<Duration>>,
     pub(crate) read_only: Set<bool>,
@@ -104,6 +106,7 @@ pub(crate) struct Profile {
     pub(crate) ca_cert: Option<PathBuf>,
     pub(crate) client_cert: Option<PathBuf>,
     pub(crate) prefer_tls: Option<bool>,
+    pub(crate) allow_plaintext_credentials: Option<bool>,
     /// Docker-style `EXTERNAL:INTERNAL` pairs.
     pub(crate) port_map: Option<Vec<String>>,
     /// Seconds, or text like `30s`, `2m`.
@@ -283,6 +286,7 @@ pub(crate) fn resolve(args: &Connection, env: &dyn Env) -> Result<Settings, Fail
         value: DEFAULT_URL.to_owned(),
         source: Source::Default,
     });
+    refuse_credentials_in(&url)?;
     let user = first(
         args.user.clone().map(|v| (v, "user")),
         env.var("DRUID_USER").map(|v| (v, "DRUID_USER")),
@@ -353,6 +357,12 @@ pub(crate) fn resolve(args: &Connection, env: &dyn Env) -> Result<Settings, Fail
         args.prefer_tls.then_some((true, "prefer-tls")),
         env_bool("DRUID_PREFER_TLS")?,
         chosen.prefer_tls.map(|b| (b, name)),
+    );
+    let allow_plaintext_credentials = first(
+        args.allow_plaintext_credentials
+            .then_some((true, "allow-plaintext-credentials")),
+        env_bool("DRUID_ALLOW_PLAINTEXT_CREDENTIALS")?,
+        chosen.allow_plaintext_credentials.map(|b| (b, name)),
     )
     .unwrap_or(Set {
         value: false,
@@ -379,9 +389,10 @@ pub(crate) fn resolve(args: &Connection, env: &dyn Env) -> Result<Settings, Fail
 
     let profile_timeout = match &chosen.timeout {
         None => None,
-        Some(toml::Value::Integer(secs)) if *secs > 0 => {
-            Some(Duration::from_secs(secs.unsigned_abs()))
-        }
+        Some(toml::Value::Integer(secs)) => Some(
+            parse_duration(&secs.to_string())
+                .map_err(|e| Failure::usage(format!("profile {name}: timeout: {e}")))?,
+        ),
         Some(toml::Value::String(text)) => Some(
             parse_duration(text)
                 .map_err(|e| Failure::usage(format!("profile {name}: timeout: {e}")))?,
@@ -415,10 +426,28 @@ pub(crate) fn resolve(args: &Connection, env: &dyn Env) -> Result<Settings, Fail
         ca_cert,
         client_cert,
         prefer_tls,
+        allow_plaintext_credentials,
         port_map,
         timeout,
         read_only,
     })
+}
+
+/// Refuses a URL with a user or a password inside: a password on the
+/// command line is seen by every user of the machine (`ps`) and kept in the
+/// shell's history, and one in a config file or the environment is as easy
+/// to leak. The message never shows it.
+fn refuse_credentials_in(url: &Set<String>) -> Result<(), Failure> {
+    let redacted = druid_api::transport::redact_url_text(&url.value);
+    if redacted == url.value {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "the URL (from {}) holds a user or password ({redacted}); give the user with --user \
+         or $DRUID_USER and the password with $DRUID_PASSWORD, --password-file or \
+         --password-prompt",
+        url.source
+    )))
 }
 
 #[cfg(test)]
@@ -513,7 +542,7 @@ read_only = true
         );
         assert_eq!(settings.port_map.unwrap().value, "8899:8888,8081:8081");
         assert_eq!(settings.timeout.unwrap().value, Duration::from_secs(120));
-        assert!(settings.read_only.value && settings.prefer_tls.value);
+        assert!(settings.read_only.value && settings.prefer_tls.unwrap().value);
         assert_eq!(
             settings.password.unwrap().value,
             PasswordFrom::Env("PROD_PW".to_owned(), "secret".to_owned())
@@ -601,6 +630,52 @@ read_only = true
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_url_with_credentials_is_refused_wherever_it_comes_from() {
+        let (_dir, path) = config(
+            "default_profile = \"p\"\n[profiles.p]\nurl = \"https://ops:s3cret@druid:9088\"\n",
+        );
+        let env: BTreeMap<&str, &str> = [("DRUID_CONFIG", path.as_str())].into();
+        let err = resolve(&connection(&[]), &env).unwrap_err();
+        assert!(err.message.contains("(from profile p)"), "{}", err.message);
+        assert!(!err.message.contains("s3cret"), "{}", err.message);
+        let err = resolve(&connection(&["--url", "ops:s3cret@host:8888"]), &env).unwrap_err();
+        assert!(err.message.contains("(from --url)"), "{}", err.message);
+        assert!(!err.message.contains("s3cret"), "{}", err.message);
+        assert!(err.message.contains("DRUID_PASSWORD"), "{}", err.message);
+        let env: BTreeMap<&str, &str> = [
+            ("XDG_CONFIG_HOME", "/nonexistent-druid-cli"),
+            ("DRUID_URL", "http://u:p@h:1"),
+        ]
+        .into();
+        assert!(resolve(&connection(&[]), &env).is_err());
+    }
+
+    #[test]
+    fn tls_follows_the_url_unless_set_and_plaintext_credentials_are_opt_in() {
+        let env: BTreeMap<&str, &str> = [("XDG_CONFIG_HOME", "/nonexistent-druid-cli")].into();
+        let settings = resolve(&connection(&["--url", "https://druid:9088"]), &env).unwrap();
+        assert!(settings.prefer_tls.is_none());
+        assert!(!settings.allow_plaintext_credentials.value);
+        let env: BTreeMap<&str, &str> = [
+            ("XDG_CONFIG_HOME", "/nonexistent-druid-cli"),
+            ("DRUID_PREFER_TLS", "false"),
+            ("DRUID_ALLOW_PLAINTEXT_CREDENTIALS", "true"),
+        ]
+        .into();
+        let settings = resolve(&connection(&[]), &env).unwrap();
+        assert!(!settings.prefer_tls.unwrap().value);
+        assert_eq!(
+            settings.allow_plaintext_credentials.source,
+            Source::Env("DRUID_ALLOW_PLAINTEXT_CREDENTIALS")
+        );
+        let (_dir, path) =
+            config("default_profile = \"p\"\n[profiles.p]\ntimeout = 999999999999\n");
+        let env: BTreeMap<&str, &str> = [("DRUID_CONFIG", path.as_str())].into();
+        let err = resolve(&connection(&[]), &env).unwrap_err();
+        assert!(err.message.contains("under a year"), "{}", err.message);
     }
 
     #[test]

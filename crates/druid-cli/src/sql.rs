@@ -2,7 +2,6 @@
 
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::path::Path;
-use std::time::Duration;
 
 use druid_api::Client;
 use druid_api::models::SqlParameter;
@@ -12,9 +11,6 @@ use serde_json::{Map, Value};
 use crate::args::{Format, QueryArgs, SqlArgs};
 use crate::fail::Failure;
 use crate::output::{Column, RowWriter, Style};
-
-/// How long the cancel request of an interrupted query may take.
-const CANCEL_LIMIT: Duration = Duration::from_secs(5);
 
 /// SQL types a parameter may name (`BIGINT:42`).
 const SQL_TYPES: &[&str] = &[
@@ -167,16 +163,14 @@ fn write_failure(e: &io::Error) -> Result<Stop, Failure> {
     }
 }
 
-/// Cancels a query on the server, bounded in time.
-async fn cancel(client: &Client, query_id: &str) -> String {
-    match tokio::time::timeout(CANCEL_LIMIT, client.cancel_sql(query_id)).await {
-        Ok(Ok(())) => format!("cancelled query {query_id} on the server"),
-        Ok(Err(e)) if e.is_not_found() => format!("query {query_id} had already finished"),
-        Ok(Err(e)) => format!("query {query_id} may still run: its cancel failed: {e}"),
-        Err(_) => format!(
-            "query {query_id} may still run: its cancel took over {} s",
-            CANCEL_LIMIT.as_secs()
-        ),
+/// Cancels a stream's query on the server (the library's cancel, bounded
+/// in time, sent to the server that runs it, also by a read-only client).
+async fn cancel<T>(stream: druid_api::RowStream<T>) -> String {
+    let query_id = stream.query_id().to_owned();
+    match stream.cancel().await {
+        Ok(true) => format!("cancelled query {query_id} on the server"),
+        Ok(false) => format!("query {query_id} had already finished"),
+        Err(e) => format!("query {query_id} may still run: its cancel failed: {e}"),
     }
 }
 
@@ -230,7 +224,6 @@ pub(crate) async fn execute(
         request = request.query_id(id);
     }
     let mut stream = request.stream::<Vec<Value>>();
-    let query_id = stream.query_id().to_owned();
     let style = Style::for_stdout();
     let new_out = || io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let make_writer = |columns: Option<&[druid_api::Column]>, width: usize| {
@@ -282,16 +275,14 @@ pub(crate) async fn execute(
             Ok(Outcome::Done { rows })
         }
         Some(Stop::ClosedOutput) => {
-            drop(stream);
-            let _ = cancel(client, &query_id).await;
+            let _ = cancel(stream).await;
             Ok(Outcome::ClosedOutput)
         }
         Some(Stop::Interrupted) => {
             if let Some(writer) = writer.take() {
                 let _ = writer.finish();
             }
-            drop(stream);
-            Ok(Outcome::Interrupted(cancel(client, &query_id).await))
+            Ok(Outcome::Interrupted(cancel(stream).await))
         }
     }
 }

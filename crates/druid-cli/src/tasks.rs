@@ -13,7 +13,7 @@ use crate::fail::Failure;
 use crate::output::{Column, RowWriter, Style};
 
 /// Writes `value` as indented JSON (or one line when not on a terminal and
-/// not asked to indent).
+/// not asked to indent), with no character a terminal acts on.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = if io::stdout().is_terminal() {
         serde_json::to_string_pretty(value)
@@ -21,7 +21,37 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
         serde_json::to_string(value)
     }
     .map_err(|e| Failure::druid(format!("cannot write the answer: {e}")))?;
-    print_text(&text)
+    print_text(&crate::escape::json(&text))
+}
+
+/// Writes text from the network and a line break, its control characters
+/// (but line breaks and tabs) shown as escapes.
+pub(crate) fn print_network_text(text: &str) -> Result<(), Failure> {
+    print_text(&crate::escape::text(text))
+}
+
+/// Writes a body as it arrives (a task log: it can be larger than memory),
+/// as text safe for a terminal; a closed output (`| head`) ends it quietly.
+pub(crate) async fn print_stream(
+    mut response: druid_api::transport::StreamingResponse,
+) -> Result<(), Failure> {
+    let mut text = crate::escape::Bytes::default();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut written = Ok(());
+    while let Some(chunk) = response.chunk().await.map_err(Failure::from)? {
+        written = out.write_all(text.push(&chunk).as_bytes());
+        if written.is_err() {
+            break;
+        }
+    }
+    let result = written
+        .and_then(|()| out.write_all(text.finish().as_bytes()))
+        .and_then(|()| out.flush());
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::usage(format!("cannot write the output: {e}"))),
+    }
 }
 
 /// Writes text and a line break; a closed output (`| head`) is no error.
@@ -154,11 +184,11 @@ pub(crate) async fn task(client: &Client, args: &TaskArgs) -> Result<(), Failure
             if let Some(bytes) = tail {
                 request = request.offset(-bytes.abs());
             }
-            print_text(&request.await?)
+            print_stream(request.await?).await
         }
         TaskCommand::Shutdown { id } => {
             let answer = overlord.shutdown_task(id).await?;
-            print_text(&format!("asked task {} to shut down", answer.task))
+            print_network_text(&format!("asked task {} to shut down", answer.task))
         }
         TaskCommand::Wait { id, limit } => {
             let status = wait(&overlord, id, *limit).await?;
@@ -191,6 +221,8 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(crate) fn new(what: &str) -> Self {
+        let what = crate::escape::line(what);
+        let what = what.as_ref();
         let bar = io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -220,8 +252,9 @@ impl Progress {
         }
         state.clone_into(&mut last);
         drop(last);
+        let state = crate::escape::line(state);
         match &self.bar {
-            Some(bar) => bar.set_message(state.to_owned()),
+            Some(bar) => bar.set_message(state.into_owned()),
             None => eprintln!("  {:>6.1}s  {state}", self.started.elapsed().as_secs_f64()),
         }
     }
@@ -234,37 +267,8 @@ impl Progress {
     }
 }
 
-/// How long a running MSQ task's live report may take, per poll.
-const REPORT_LIMIT: Duration = Duration::from_secs(2);
-
-/// An MSQ report's progress: the stages finished, and the rows the first
-/// stage has read (summed over its workers).
-pub(crate) fn msq_progress(reports: &Value) -> Option<String> {
-    let payload = reports.pointer("/multiStageQuery/payload")?;
-    let stages = payload.get("stages")?.as_array()?;
-    let finished = stages
-        .iter()
-        .filter(|s| s.get("phase").and_then(Value::as_str) == Some("FINISHED"))
-        .count();
-    let rows: u64 = payload
-        .pointer("/counters/0")
-        .and_then(Value::as_object)
-        .map(|workers| {
-            workers
-                .values()
-                .filter_map(|w| w.pointer("/output/rows")?.as_array())
-                .flatten()
-                .filter_map(Value::as_u64)
-                .sum()
-        })
-        .unwrap_or(0);
-    Some(format!(
-        "stages {finished}/{} done, {rows} rows read",
-        stages.len()
-    ))
-}
-
-/// Waits for a task to finish, showing its state.
+/// Waits for a task to finish, showing its state (the library's wait; an
+/// MSQ task's live report gives its stages and rows).
 pub(crate) async fn wait(
     overlord: &OverlordClient,
     id: &str,
@@ -272,35 +276,9 @@ pub(crate) async fn wait(
 ) -> Result<TaskStatus, Failure> {
     let mut progress = Progress::new(&format!("task {id}"));
     let shown = &progress;
-    let result = druid_api::wait::poll(&format!("task {id} to finish"), limit, || async {
-        match overlord.task_status(id).await {
-            Ok(answer) => match answer.status {
-                Some(status) if status.status_code.is_complete() => Ok(Ok(status)),
-                Some(status) => {
-                    let mut state = match status.runner_status_code {
-                        Some(runner) => format!("{} ({runner})", status.status_code),
-                        None => status.status_code.to_string(),
-                    };
-                    // An MSQ controller reports its stages and rows live.
-                    if status.task_type.as_deref() == Some("query_controller")
-                        && let Ok(Ok(reports)) =
-                            tokio::time::timeout(REPORT_LIMIT, overlord.task_reports(id)).await
-                        && let Some(progress) = serde_json::to_value(&reports)
-                            .ok()
-                            .and_then(|r| msq_progress(&r))
-                    {
-                        state = format!("{state}, {progress}");
-                    }
-                    shown.update(&state);
-                    Ok(Err(state))
-                }
-                None => Ok(Err("no status yet".to_owned())),
-            },
-            Err(e) if e.is_not_found() => Ok(Err("not known to the Overlord yet".to_owned())),
-            Err(e) => Err(e),
-        }
-    })
-    .await;
+    let result = overlord
+        .wait_for_task_with(id, limit, |state| shown.update(state))
+        .await;
     match result {
         Ok(status) => {
             progress.done(&status.status_code.to_string());
@@ -340,10 +318,10 @@ pub(crate) async fn ingest(client: &Client, args: &IngestArgs) -> Result<(), Fai
     let status = wait(&overlord, &task_id, args.limit).await?;
     finished(&status)?;
     let Some(datasource) = status.data_source.clone().filter(|d| !d.is_empty()) else {
-        return print_text(&format!("task {} succeeded", task_id));
+        return print_network_text(&format!("task {} succeeded", task_id));
     };
     if args.no_wait_load {
-        return print_text(&format!(
+        return print_network_text(&format!(
             "task {} succeeded; {datasource} is loading",
             task_id
         ));
@@ -361,31 +339,8 @@ pub(crate) async fn ingest(client: &Client, args: &IngestArgs) -> Result<(), Fai
             return Err(Failure::from(e));
         }
     }
-    print_text(&format!(
+    print_network_text(&format!(
         "task {} succeeded; {datasource} is loaded and queryable",
         task_id
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn msq_progress_counts_finished_stages_and_rows_read() {
-        // The shape of Druid 27's live report of a running REPLACE.
-        let report = json!({"multiStageQuery": {"payload": {
-            "stages": [{"stageNumber": 0, "phase": "FINISHED"}, {"stageNumber": 1, "phase": "READING_INPUT"}],
-            "counters": {"0": {
-                "0": {"output": {"type": "channel", "rows": [3, 4]}},
-                "1": {"output": {"type": "channel", "rows": [5]}}
-            }}
-        }}});
-        assert_eq!(
-            msq_progress(&report).as_deref(),
-            Some("stages 1/2 done, 12 rows read")
-        );
-        assert_eq!(msq_progress(&json!({"ingestionStatsAndErrors": {}})), None);
-    }
 }

@@ -218,6 +218,39 @@ fn no_connection_is_exit_code_3_and_usage_is_2() {
     );
 }
 
+/// Tried on main: `druid --url 'http://ops:PASSWORD@127.0.0.1:18880'
+/// config`, and the same URL with port 99999, both printed the password.
+/// (The password here is not the word PASSWORD: the pointer to
+/// `$DRUID_PASSWORD` must be in the message.)
+/// A password inside `--url` is refused with a pointer to where a
+/// password goes, and no message shows it.
+#[test]
+fn a_password_inside_the_url_is_refused_and_never_printed() {
+    for url in [
+        "http://ops:Hunter2pw@127.0.0.1:18880",
+        "http://ops:Hunter2pw@127.0.0.1:99999",
+    ] {
+        for args in [vec!["--url", url, "config"], vec!["--url", url, "tasks"]] {
+            let (code, out, err) = run(druid(&[]).args(&args));
+            assert!(
+                !out.contains("Hunter2pw") && !err.contains("Hunter2pw"),
+                "{args:?}: {out}{err}"
+            );
+            assert_eq!(code, 2, "{args:?}: {out}{err}");
+            assert!(
+                err.contains("DRUID_PASSWORD") && err.contains("--password-file"),
+                "{args:?}: {err}"
+            );
+        }
+        let (code, out, err) = run(druid(&[("DRUID_URL", url)]).args(["config"]));
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(
+            !out.contains("Hunter2pw") && !err.contains("Hunter2pw"),
+            "{out}{err}"
+        );
+    }
+}
+
 /// A config file in a fresh temporary folder.
 fn config_file(text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -567,4 +600,217 @@ async fn a_port_map_reaches_a_cluster_behind_docker_addresses() {
         run(druid(&[("DRUID_URL", &router.url())]).args(["--port-map", "8888", "cluster"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("write EXTERNAL:INTERNAL"), "{err}");
+}
+
+/// An https URL means TLS for every service the cluster lists, though each
+/// also listens in plaintext; plaintext is refused for the password unless
+/// asked for, with a pointer to the switch.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_url_keeps_the_password_on_tls() {
+    use druid_tests::tls::{TestCa, server_config};
+
+    let ca = TestCa::new("Druid CLI TLS CA");
+    let answer = |r: &druid_tests::fake::FakeRequest| match r.path() {
+        "/druid/indexer/v1/tasks" => FakeResponse::json(&json!([{
+            "id": "index_wiki_1", "type": "index_parallel", "dataSource": "wiki",
+            "statusCode": "SUCCESS", "status": "SUCCESS", "createdTime": "2026-12-08T00:00:00.000Z",
+            "duration": 1500
+        }])),
+        _ => FakeResponse::new(404, ""),
+    };
+    let plain = FakeServer::start(answer).await;
+    let tls = FakeServer::start_tls(server_config(&ca.server_cert()), answer).await;
+    let rows = json!([
+        {"server": format!("localhost:{}", tls.port()), "host": "localhost",
+         "plaintext_port": plain.port(), "tls_port": tls.port(), "server_type": "overlord", "is_leader": 1},
+    ]);
+    let router = FakeServer::start_tls(server_config(&ca.server_cert()), move |r| match r.path() {
+        "/druid/v2/sql" => FakeResponse::json(&rows),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let dir = config_file("").parent().unwrap().to_path_buf();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    let ca_text = ca_file.to_string_lossy().into_owned();
+    let env = |extra: &[(&'static str, &'static str)]| {
+        let mut all = vec![
+            ("DRUID_URL", router.url()),
+            ("DRUID_USER", "ops".to_owned()),
+            ("DRUID_PASSWORD", "Hunter2pw".to_owned()),
+            ("DRUID_CA_CERT", ca_text.clone()),
+        ];
+        all.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        all
+    };
+    let run_with = |extra: &[(&'static str, &'static str)]| {
+        let env = env(extra);
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(druid(&pairs).args(["tasks", "-o", "csv"]))
+    };
+    let (code, out, err) = run_with(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("index_wiki_1"), "{out}");
+    assert!(plain.requests().is_empty());
+    assert!(
+        tls.requests()
+            .iter()
+            .all(|r| r.header("authorization").is_some())
+    );
+
+    // Plaintext ports by choice: the password stays home, and the message
+    // says which switch sends it anyway.
+    let (code, _, err) = run_with(&[("DRUID_PREFER_TLS", "false")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("without TLS") && err.contains("--allow-plaintext-credentials"),
+        "{err}"
+    );
+    assert!(plain.requests().is_empty());
+    let (code, out, err) = run_with(&[
+        ("DRUID_PREFER_TLS", "false"),
+        ("DRUID_ALLOW_PLAINTEXT_CREDENTIALS", "true"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("index_wiki_1"), "{out}");
+    assert_eq!(plain.requests().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Data can hold escape sequences; a terminal must never act on them, in
+/// rows, column names, errors or a task's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_from_the_network_are_shown_not_run() {
+    let hostile = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}";
+    let server = FakeServer::start(move |r| match r.path() {
+        "/druid/v2/sql" => FakeResponse::new(
+            200,
+            [
+                json!(["page\u{1b}]0;owned\u{7}"]),
+                json!(["STRING"]),
+                json!(["VARCHAR"]),
+                json!([hostile]),
+            ]
+            .iter()
+            .map(|row| format!("{row}\n"))
+            .collect::<String>()
+                + "\n",
+        ),
+        "/druid/v2/sql/x" => FakeResponse::new(
+            400,
+            json!({"error": "druidException", "errorCode": "invalidInput",
+                   "errorMessage": format!("bad {hostile}")})
+            .to_string(),
+        ),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let raw = |text: &str| text.chars().any(|c| c.is_control() && c != '\n');
+    for format in ["table", "json", "jsonl", "csv"] {
+        let (code, out, err) =
+            run(druid(&[("DRUID_URL", &server.url())]).args(["sql", "SELECT 1", "-o", format]));
+        assert_eq!(code, 0, "{err}");
+        if format == "csv" {
+            // Not a terminal: CSV keeps the data as it is, for programs.
+            assert!(out.contains(hostile), "{out:?}");
+            continue;
+        }
+        assert!(!raw(&out), "{format}: {out:?}");
+    }
+    let (_, table, _) = run(druid(&[("DRUID_URL", &server.url())]).args(["sql", "SELECT 1"]));
+    assert!(table.contains("\\x1b]52;c;ZXZpbA==\\x07"), "{table}");
+    assert!(table.contains("page\\x1b]0;owned\\x07"), "{table}");
+    let (code, _, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "raw",
+        "POST",
+        "/druid/v2/sql/x",
+        "-d",
+        "{}",
+        "--verbose",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(!raw(&err), "{err:?}");
+    assert!(err.contains("bad \\x1b]52;c;ZXZpbA==\\x07"), "{err}");
+}
+
+/// `druid cluster` checks the health of many servers a few at a time, not
+/// all at once (two connections each).
+#[tokio::test(flavor = "multi_thread")]
+async fn health_checks_run_a_few_at_a_time() {
+    // Forty Historicals at Docker addresses, all reached through a port map
+    // on the one fake.
+    let server = FakeServer::start(move |r| match r.path() {
+        "/druid/v2/sql" => FakeResponse::json(&Value::Array(
+            (0..40)
+                .map(|i| {
+                    json!({"server": format!("10.0.0.{i}:8083"), "host": format!("10.0.0.{i}"),
+                           "plaintext_port": 8083, "tls_port": -1,
+                           "server_type": "historical", "tier": "_default_tier"})
+                })
+                .collect(),
+        )),
+        "/status/health" => FakeResponse::json(&json!(true)).delayed(Duration::from_millis(150)),
+        "/status" => {
+            FakeResponse::json(&json!({"version": "33.0.0"})).delayed(Duration::from_millis(150))
+        }
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let map = format!("{}:8083", server.port());
+    let (code, out, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
+        "--port-map",
+        &map,
+        "cluster",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let servers: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(servers.len(), 40);
+    assert!(servers.iter().all(|s| s["health"] == "ok"), "{out}");
+    // 16 servers at a time, two requests each: never more connections than
+    // that (plus discovery's), where all at once would open 80.
+    assert!(
+        server.connections() <= 33,
+        "{} connections",
+        server.connections()
+    );
+}
+
+/// A task's log streams to the output as it comes, whatever its size and
+/// encoding; bytes that are not UTF-8 and control characters show as
+/// escapes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_log_streams_and_shows_what_is_not_text() {
+    let mut log = b"2026-12-08 INFO start\n".repeat(20_000);
+    log.extend_from_slice(b"bad \xff\xfe byte \x1b[31mred\n");
+    let body = log.clone();
+    let rows = json!([{"server": "o:1", "host": "127.0.0.1", "plaintext_port": 1, "tls_port": -1,
+                       "server_type": "overlord", "is_leader": 1}]);
+    let overlord = FakeServer::start(move |r| match r.path() {
+        "/druid/indexer/v1/task/t1/log" => {
+            FakeResponse::new(200, body.clone()).in_chunks(1000, Duration::ZERO)
+        }
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let router = FakeServer::start(move |r| match r.path() {
+        "/druid/v2/sql" => FakeResponse::json(&rows),
+        _ => FakeResponse::new(404, ""),
+    })
+    .await;
+    let (code, out, err) = run(druid(&[("DRUID_URL", &router.url())]).args([
+        "--port-map",
+        &format!("{}:1", overlord.port()),
+        "task",
+        "log",
+        "t1",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 20_001);
+    assert!(
+        out.ends_with("bad \\xff\\xfe byte \\x1b[31mred\n"),
+        "{}",
+        &out[out.len() - 60..]
+    );
 }

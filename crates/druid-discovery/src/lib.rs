@@ -504,20 +504,29 @@ impl ClusterModel {
         self.servers.iter().map(|s| s.host.as_str())
     }
 
-    /// The hosts a redirect inside this cluster may lead to: every server's
-    /// host as Druid reports it, and as `mapper` maps it (plaintext and TLS).
+    /// The servers a redirect inside this cluster may lead to: each
+    /// server's host with each of its ports, as Druid reports them, and as
+    /// `mapper` maps them (plaintext and TLS).
     pub fn redirect_scope(&self, mapper: &dyn ServiceMapper) -> RedirectScope {
-        let mut hosts: Vec<String> = self.hosts().map(str::to_owned).collect();
+        let mut origins: Vec<(String, u16)> = Vec::new();
         for server in &self.servers {
-            for prefer_tls in [false, true] {
-                if let Ok(url) = server.url(mapper, prefer_tls)
-                    && let Some(host) = url.host_str()
+            let ports = [
+                (server.plaintext_port, None, false),
+                (None, server.tls_port, true),
+            ];
+            for (plain, tls, prefer_tls) in ports {
+                let Some(port) = plain.or(tls) else {
+                    continue;
+                };
+                origins.push((server.host.clone(), port));
+                if let Ok(url) = mapper.map(&server.host, plain, tls, prefer_tls)
+                    && let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default())
                 {
-                    hosts.push(host.to_owned());
+                    origins.push((host.to_owned(), port));
                 }
             }
         }
-        RedirectScope::new(hosts)
+        RedirectScope::new(origins)
     }
 
     /// Finds the server behind an endpoint: a URL (`http://host:port/...`)
@@ -757,16 +766,21 @@ mod tests {
     }
 
     #[test]
-    fn the_redirect_scope_has_reported_and_mapped_hosts() {
+    fn the_redirect_scope_has_reported_and_mapped_servers() {
         let model = ClusterModel::from_rows(rows(json!([
             {"server":"172.18.0.4:8081","host":"172.18.0.4","plaintext_port":8081,"tls_port":-1,"server_type":"coordinator","is_leader":1},
             {"server":"druid-broker:8082","host":"druid-broker","plaintext_port":8082,"tls_port":8282,"server_type":"broker"}
         ])));
         let scope = model.redirect_scope(&DockerMapper::new("docker.local", [[18081, 8081]]));
-        assert!(scope.allows("172.18.0.4"));
-        assert!(scope.allows("DRUID-BROKER"));
-        assert!(scope.allows("docker.local"));
-        assert!(!scope.allows("elsewhere"));
+        assert!(scope.allows("172.18.0.4", 8081));
+        assert!(scope.allows("DRUID-BROKER", 8082));
+        assert!(scope.allows("druid-broker", 8282));
+        assert!(scope.allows("docker.local", 18081));
+        assert!(scope.allows("docker.local", 8282));
+        // A host of the cluster on another port is not a server of it.
+        assert!(!scope.allows("172.18.0.4", 22));
+        assert!(!scope.allows("docker.local", 8081));
+        assert!(!scope.allows("elsewhere", 8081));
     }
 
     #[test]

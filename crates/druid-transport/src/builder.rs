@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::mapper::{IdentityMapper, ServiceMapper};
 use crate::mock::{MockFn, MockRequest, MockResponse};
 use crate::request::is_secret_header;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryBudget, RetryPolicy};
 use crate::transport::{Backend, Inner, RedirectScope, Transport, sanitize};
 
 /// The default limit on the time to open a connection.
@@ -27,6 +27,46 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default number of redirects followed for one call.
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+/// The default limit on the body of an endpoint's successful answer, after
+/// decompression: 256 MiB. Query results are not limited (they stream).
+///
+/// Every answer of Druid's REST endpoints fits with room to spare: the
+/// largest ones list a cluster's segments with their metadata (about 1 KB
+/// a segment: 200,000 segments in `metadata/segments?full`), task lists and
+/// lookups are smaller. An answer past the limit is [`Error::TooLarge`],
+/// never a partial value; raise it with
+/// [`TransportBuilder::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 << 20;
+/// The default limit on one attempt of a request that may be repeated (a
+/// read, an idempotent change), so that a frozen server costs one attempt,
+/// not the whole call: 15 s.
+///
+/// Why 15 s: a frozen lead Coordinator or Overlord (a stopped process, a
+/// long GC pause, a partition) keeps its leadership until its ZooKeeper
+/// session expires, 30 s by default in Druid, and a standby takes over a few
+/// seconds later (30.4 to 33.6 s, measured by `cargo xtask faults`). Each
+/// attempt that times out asks the other servers who leads, so a call moves
+/// to the new leader at the first timeout after the election: within about
+/// 34 + 15 s of the freeze, inside the default retry deadline's 45 s for
+/// calls that started after the freeze. Druid's REST answers (query
+/// results apart, which stream and keep their own deadline) come in well
+/// under a second on a healthy cluster.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Limits longer than this (ten years) mean "no limit": `Duration::MAX`
+/// and its neighbours cannot be added to an `Instant`.
+pub const UNLIMITED_ABOVE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// A time limit as the transport keeps it: `None` for no limit, which is
+/// what a limit above [`UNLIMITED_ABOVE`] (such as `Duration::MAX`) means.
+pub fn effective_limit(limit: Duration) -> Option<Duration> {
+    (limit <= UNLIMITED_ABOVE).then_some(limit)
+}
+
+/// The instant `limit` after `start`; `None` when that is no instant (no
+/// limit).
+pub fn deadline_after(start: std::time::Instant, limit: Duration) -> Option<std::time::Instant> {
+    effective_limit(limit).and_then(|limit| start.checked_add(limit))
+}
 
 /// What a [`TransportBuilder`] builds: the [`Transport`] itself, or a client
 /// made from one (`druid_api::Client` is), so that one builder, with one
@@ -83,19 +123,24 @@ impl fmt::Debug for PemSource {
 pub struct TransportBuilder<T = Transport> {
     url: Option<String>,
     credentials: Credentials,
-    headers: Vec<(String, String)>,
+    /// Name, value, and whether the header is marked public.
+    headers: Vec<(String, String, bool)>,
     accept_invalid_certs: bool,
     read_only: bool,
     retry: RetryPolicy,
+    retry_budget: RetryBudget,
     ca_certs: Vec<PemSource>,
     identity: Option<PemSource>,
     built_in_roots: bool,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
-    prefer_tls: bool,
+    attempt_timeout: Option<Duration>,
+    prefer_tls: Option<bool>,
+    allow_plaintext_credentials: bool,
+    max_response_bytes: usize,
     mapper: Arc<dyn ServiceMapper>,
     max_redirects: usize,
-    redirect_hosts: Vec<String>,
+    redirect_origins: Vec<String>,
     user_agent: String,
     compression: Compression,
     mock: Option<Arc<MockFn>>,
@@ -147,15 +192,19 @@ impl<T> Clone for TransportBuilder<T> {
             accept_invalid_certs: self.accept_invalid_certs,
             read_only: self.read_only,
             retry: self.retry.clone(),
+            retry_budget: self.retry_budget.clone(),
             ca_certs: self.ca_certs.clone(),
             identity: self.identity.clone(),
             built_in_roots: self.built_in_roots,
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,
+            attempt_timeout: self.attempt_timeout,
             prefer_tls: self.prefer_tls,
+            allow_plaintext_credentials: self.allow_plaintext_credentials,
+            max_response_bytes: self.max_response_bytes,
             mapper: self.mapper.clone(),
             max_redirects: self.max_redirects,
-            redirect_hosts: self.redirect_hosts.clone(),
+            redirect_origins: self.redirect_origins.clone(),
             user_agent: self.user_agent.clone(),
             compression: self.compression,
             mock: self.mock.clone(),
@@ -174,9 +223,10 @@ impl<T> fmt::Debug for TransportBuilder<T> {
                 &self
                     .headers
                     .iter()
-                    .map(|(name, value)| {
-                        let secret = HeaderName::try_from(name.as_str())
-                            .map_or(true, |name| is_secret_header(&name));
+                    .map(|(name, value, public)| {
+                        let secret = !public
+                            && HeaderName::try_from(name.as_str())
+                                .map_or(true, |name| is_secret_header(&name));
                         (name.as_str(), if secret { "<redacted>" } else { value })
                     })
                     .collect::<Vec<_>>(),
@@ -184,6 +234,7 @@ impl<T> fmt::Debug for TransportBuilder<T> {
             .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
             .field("read_only", &self.read_only)
             .field("retry", &self.retry)
+            .field("retry_budget", &self.retry_budget)
             .field("ca_certs", &self.ca_certs)
             .field(
                 "identity",
@@ -192,10 +243,16 @@ impl<T> fmt::Debug for TransportBuilder<T> {
             .field("built_in_roots", &self.built_in_roots)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
             .field("prefer_tls", &self.prefer_tls)
+            .field(
+                "allow_plaintext_credentials",
+                &self.allow_plaintext_credentials,
+            )
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("mapper", &self.mapper.describe())
             .field("max_redirects", &self.max_redirects)
-            .field("redirect_hosts", &self.redirect_hosts)
+            .field("redirect_origins", &self.redirect_origins)
             .field("user_agent", &self.user_agent)
             .field("compression", &self.compression)
             .field("mock", &self.mock.is_some())
@@ -212,15 +269,19 @@ impl<T> Default for TransportBuilder<T> {
             accept_invalid_certs: false,
             read_only: false,
             retry: RetryPolicy::default(),
+            retry_budget: RetryBudget::default(),
             ca_certs: Vec::new(),
             identity: None,
             built_in_roots: true,
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             timeout: Some(DEFAULT_TIMEOUT),
-            prefer_tls: false,
+            attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
+            prefer_tls: None,
+            allow_plaintext_credentials: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             mapper: Arc::new(IdentityMapper),
             max_redirects: DEFAULT_MAX_REDIRECTS,
-            redirect_hosts: Vec::new(),
+            redirect_origins: Vec::new(),
             user_agent: concat!("druid-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             compression: Compression::Auto,
             mock: None,
@@ -265,12 +326,22 @@ impl<T> TransportBuilder<T> {
     }
 
     /// Sends this header with every request (a request's own header of the
-    /// same name wins). Headers that carry secrets (`Authorization`,
-    /// cookies, names with `token`, `secret`, `password`, `credential` or
-    /// `api-key`) are marked sensitive and never shown by `Debug`. An
-    /// invalid name or value fails [`TransportBuilder::build`].
+    /// same name wins). It is treated as a secret, as credentials are
+    /// (never shown by `Debug`, never sent in plaintext after an `https`
+    /// entry), unless its name is one that never carries one (`Accept`,
+    /// `User-Agent`, `X-Druid-Author`, tracing headers such as
+    /// `traceparent`, ...) or it is given with
+    /// [`TransportBuilder::public_header`]. An invalid name or value fails
+    /// [`TransportBuilder::build`].
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push((name.into(), value.into(), false));
+        self
+    }
+
+    /// Sends this header with every request, marked as holding no secret:
+    /// `Debug` shows it, and it may go over plaintext.
+    pub fn public_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into(), true));
         self
     }
 
@@ -297,6 +368,15 @@ impl<T> TransportBuilder<T> {
     /// [`RetryPolicy::default`]; see there for what is retried).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Bounds the retries of all calls together (default
+    /// [`RetryBudget::default`]: at least 10 a second, and a fifth of the
+    /// calls), so that an outage does not multiply the load on a cluster
+    /// that is already failing.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = budget;
         self
     }
 
@@ -344,9 +424,11 @@ impl<T> TransportBuilder<T> {
         self
     }
 
-    /// Limits the time of a whole request, body included (default 300 s).
+    /// Limits the time of a whole call, its retries and body included
+    /// (default 300 s). A limit above ten years (`Duration::MAX`) means no
+    /// limit.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeout = effective_limit(timeout);
         self
     }
 
@@ -356,9 +438,54 @@ impl<T> TransportBuilder<T> {
         self
     }
 
-    /// Uses a server's TLS port when it has one.
+    /// Limits each attempt of a request that may be repeated (reads and
+    /// idempotent changes; not query results, which stream under their own
+    /// deadline) to `timeout` (default [`DEFAULT_ATTEMPT_TIMEOUT`], 15 s):
+    /// an attempt that runs out is retried, and a leader client asks who
+    /// leads now, so that a frozen server costs one attempt, not the call.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = effective_limit(timeout);
+        self
+    }
+
+    /// No limit per attempt: only the call's [`TransportBuilder::timeout`].
+    pub fn no_attempt_timeout(mut self) -> Self {
+        self.attempt_timeout = None;
+        self
+    }
+
+    /// Whether the cluster's servers are reached on their TLS ports.
+    ///
+    /// Unset (the default), TLS follows the entry URL: an `https` entry
+    /// means every server is reached over TLS, and a server without a TLS
+    /// port cannot be called (its calls fail with an error naming it;
+    /// nothing falls back to plaintext). `true` is the same with an `http`
+    /// entry; `false` uses the plaintext ports, and then credentials are
+    /// not sent over them after an `https` entry unless
+    /// [`TransportBuilder::allow_plaintext_credentials`] says so.
     pub fn prefer_tls(mut self, prefer: bool) -> Self {
-        self.prefer_tls = prefer;
+        self.prefer_tls = Some(prefer);
+        self
+    }
+
+    /// **Lowers security**: lets credentials (Basic auth, bearer tokens,
+    /// secret headers) go to a cluster's server over plaintext HTTP after
+    /// an `https` entry URL, which the transport otherwise refuses
+    /// ([`Error::Plaintext`]). For clusters whose plaintext network is
+    /// trusted (TLS only at the edge). With an `http` entry, credentials
+    /// go where the entry goes, as given.
+    pub fn allow_plaintext_credentials(mut self, allow: bool) -> Self {
+        self.allow_plaintext_credentials = allow;
+        self
+    }
+
+    /// Limits the body of an endpoint's successful answer to `bytes`, after
+    /// decompression (default [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB);
+    /// past it the call is [`Error::TooLarge`]. Query results stream and
+    /// are not limited; error answers are read up to 1 MiB whatever this
+    /// says.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -376,18 +503,20 @@ impl<T> TransportBuilder<T> {
         self
     }
 
-    /// Lets redirects lead to these hosts, besides the host of the request
-    /// itself, for every service of this transport: the hosts of a cluster
-    /// whose clients are built by hand. Services handed out by a discovered
-    /// cluster carry its hosts already (see
+    /// Lets redirects lead to these servers, `host:port` each (or a URL),
+    /// besides the origin of the request itself, for every service of this
+    /// transport: the servers of a cluster whose clients are built by hand.
+    /// Services handed out by a discovered cluster carry its servers
+    /// already (see
     /// [`Service::with_redirect_scope`](crate::Service::with_redirect_scope)).
-    pub fn redirect_hosts<I, S>(mut self, hosts: I) -> Self
+    /// An entry that is not `host:port` fails [`TransportBuilder::build`].
+    pub fn redirect_origins<I, S>(mut self, origins: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.redirect_hosts
-            .extend(hosts.into_iter().map(Into::into));
+        self.redirect_origins
+            .extend(origins.into_iter().map(Into::into));
         self
     }
 
@@ -436,6 +565,7 @@ impl<T> TransportBuilder<T> {
             None => None,
         };
         let default_headers = self.default_headers()?;
+        let scope = self.redirect_scope()?;
         let gzip = match self.compression {
             Compression::Gzip => true,
             Compression::Off => false,
@@ -445,6 +575,7 @@ impl<T> TransportBuilder<T> {
             Some(mock) => Backend::Mock(mock.clone()),
             None => Backend::Http(self.build_reqwest(gzip)?),
         };
+        let entry_https = entry.as_ref().is_some_and(|url| url.scheme() == "https");
         Ok(Transport::from_inner(Inner {
             backend,
             auth,
@@ -452,18 +583,52 @@ impl<T> TransportBuilder<T> {
             read_only: self.read_only,
             accept_invalid_certs: self.accept_invalid_certs,
             retry: self.retry,
+            budget: self.retry_budget.start(),
             prefer_tls: self.prefer_tls,
+            tls: self.prefer_tls.unwrap_or(entry_https),
+            entry_https,
+            allow_plaintext_credentials: self.allow_plaintext_credentials,
+            max_response_bytes: self.max_response_bytes,
             mapper: self.mapper,
             max_redirects: self.max_redirects,
             timeout: self.timeout,
-            scope: RedirectScope::new(&self.redirect_hosts),
+            attempt_timeout: self.attempt_timeout,
+            scope,
             entry,
         }))
     }
 
+    /// The origins given to [`TransportBuilder::redirect_origins`].
+    fn redirect_scope(&self) -> Result<RedirectScope> {
+        let mut origins = Vec::new();
+        for text in &self.redirect_origins {
+            let with_scheme = if text.contains("://") {
+                text.clone()
+            } else {
+                format!("http://{text}")
+            };
+            let parsed = Url::parse(&with_scheme).ok().and_then(|url| {
+                let port = url.port_or_known_default()?;
+                Some((url.host_str()?.to_owned(), port))
+            });
+            match parsed {
+                Some(origin) if text.contains("://") || text.rsplit_once(':').is_some() => {
+                    origins.push(origin);
+                }
+                _ => {
+                    return Err(Error::config(format!(
+                        "redirect origin {:?} is not host:port (e.g. coordinator-2:8081)",
+                        redact_url_text(text)
+                    )));
+                }
+            }
+        }
+        Ok(RedirectScope::new(origins))
+    }
+
     fn default_headers(&self) -> Result<HeaderMap> {
         let mut map = HeaderMap::new();
-        for (name, value) in &self.headers {
+        for (name, value, public) in &self.headers {
             let name = HeaderName::try_from(name.as_str())
                 .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
             let mut value = HeaderValue::try_from(value.as_str()).map_err(|_| {
@@ -471,7 +636,7 @@ impl<T> TransportBuilder<T> {
                     "the value of header {name} is not valid header text"
                 ))
             })?;
-            value.set_sensitive(is_secret_header(&name));
+            value.set_sensitive(!public && is_secret_header(&name));
             map.append(name, value);
         }
         Ok(map)
@@ -575,8 +740,8 @@ fn parse_entry_url(text: &str) -> Result<(Url, Option<BasicAuth>)> {
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(Error::invalid_input(format!(
             "{} uses the scheme {:?}; use http or https",
-            sanitize(&url),
-            url.scheme()
+            redact_url_text(text),
+            redact_url_text(url.scheme())
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -588,7 +753,7 @@ fn parse_entry_url(text: &str) -> Result<(Url, Option<BasicAuth>)> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_input(format!(
             "{} has a query or fragment; give the base URL only",
-            sanitize(&url)
+            redact_url_text(&sanitize(&url))
         )));
     }
     let mut auth = None;
@@ -608,19 +773,19 @@ fn parse_entry_url(text: &str) -> Result<(Url, Option<BasicAuth>)> {
     Ok((url, auth))
 }
 
-/// The text of a URL, with what looks like user info replaced, whether or
-/// not it parses.
-fn redact_url_text(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!(
-                "{}://<credentials>@{}",
-                &text[..scheme_end],
-                &text[at + 1..]
-            )
-        }
-        _ => text.to_owned(),
+/// The text of a URL, with what looks like user info replaced by
+/// `<credentials>`, whether or not it parses: for messages about a URL a
+/// user gave.
+pub fn redact_url_text(text: &str) -> String {
+    let Some(at) = text.rfind('@') else {
+        return text.to_owned();
+    };
+    // After the scheme, if there is one: `ops:pw@host` has none.
+    let start = text.find("://").map_or(0, |i| i + 3);
+    if at < start {
+        return text.to_owned();
     }
+    format!("{}<credentials>@{}", &text[..start], &text[at + 1..])
 }
 
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -677,6 +842,7 @@ mod tests {
             ("ftp://h:1", "scheme"),
             ("http://h:8888/?x=1", "query"),
             ("http://u:secret@/x", "not a URL"),
+            ("u:secret@localhost:8888", "scheme"),
         ] {
             let err = Transport::builder().url(url).build().unwrap_err();
             let text = err.to_string();

@@ -132,6 +132,46 @@ pub enum Error {
         #[source]
         answer: Box<Error>,
     },
+    /// The request was not sent because it would have gone over plaintext
+    /// HTTP where TLS is required: the server has no TLS port while the
+    /// client reaches the cluster over TLS (an `https` entry, or
+    /// `prefer_tls(true)`), or it carries credentials and the entry was
+    /// `https` (see `TransportBuilder::allow_plaintext_credentials`).
+    Plaintext {
+        /// The URL it would have gone to, without credentials.
+        url: String,
+        /// Why it was refused and what to change.
+        reason: String,
+    },
+    /// An answer was larger than its limit: an endpoint's body past
+    /// `max_response_bytes` (counted after decompression). Nothing of it
+    /// is returned.
+    TooLarge {
+        /// The operation, e.g. `coordinator.segments`.
+        operation: String,
+        /// The URL of the request, without credentials.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A query result ended before its end: the connection broke, the
+    /// server stopped writing (the end marker of the format is missing), or
+    /// Druid's trailers (`X-Druid-Response-Complete: false`) say the query
+    /// failed after the first rows. What arrived was whole rows; the answer
+    /// is not complete.
+    Incomplete {
+        /// The operation, e.g. `broker.sql_query`.
+        operation: String,
+        /// The query ID, when known.
+        query_id: Option<String>,
+        /// How many rows arrived before the end, when counted.
+        rows: Option<u64>,
+        /// Why the result is incomplete (Druid's message, when it sent one).
+        reason: String,
+        /// The error that ended it, when the connection broke.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// The request failed on every attempt its retry policy allowed; the
     /// last failure is inside. The predicates ([`Error::status`],
     /// [`Error::is_connect`], ...) answer for that last failure.
@@ -186,6 +226,33 @@ impl fmt::Display for Error {
                     "{what}: it needs the {extension} extension, which the cluster does not \
                      load (add it to druid.extensions.loadList)"
                 )
+            }
+            Error::Plaintext { url, reason } => {
+                format!("refused to send to {url} without TLS: {reason}")
+            }
+            Error::TooLarge {
+                operation,
+                url,
+                limit,
+            } => format!(
+                "the answer of {operation} ({url}) is larger than {limit} bytes; raise the \
+                 limit with max_response_bytes"
+            ),
+            Error::Incomplete {
+                operation,
+                query_id,
+                rows,
+                reason,
+                ..
+            } => {
+                let query = query_id
+                    .as_deref()
+                    .map(|id| format!(" (query {id})"))
+                    .unwrap_or_default();
+                let after = rows
+                    .map(|rows| format!(" after {rows} rows"))
+                    .unwrap_or_default();
+                format!("the result of {operation}{query} was cut off{after}: {reason}")
             }
             Error::Retried {
                 attempts,
@@ -249,6 +316,22 @@ impl Error {
     /// True for [`Error::ReadOnly`].
     pub fn is_read_only(&self) -> bool {
         matches!(self, Error::ReadOnly { .. })
+    }
+
+    /// True for [`Error::Plaintext`]: refused before sending, over
+    /// plaintext where TLS is required.
+    pub fn is_plaintext_refused(&self) -> bool {
+        matches!(self.last_attempt(), Error::Plaintext { .. })
+    }
+
+    /// True for [`Error::TooLarge`].
+    pub fn is_too_large(&self) -> bool {
+        matches!(self.last_attempt(), Error::TooLarge { .. })
+    }
+
+    /// True for [`Error::Incomplete`]: a query result was cut off.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self.last_attempt(), Error::Incomplete { .. })
     }
 
     /// True for an HTTP 404 from Druid.

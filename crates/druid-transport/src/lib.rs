@@ -11,30 +11,50 @@
 //!   (`?full`) are sent as bare keys.
 //! - **One configured client per cluster.** [`Transport::builder`] sets the
 //!   entry URL, credentials (Basic, a bearer token, or a [`TokenProvider`]
-//!   asked before each request), extra headers, a private CA, a client certificate (mutual TLS),
-//!   timeouts, TLS preference and a [`ServiceMapper`]. The same
+//!   asked before each request), extra headers, a private CA, a client
+//!   certificate (mutual TLS), timeouts, TLS preference and a
+//!   [`ServiceMapper`]. The same
 //!   [`TransportBuilder`] builds anything made from a transport
 //!   ([`FromTransport`]), so a client crate on top exposes every option
 //!   without repeating one. A [`Service`] is the transport plus one
 //!   service's base URL and [`RedirectScope`], and offers generic
 //!   `get_json`/`post_json`/`delete` for endpoints nobody generated.
+//! - **TLS follows the entry.** An `https` entry URL means every server of
+//!   the cluster is reached on its TLS port; a server without one cannot be
+//!   called ([`Error::Plaintext`] names it), and credentials never go over
+//!   plaintext after an `https` entry unless
+//!   [`TransportBuilder::allow_plaintext_credentials`] says so
+//!   ([`TransportBuilder::prefer_tls`] sets TLS either way).
 //! - **Leader redirects, by hand.** Coordinators and Overlords that are not
 //!   the leader answer `307`. The HTTP library is told not to follow
 //!   redirects (it would drop the `Authorization` header on the port
 //!   change); the transport re-sends method, body and credentials itself,
-//!   maps the `Location` through the mapper, follows it only to the same host
-//!   or a host of the service's [`RedirectScope`], and stops after a limit.
+//!   maps the `Location` through the mapper, follows it only to the origin
+//!   that answered or a server (host and port) of the service's
+//!   [`RedirectScope`], never from `https` to `http`, and stops after a
+//!   limit.
+//! - **Every read bounded.** An endpoint's successful answer is read up to
+//!   [`TransportBuilder::max_response_bytes`] (counted after
+//!   decompression, so a gzip bomb is cut where it passes the limit: an
+//!   [`Error::TooLarge`]); an error answer up to 1 MiB; query results
+//!   stream. Each attempt of a repeatable request has its own time limit
+//!   ([`TransportBuilder::attempt_timeout`]), so a frozen server costs one
+//!   attempt; a timeout of `Duration::MAX` means no limit.
 //! - **Retries of what is safe to repeat.** Each request has an
 //!   [`Effect`]: it reads, it changes state idempotently, or it writes.
 //!   Connect failures are retried for all; resets, timeouts, 502/503/504
 //!   and Druid's "no server available yet" answers only for reads and
-//!   idempotent changes; a write that may have taken effect never. The
-//!   [`RetryPolicy`] (exponential backoff with jitter, an attempt limit, a
-//!   deadline) explains its defaults; a streamed body is never sent again
-//!   once it flows. An error after retries is [`Error::Retried`].
+//!   idempotent changes; a write only when it certainly was not processed
+//!   (see [`retry`]). The [`RetryPolicy`] (exponential backoff with jitter,
+//!   an attempt limit, a deadline) explains its defaults, a [`RetryBudget`]
+//!   bounds the retries of all calls together, and `Retry-After` is
+//!   honoured; a streamed body is never sent again once it flows. An error
+//!   after retries is [`Error::Retried`].
 //! - **Read-only mode.** [`TransportBuilder::read_only`] refuses, before
-//!   sending, every request whose effect changes the cluster
-//!   ([`Error::ReadOnly`] names the endpoint).
+//!   sending, every request whose effect changes the cluster, and every
+//!   SQL statement that writes ([`Request::sql_field`]); [`Error::ReadOnly`]
+//!   names the endpoint. The client's cancellation of its own queries
+//!   ([`Request::own_cancel`]) still goes out.
 //! - **Tracing.** A `druid.request` span per call (operation, method, URL
 //!   without credentials, attempts, status, duration) and events for
 //!   retries and redirects, through [`tracing`]; nothing is recorded
@@ -65,8 +85,12 @@
 //! # Invariants
 //!
 //! - No password reaches `Debug`, `Display` or an error: URLs are stored
-//!   without user info, [`BasicAuth`] and tokens are redacted, secret headers
-//!   are marked sensitive and request bodies show only their size.
+//!   without user info, [`BasicAuth`] and tokens are redacted, headers are
+//!   secret unless their name is one of [`PUBLIC_HEADERS`] (or they are
+//!   marked public), and request bodies show only their size.
+//! - No credential goes over plaintext after an `https` entry, unless
+//!   allowed; no redirect leaves the cluster's servers or gives up TLS.
+//! - No read is unbounded: answers by size, attempts and calls by time.
 //! - Nothing runs in a background task: redirects happen inside the
 //!   caller's future, so dropping it cancels the request.
 //! - The transport holds no state that calls or discovery change; what a
@@ -92,18 +116,23 @@ pub mod mock;
 pub mod request;
 pub mod response;
 pub mod retry;
+pub mod sql;
 pub mod stream;
 pub mod transport;
 
 pub use auth::{BasicAuth, TokenFuture, TokenProvider};
-pub use builder::{Compression, FromTransport, TransportBuilder};
+pub use builder::{
+    Compression, FromTransport, TransportBuilder, deadline_after, effective_limit, redact_url_text,
+};
 pub use error::{ApiError, BoxError, DecodeError, DruidError, Error, ErrorShape, Result};
 pub use locate::{Locate, LocateFuture};
 pub use mapper::{DockerMapper, IdentityMapper, Scheme, ServiceMapper, choose_port, service_url};
 pub use mock::{MockRequest, MockResponse};
-pub use request::{Body, IdentifiedBody, Request, encode_segment, interval_path_param, path_param};
+pub use request::{
+    Body, IdentifiedBody, PUBLIC_HEADERS, Request, encode_segment, interval_path_param, path_param,
+};
 pub use response::{Answer, BodyMatch, Outcome, Response, StatusMatch};
-pub use retry::{Effect, RetryPolicy};
+pub use retry::{Effect, RetryBudget, RetryPolicy};
 pub use stream::StreamingResponse;
 pub use transport::{RedirectScope, Service, Transport, sanitize};
 

@@ -134,22 +134,40 @@ impl fmt::Debug for Body {
     }
 }
 
-/// Whether a header carries a secret, so its value is marked sensitive and
-/// `Debug` shows `Sensitive` instead.
+/// The names of headers that never carry a secret: content negotiation,
+/// caching, tracing and Druid's audit headers. Every other header a caller
+/// adds is treated as a secret (an allow-list: a deny-list of words misses
+/// `Authentication`, `X-Auth-Key`, a gateway's own names).
+pub const PUBLIC_HEADERS: &[&str] = &[
+    "accept",
+    "accept-charset",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-encoding",
+    "content-language",
+    "content-type",
+    "user-agent",
+    "pragma",
+    "x-druid-author",
+    "x-druid-comment",
+    "x-request-id",
+    "x-correlation-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "x-b3-traceid",
+    "x-b3-spanid",
+    "x-b3-parentspanid",
+    "x-b3-sampled",
+    "b3",
+];
+
+/// Whether a header is treated as a secret (marked sensitive: `Debug`
+/// shows `Sensitive`, and it is not sent over plaintext after an `https`
+/// entry): every name but [`PUBLIC_HEADERS`].
 pub(crate) fn is_secret_header(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    [
-        "authorization",
-        "cookie",
-        "token",
-        "secret",
-        "password",
-        "credential",
-        "api-key",
-        "apikey",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
+    !PUBLIC_HEADERS.contains(&name.as_str())
 }
 
 /// One HTTP request to one Druid service, relative to the service's base URL.
@@ -175,6 +193,8 @@ pub struct Request {
     retry: Option<RetryPolicy>,
     since: Option<&'static str>,
     extension: Option<&'static str>,
+    sql_field: Option<&'static str>,
+    own_cancel: bool,
 }
 
 impl Request {
@@ -197,6 +217,8 @@ impl Request {
             retry: None,
             since: None,
             extension: None,
+            sql_field: None,
+            own_cancel: false,
         }
     }
 
@@ -280,6 +302,54 @@ impl Request {
         self.extension
     }
 
+    /// Says that the JSON body's `field` holds an SQL statement (the
+    /// `query` of `/druid/v2/sql` and its task and statement endpoints): a
+    /// statement that writes (`INSERT`, `REPLACE`, an export) makes the
+    /// request a write, whatever its effect says, so it is never sent
+    /// twice and a read-only transport refuses it.
+    pub fn sql_field(mut self, field: &'static str) -> Self {
+        self.sql_field = Some(field);
+        self
+    }
+
+    /// The body field set with [`Request::sql_field`], if any.
+    pub fn sql_field_name(&self) -> Option<&'static str> {
+        self.sql_field
+    }
+
+    /// The effect of sending this request: [`Request::effect_kind`], or a
+    /// write when its SQL statement writes (see [`Request::sql_field`]).
+    pub fn effective_effect(&self) -> Effect {
+        match self.sql_statement() {
+            Some(sql) if crate::sql::statement_writes(&sql) => Effect::Write,
+            _ => self.effect,
+        }
+    }
+
+    /// The SQL statement of the body, when [`Request::sql_field`] names one.
+    pub fn sql_statement(&self) -> Option<String> {
+        let field = self.sql_field?;
+        let Body::Json(bytes) = &self.body else {
+            return None;
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        value.get(field)?.as_str().map(str::to_owned)
+    }
+
+    /// Marks the request as the cancellation of a query this client
+    /// started itself (a dropped stream's `DELETE`, an interrupted
+    /// command's): a read-only transport sends it, since stopping its own
+    /// work is what a read-only client must be able to do.
+    pub fn own_cancel(mut self) -> Self {
+        self.own_cancel = true;
+        self
+    }
+
+    /// Whether the request is marked with [`Request::own_cancel`].
+    pub fn is_own_cancel(&self) -> bool {
+        self.own_cancel
+    }
+
     /// Whether the endpoint lists this status among its answers.
     pub fn is_answer_status(&self, status: u16) -> bool {
         self.answers.iter().any(|answer| match answer.status {
@@ -341,10 +411,20 @@ impl Request {
 
     /// Sets a header. An invalid name or value is an [`Error::InvalidInput`].
     ///
-    /// Headers that carry secrets (`Authorization`, cookies, names with
-    /// `token`, `secret`, `password`, `credential` or `api-key`) are marked
-    /// sensitive: `Debug` never shows them.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
+    /// A header is treated as a secret (marked sensitive: `Debug` never
+    /// shows it, and it is not sent over plaintext after an `https` entry)
+    /// unless its name is one of [`PUBLIC_HEADERS`]; use
+    /// [`Request::public_header`] for one that holds no secret.
+    pub fn header(self, name: &str, value: &str) -> Result<Self> {
+        self.with_header(name, value, false)
+    }
+
+    /// Sets a header marked as holding no secret.
+    pub fn public_header(self, name: &str, value: &str) -> Result<Self> {
+        self.with_header(name, value, true)
+    }
+
+    fn with_header(mut self, name: &str, value: &str, public: bool) -> Result<Self> {
         let name = HeaderName::try_from(name)
             .map_err(|_| Error::invalid_input(format!("{name:?} is not a valid header name")))?;
         let mut value = HeaderValue::try_from(value).map_err(|_| {
@@ -352,7 +432,7 @@ impl Request {
                 "the value of header {name} is not valid header text"
             ))
         })?;
-        value.set_sensitive(is_secret_header(&name));
+        value.set_sensitive(!public && is_secret_header(&name));
         self.headers.insert(name, value);
         Ok(self)
     }
@@ -511,11 +591,20 @@ mod tests {
             .unwrap()
             .header("X-Druid-Auth-Token", "s3cret-custom")
             .unwrap()
+            .header("X-Auth-Key", "s3cret-gateway")
+            .unwrap()
+            .header("Authentication", "s3cret-other")
+            .unwrap()
+            .public_header("X-Tenant", "tenant-7")
+            .unwrap()
             .header("X-Druid-Author", "alice")
             .unwrap();
         let text = format!("{r:?}");
         assert!(!text.contains("s3cret"), "{text}");
-        assert!(text.contains("alice"), "{text}");
+        assert!(
+            text.contains("alice") && text.contains("tenant-7"),
+            "{text}"
+        );
         assert!(text.contains("Json(26 bytes)"), "{text}");
         // The secret is still sent.
         assert_eq!(r.headers()["authorization"], "Bearer s3cret-token");
@@ -596,12 +685,13 @@ impl IdentifiedBody {
     }
 
     /// Whether `error` means an earlier attempt of this very request was
-    /// taken: the ID is the client's own, the request was retried, and the
-    /// server answers that the ID exists (its text contains `exists`).
+    /// taken: the request was retried, and the server answers that the ID
+    /// exists (its text contains `exists`). With an ID the client made up,
+    /// that is certain; with the caller's own ID it is what a retry after a
+    /// lost answer looks like (a first attempt that found the ID taken
+    /// answers so at once, and is not retried).
     pub fn was_taken(&self, error: &Error, exists: &str) -> bool {
-        self.generated
-            && error.attempts() > 1
-            && error.api().is_some_and(|api| api.body.contains(exists))
+        error.attempts() > 1 && error.api().is_some_and(|api| api.body.contains(exists))
     }
 
     /// The answer the server gives for a new ID: `{ key: id }`, decoded.

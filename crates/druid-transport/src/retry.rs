@@ -11,16 +11,38 @@
 //!   ([`Effect::Read`]) or sending it twice leaves the cluster as once
 //!   ([`Effect::Idempotent`]). A request that may have taken effect
 //!   ([`Effect::Write`]) is sent again only when the failure proves it was
-//!   not processed: no connection was made, a 429, or a 503 from a
-//!   Coordinator or Overlord that knows no leader (or the Router's
-//!   management proxy saying the same).
+//!   not processed (see below).
+//!
+//! **When a write is certainly not processed**, and only then, it is sent
+//! again:
+//!
+//! - no connection could be made (refused, unreachable, the connect timed
+//!   out, the TLS handshake failed): nothing was sent;
+//! - `429 Too Many Requests`: the request was refused, not run (RFC 6585
+//!   §4; Druid's query scheduler answers it before a query starts);
+//! - an answer whose message is one Druid gives before forwarding or
+//!   running anything: the Router's `There are no available brokers` and
+//!   `No default server found` (its `AsyncQueryForwardingServlet` and host
+//!   selector find no server to send to), and the management proxy's
+//!   `Unable to determine destination` (`AsyncManagementForwardingServlet`
+//!   knows no Coordinator or Overlord leader).
+//!
+//! A `502`, a `504`, a `503` without one of those messages (which is what a
+//! proxy or load balancer answers after it may already have forwarded the
+//! request), a broken connection and a timeout may all come after the
+//! server acted, so a write is never sent again after them: an MSQ `INSERT`
+//! could ingest twice. Task submissions are safe to repeat because the
+//! client gives each task its ID first, and Druid refuses a second copy.
 //!
 //! A status that the endpoint declares as one of its answers (a readiness
 //! check's 503 meaning "not ready") is never retried, and a streamed answer
 //! is retried only until its status and headers are in: rows already handed
-//! to the caller are never fetched again.
+//! to the caller are never fetched again. All calls of one transport share
+//! a [`RetryBudget`], and a `Retry-After` header is honoured.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{Method, StatusCode};
 
@@ -186,6 +208,135 @@ impl RetryPolicy {
     }
 }
 
+/// How many retries all calls of one transport may make together: at least
+/// `min_per_second` a second, and besides that a share (`ratio`) of the
+/// calls, both counted over the last ten seconds (Finagle's retry budget,
+/// with its defaults: 10 a second and 20 %).
+///
+/// During an outage every call fails, and without a budget each one would
+/// make its full number of attempts: the retries would multiply the load on
+/// a cluster that is already failing. With it, a client that sends a
+/// steady load retries at most a fifth of it on top; a quiet client (a
+/// command line, a script) still retries what it needs. A retry the budget
+/// does not allow ends the call with its last failure, and a tracing event
+/// says so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryBudget {
+    min_per_second: u32,
+    ratio: f64,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget {
+            min_per_second: 10,
+            ratio: 0.2,
+        }
+    }
+}
+
+/// The window over which a budget counts calls and retries.
+const BUDGET_WINDOW: Duration = Duration::from_secs(10);
+
+impl RetryBudget {
+    /// A budget of at least `min_per_second` retries a second, plus `ratio`
+    /// (0.2: a fifth) of the calls.
+    pub fn new(min_per_second: u32, ratio: f64) -> Self {
+        RetryBudget {
+            min_per_second,
+            ratio: if ratio.is_finite() {
+                ratio.max(0.0)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// No budget: every retry the policy allows is made.
+    pub fn unlimited() -> Self {
+        RetryBudget {
+            min_per_second: u32::MAX,
+            ratio: 0.0,
+        }
+    }
+
+    pub(crate) fn start(&self) -> Arc<BudgetState> {
+        Arc::new(BudgetState {
+            budget: self.clone(),
+            started: Instant::now(),
+            seconds: Mutex::new(VecDeque::new()),
+        })
+    }
+}
+
+/// The calls and retries of one transport, per second, over the window.
+#[derive(Debug)]
+pub(crate) struct BudgetState {
+    budget: RetryBudget,
+    started: Instant,
+    /// (second since `started`, calls, retries), oldest first.
+    seconds: Mutex<VecDeque<(u64, u64, u64)>>,
+}
+
+impl BudgetState {
+    fn count(&self, call: u64, retry: u64) {
+        let now = self.started.elapsed().as_secs();
+        let mut seconds = self.seconds.lock().unwrap_or_else(PoisonError::into_inner);
+        while seconds
+            .front()
+            .is_some_and(|(second, _, _)| second + BUDGET_WINDOW.as_secs() <= now)
+        {
+            seconds.pop_front();
+        }
+        match seconds.back_mut() {
+            Some((second, calls, retries)) if *second == now => {
+                *calls += call;
+                *retries += retry;
+            }
+            _ => seconds.push_back((now, call, retry)),
+        }
+    }
+
+    /// Counts a call.
+    pub(crate) fn call(&self) {
+        self.count(1, 0);
+    }
+
+    /// Takes one retry from the budget; `false` when it is spent.
+    pub(crate) fn try_retry(&self) -> bool {
+        if self.budget.min_per_second == u32::MAX {
+            return true;
+        }
+        self.count(0, 0);
+        let mut seconds = self.seconds.lock().unwrap_or_else(PoisonError::into_inner);
+        let (calls, retries) = seconds.iter().fold((0, 0), |(c, r), (_, calls, retries)| {
+            (c + calls, r + retries)
+        });
+        let allowed = u64::from(self.budget.min_per_second) * BUDGET_WINDOW.as_secs()
+            + (calls as f64 * self.budget.ratio) as u64;
+        if retries >= allowed {
+            return false;
+        }
+        if let Some((_, _, retries)) = seconds.back_mut() {
+            *retries += 1;
+        }
+        true
+    }
+}
+
+/// The wait a `Retry-After` header asks for: seconds, or an HTTP date.
+pub(crate) fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// Why a failure is worth another attempt, for the retry event; `None` when
 /// it is not (or repeating the request could do harm).
 pub(crate) fn failure_reason(effect: Effect, error: &Error) -> Option<&'static str> {
@@ -205,7 +356,8 @@ pub(crate) fn is_candidate_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
-/// Messages of a 500 that mean "no server can take this right now".
+/// Messages that mean "no server can take this right now": Druid gives
+/// them before forwarding or running anything.
 ///
 /// What Druid 27 answers was seen on the real cluster (`cargo xtask druid`
 /// with the Broker killed, the Router restarted). A Router that knew a
@@ -240,10 +392,13 @@ pub(crate) fn status_reason(
     match status.as_u16() {
         // Refused before any work: a query capacity limit or a rate limit.
         429 => Some("Druid is at capacity (429)"),
+        // The Router's proxy without a destination: nothing was processed,
+        // whatever the request.
+        503 if transient_text => Some("no server can take it yet (503)"),
         // A Coordinator or Overlord that knows no leader, a server still
-        // starting, or the Router's proxy without a destination: nothing was
-        // processed, whatever the request.
-        503 if !druid_body || transient_text => Some("no server can take it yet (503)"),
+        // starting; or a proxy in front of Druid that may have forwarded
+        // the request already: only what is safe to repeat.
+        503 if !druid_body && effect.is_repeatable() => Some("no server can take it yet (503)"),
         503 if effect.is_repeatable() => Some("the service is unavailable (503)"),
         // A proxy that could not reach the server; the server may have
         // acted on it.
@@ -314,13 +469,20 @@ mod tests {
         let reason = |effect, status, body: &DruidError| {
             status_reason(effect, s(status).unwrap(), body).is_some()
         };
+        let no_destination = error("Unable to determine destination");
         // Nothing processed: every effect.
         for effect in [Effect::Read, Effect::Idempotent, Effect::Write] {
             assert!(reason(effect, 429, &empty));
-            assert!(reason(effect, 503, &empty), "{effect:?}");
             assert!(reason(effect, 500, &no_broker));
             assert!(reason(effect, 500, &no_brokers));
+            assert!(reason(effect, 503, &no_destination), "{effect:?}");
         }
+        // A bare 503 may come from a proxy that forwarded the request: a
+        // write is not sent again.
+        assert!(reason(Effect::Read, 503, &empty));
+        assert!(reason(Effect::Idempotent, 503, &gateway_page));
+        assert!(!reason(Effect::Write, 503, &empty));
+        assert!(!reason(Effect::Write, 503, &gateway_page));
         // Maybe processed: reads and idempotent requests only.
         assert!(reason(Effect::Read, 502, &gateway_page));
         assert!(!reason(Effect::Write, 502, &gateway_page));
@@ -332,5 +494,37 @@ mod tests {
         assert!(!reason(Effect::Read, 400, &bad_sql));
         assert!(!reason(Effect::Read, 500, &bad_sql));
         assert!(!reason(Effect::Read, 404, &empty));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        let soon = SystemTime::now() + Duration::from_secs(120);
+        let wait = retry_after(&httpdate::fmt_http_date(soon)).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
+
+    #[test]
+    fn the_budget_allows_a_floor_and_a_share_of_the_calls() {
+        let state = RetryBudget::new(1, 0.5).start();
+        // A floor of 1 a second over ten seconds: 10 retries with no calls.
+        assert!((0..10).all(|_| state.try_retry()));
+        assert!(!state.try_retry());
+        // Each two calls buy one more.
+        for _ in 0..4 {
+            state.call();
+        }
+        assert!(state.try_retry() && state.try_retry());
+        assert!(!state.try_retry());
+        let unlimited = RetryBudget::unlimited().start();
+        assert!((0..10_000).all(|_| unlimited.try_retry()));
     }
 }

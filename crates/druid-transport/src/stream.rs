@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::response::Response;
 use crate::transport::classify;
 
-/// The most of an error body that is read to build an [`Error::Api`].
-const MAX_ERROR_BODY: usize = 1 << 20;
+/// The most of an error body that is read to build an [`Error::Api`]: the
+/// rest is not read (the connection is closed).
+pub const MAX_ERROR_BODY: usize = 1 << 20;
 
 /// The trailer with which Druid says whether the response is complete.
 pub const RESPONSE_COMPLETE_TRAILER: &str = "x-druid-response-complete";
@@ -109,17 +110,7 @@ impl StreamingResponse {
     /// message: `Some(message)` for `X-Druid-Response-Complete: false`.
     /// `None` when the trailers say it is complete, or there are none.
     pub fn incomplete_by_trailer(&self) -> Option<String> {
-        let trailers = self.trailers.as_ref()?;
-        let complete = trailers.get(RESPONSE_COMPLETE_TRAILER)?.to_str().ok()?;
-        if complete.trim().eq_ignore_ascii_case("false") {
-            let message = trailers
-                .get(ERROR_MESSAGE_TRAILER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("the server gave no reason");
-            Some(message.to_owned())
-        } else {
-            None
-        }
+        incomplete_by_trailer(self.trailers.as_ref())
     }
 
     /// The next chunk of the body; `None` at its end (the trailers, if any,
@@ -166,7 +157,15 @@ impl StreamingResponse {
         }
     }
 
-    /// Reads the whole body.
+    /// Reads the whole body, however large (an endpoint's answer read by
+    /// the transport is bounded by `max_response_bytes`; a query result
+    /// collected here is as large as the query asked for).
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamingResponse::chunk`], and [`Error::Incomplete`] when
+    /// Druid's trailers say the answer is incomplete (a query that failed
+    /// after its first rows).
     pub async fn collect(mut self) -> Result<Response> {
         // A body of one chunk (the usual small answer) is kept without a copy.
         let mut only: Option<Bytes> = None;
@@ -182,6 +181,15 @@ impl StreamingResponse {
             }
         }
         let body = only.unwrap_or_else(|| joined.freeze());
+        if let Some(reason) = self.incomplete_by_trailer() {
+            return Err(Error::Incomplete {
+                query_id: query_id_of(&self.headers),
+                operation: self.operation,
+                rows: None,
+                reason: format!("Druid reports: {reason}"),
+                source: None,
+            });
+        }
         Ok(Response {
             status: self.status,
             headers: self.headers,
@@ -193,14 +201,25 @@ impl StreamingResponse {
         })
     }
 
-    /// The same response with its whole body read into memory, failures to
-    /// read it included; the trailers are kept.
-    pub(crate) async fn buffered_checked(mut self) -> Result<Self> {
-        if matches!(self.body, BodySource::Buffered { .. }) {
-            return Ok(self);
+    /// The same response with its body read into memory, failures to read
+    /// it included; the trailers are kept. A successful answer larger than
+    /// `limit` (after decompression) is [`Error::TooLarge`]; of any other,
+    /// at most [`MAX_ERROR_BODY`] is read.
+    pub(crate) async fn buffered_checked(mut self, limit: usize) -> Result<Self> {
+        if !self.status.is_success() {
+            return Ok(self.buffered().await);
         }
         let mut chunks = VecDeque::new();
+        let mut size = 0_usize;
         while let Some(chunk) = self.chunk().await? {
+            size = size.saturating_add(chunk.len());
+            if size > limit {
+                return Err(Error::TooLarge {
+                    operation: self.operation.clone(),
+                    url: crate::transport::sanitize(&self.url),
+                    limit,
+                });
+            }
             chunks.push_back(chunk);
         }
         self.body = BodySource::Buffered {
@@ -214,14 +233,10 @@ impl StreamingResponse {
     /// The same response with at most [`MAX_ERROR_BODY`] of its body read
     /// into memory (for an error answer); a failure to read ends the body.
     pub(crate) async fn buffered(mut self) -> Self {
-        if let BodySource::Buffered { chunks, .. } = &mut self.body {
-            if chunks.len() > 1 {
-                let mut joined = BytesMut::new();
-                for chunk in chunks.drain(..) {
-                    joined.extend_from_slice(&chunk);
-                }
-                chunks.push_back(joined.freeze());
-            }
+        if let BodySource::Buffered { chunks, .. } = &mut self.body
+            && chunks.len() <= 1
+            && chunks.front().is_none_or(|c| c.len() <= MAX_ERROR_BODY)
+        {
             return self;
         }
         let body = self.read_error_body().await;
@@ -248,11 +263,13 @@ impl StreamingResponse {
         let mut body = BytesMut::new();
         while body.len() < MAX_ERROR_BODY {
             match self.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(Some(chunk)) => {
+                    let room = MAX_ERROR_BODY - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
-        body.truncate(MAX_ERROR_BODY);
         body.freeze()
     }
 
@@ -272,7 +289,8 @@ impl StreamingResponse {
         .into_api_error()
     }
 
-    /// Turns a status other than 2xx into [`Error::Api`].
+    /// Turns a status other than 2xx into [`Error::Api`] (reading at most
+    /// 1 MiB of its body).
     pub async fn error_for_status(self) -> Result<Self> {
         if self.status.is_success() {
             Ok(self)
@@ -280,4 +298,28 @@ impl StreamingResponse {
             Err(self.into_api_error().await)
         }
     }
+}
+
+/// Whether these trailers say the response is incomplete, with Druid's
+/// message (see [`StreamingResponse::incomplete_by_trailer`]).
+pub(crate) fn incomplete_by_trailer(trailers: Option<&HeaderMap>) -> Option<String> {
+    let trailers = trailers?;
+    let complete = trailers.get(RESPONSE_COMPLETE_TRAILER)?.to_str().ok()?;
+    if complete.trim().eq_ignore_ascii_case("false") {
+        let message = trailers
+            .get(ERROR_MESSAGE_TRAILER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("the server gave no reason");
+        Some(message.to_owned())
+    } else {
+        None
+    }
+}
+
+/// The query ID Druid names in an answer's headers, SQL's or native's.
+pub(crate) fn query_id_of(headers: &HeaderMap) -> Option<String> {
+    ["x-druid-sql-query-id", "x-druid-query-id"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .map(str::to_owned)
 }

@@ -21,7 +21,9 @@ use crate::mapper::ServiceMapper;
 use crate::mock::{MockFn, MockRequest};
 use crate::request::{Body, Request};
 use crate::response::Response;
-use crate::retry::{RetryPolicy, failure_reason, is_candidate_status, status_reason};
+use crate::retry::{
+    BudgetState, RetryPolicy, failure_reason, is_candidate_status, retry_after, status_reason,
+};
 use crate::stream::{BodySource, StreamingResponse};
 
 #[derive(Clone)]
@@ -38,11 +40,23 @@ pub(crate) struct Inner {
     /// Certificates are not checked (`danger_accept_invalid_certs`).
     pub(crate) accept_invalid_certs: bool,
     pub(crate) retry: RetryPolicy,
-    pub(crate) prefer_tls: bool,
+    /// The retries all calls share.
+    pub(crate) budget: Arc<BudgetState>,
+    /// The `prefer_tls` setting as given (`None`: follow the entry).
+    pub(crate) prefer_tls: Option<bool>,
+    /// Whether the cluster's servers are reached over TLS.
+    pub(crate) tls: bool,
+    /// Whether the entry URL is `https`.
+    pub(crate) entry_https: bool,
+    pub(crate) allow_plaintext_credentials: bool,
+    /// The limit on an endpoint's successful answer, decompressed.
+    pub(crate) max_response_bytes: usize,
     pub(crate) mapper: Arc<dyn ServiceMapper>,
     pub(crate) max_redirects: usize,
     pub(crate) timeout: Option<Duration>,
-    /// Hosts every service of this transport may be redirected to.
+    /// The limit on one attempt of a repeatable buffered request.
+    pub(crate) attempt_timeout: Option<Duration>,
+    /// Servers every service of this transport may be redirected to.
     pub(crate) scope: RedirectScope,
     /// The service given to the builder's `url`.
     pub(crate) entry: Option<Url>,
@@ -75,10 +89,17 @@ impl fmt::Debug for Transport {
             )
             .field("retry", &self.inner.retry)
             .field("prefer_tls", &self.inner.prefer_tls)
+            .field("tls", &self.inner.tls)
+            .field(
+                "allow_plaintext_credentials",
+                &self.inner.allow_plaintext_credentials,
+            )
+            .field("max_response_bytes", &self.inner.max_response_bytes)
             .field("mapper", &self.inner.mapper.describe())
             .field("max_redirects", &self.inner.max_redirects)
             .field("redirect_scope", &self.inner.scope)
             .field("timeout", &self.inner.timeout)
+            .field("attempt_timeout", &self.inner.attempt_timeout)
             .field("mock", &matches!(self.inner.backend, Backend::Mock(_)))
             .finish()
     }
@@ -97,8 +118,8 @@ impl Transport {
     }
 
     /// A handle on the service at `base_url` (e.g. `http://localhost:8081`).
-    /// Its redirects may lead to the hosts given to
-    /// [`TransportBuilder::redirect_hosts`].
+    /// Its redirects may lead to the servers given to
+    /// [`TransportBuilder::redirect_origins`].
     pub fn service(&self, base_url: Url) -> Service {
         Service {
             transport: self.clone(),
@@ -124,18 +145,69 @@ impl Transport {
         let url = self
             .inner
             .mapper
-            .map(host, plaintext_port, tls_port, self.inner.prefer_tls)?;
+            .map(host, plaintext_port, tls_port, self.inner.tls)?;
         Ok(self.service(url))
     }
 
-    /// Whether TLS ports are preferred.
+    /// Whether the cluster's servers are reached on their TLS ports: the
+    /// `prefer_tls` setting, or, unset, whether the entry URL is `https`.
     pub fn prefer_tls(&self) -> bool {
-        self.inner.prefer_tls
+        self.inner.tls
     }
 
-    /// The limit on one request, body included (`None`: no limit).
+    /// The limit on one call, its retries and body included (`None`: no
+    /// limit).
     pub fn timeout(&self) -> Option<Duration> {
         self.inner.timeout
+    }
+
+    /// The limit on one attempt of a repeatable request (`None`: none).
+    pub fn attempt_timeout(&self) -> Option<Duration> {
+        self.inner.attempt_timeout
+    }
+
+    /// The limit on an endpoint's successful answer, in bytes after
+    /// decompression.
+    pub fn max_response_bytes(&self) -> usize {
+        self.inner.max_response_bytes
+    }
+
+    /// Why a request to `url` must not go out over plaintext, if it must
+    /// not: TLS is wanted for the cluster and `url` is a plaintext one
+    /// (other than the entry URL, used as given), or it carries
+    /// credentials after an `https` entry.
+    fn plaintext_refusal(&self, url: &Url, request: &Request) -> Option<String> {
+        if url.scheme() != "http" {
+            return None;
+        }
+        let is_entry = self.inner.entry.as_ref().is_some_and(|entry| {
+            entry.host_str() == url.host_str()
+                && entry.port_or_known_default() == url.port_or_known_default()
+        });
+        if self.inner.tls && !is_entry {
+            return Some(
+                "the server has no TLS port (or was named by a plaintext URL) and this client \
+                 reaches the cluster over TLS (an https entry URL, or prefer_tls(true)); enable \
+                 TLS on it, or set prefer_tls(false) to use the plaintext ports"
+                    .to_owned(),
+            );
+        }
+        let carries_credentials = !self.inner.auth.is_none()
+            || request.headers().values().any(HeaderValue::is_sensitive)
+            || self
+                .inner
+                .default_headers
+                .values()
+                .any(HeaderValue::is_sensitive);
+        if self.inner.entry_https && carries_credentials && !self.inner.allow_plaintext_credentials
+        {
+            return Some(
+                "it carries credentials, and the entry URL is https; set \
+                 allow_plaintext_credentials(true) to send them over plaintext anyway"
+                    .to_owned(),
+            );
+        }
+        None
     }
 
     /// The configured mapper.
@@ -163,6 +235,12 @@ impl Transport {
         request: &Request,
         timeout: Option<Duration>,
     ) -> Result<StreamingResponse> {
+        if let Some(reason) = self.plaintext_refusal(url, request) {
+            return Err(Error::Plaintext {
+                url: sanitize(url),
+                reason,
+            });
+        }
         let mut headers = request.headers().clone();
         if let Some(content_type) = request.body().content_type() {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -172,7 +250,23 @@ impl Transport {
                 headers.insert(name.clone(), value.clone());
             }
         }
-        if let Some(auth) = self.inner.auth.header_value().await? {
+        // A token provider answers within the attempt's time, or not at all.
+        let has_timer = tokio::runtime::Handle::try_current().is_ok();
+        let auth = match timeout.filter(|_| has_timer) {
+            Some(limit) => tokio::time::timeout(limit, self.inner.auth.header_value())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Credentials {
+                        source: format!(
+                            "the token provider did not answer within the {:.1?} left",
+                            limit
+                        )
+                        .into(),
+                    })
+                })?,
+            None => self.inner.auth.header_value().await?,
+        };
+        if let Some(auth) = auth {
             headers.insert(header::AUTHORIZATION, auth);
         }
         // Streamed query answers end with trailers (Druid's completeness flag).
@@ -234,8 +328,9 @@ impl Transport {
     /// Sends `request` to the service at `base`, following redirects within
     /// `scope` and retrying what its policy and [`Effect`] allow; any status
     /// is returned. With `buffer`, the body is read within the attempt (so
-    /// that a body cut off is retried too); otherwise it is left to read,
-    /// and nothing is retried once the headers are in.
+    /// that a body cut off is retried too, and the answer is bounded by
+    /// `max_response_bytes`); otherwise it is left to read, and nothing is
+    /// retried once the headers are in.
     async fn execute_with_retries(
         &self,
         service: &Service,
@@ -244,8 +339,8 @@ impl Transport {
     ) -> Result<StreamingResponse> {
         let locator = service.locator.as_deref();
         let (mut base, mut scope) = service.located();
-        let effect = request.effect_kind();
-        if self.inner.read_only && effect.changes_state() {
+        let effect = request.effective_effect();
+        if self.inner.read_only && effect.changes_state() && !request.is_own_cancel() {
             return Err(Error::ReadOnly {
                 operation: request.operation_name().to_owned(),
                 method: request.method().clone(),
@@ -255,7 +350,16 @@ impl Transport {
         let policy = request.retry_override().unwrap_or(&self.inner.retry);
         let started = Instant::now();
         // The request's timeout bounds the whole call, retries included.
-        let limit = request.timeout_override().or(self.inner.timeout);
+        let limit = match request.timeout_override() {
+            Some(limit) => crate::builder::effective_limit(limit),
+            None => self.inner.timeout,
+        };
+        // A repeatable request read whole has a limit per attempt too, so a
+        // frozen server costs one attempt, not the call.
+        let per_attempt = self
+            .inner
+            .attempt_timeout
+            .filter(|_| buffer && effect.is_repeatable());
         let span = tracing::debug_span!(
             "druid.request",
             operation = request.operation_name(),
@@ -265,11 +369,18 @@ impl Transport {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
+        self.inner.budget.call();
         let (outcome, attempts) = async {
             let mut attempt = 1;
             loop {
                 let remaining = limit.map(|limit| limit.saturating_sub(started.elapsed()));
-                let result = self.attempt(&base, &scope, locator, request, remaining, buffer).await;
+                let this_attempt = match (remaining, per_attempt) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let result = self
+                    .attempt(&base, &scope, locator, request, this_attempt, buffer)
+                    .await;
                 let (result, reason) = match result {
                     Ok(response)
                         if is_candidate_status(response.status)
@@ -301,6 +412,12 @@ impl Transport {
                     return (result, attempt);
                 }
                 let mut wait = policy.jittered_backoff(attempt);
+                // A server that says when to come back is not asked before.
+                if let Ok(response) = &result
+                    && let Some(after) = response.header("retry-after").and_then(retry_after)
+                {
+                    wait = wait.max(after);
+                }
                 if let Some(locator) = locator
                     && moved(&result)
                 {
@@ -319,10 +436,19 @@ impl Transport {
                         scope = next_scope;
                     }
                 }
-                let next_start = started.elapsed() + wait;
+                let next_start = started.elapsed().saturating_add(wait);
                 let out_of_time = next_start >= policy.time_limit()
                     || limit.is_some_and(|limit| next_start >= limit);
                 if attempt >= policy.attempts() || out_of_time {
+                    return (result, attempt);
+                }
+                if !self.inner.budget.try_retry() {
+                    tracing::info!(
+                        attempt,
+                        reason,
+                        answer = %truncated(&answer, ANSWER_CHARS),
+                        "druid request failed; not retried: the transport's retry budget is spent"
+                    );
                     return (result, attempt);
                 }
                 tracing::info!(
@@ -447,7 +573,8 @@ impl Transport {
         serde_json::from_slice(response.body()).ok()
     }
 
-    /// One attempt: the request and the redirects it leads to.
+    /// One attempt: the request and the redirects it leads to; with
+    /// `buffer`, its body read, within the limits of the answer's size.
     async fn attempt(
         &self,
         base: &Url,
@@ -461,7 +588,9 @@ impl Transport {
             .follow_redirects(base, scope, locator, request, timeout)
             .await?;
         if buffer {
-            response.buffered_checked().await
+            response
+                .buffered_checked(self.inner.max_response_bytes)
+                .await
         } else {
             Ok(response)
         }
@@ -469,6 +598,10 @@ impl Transport {
 
     /// Sends `request` to the service at `base`, following redirects within
     /// `scope`; any status is returned, with the body left to read.
+    ///
+    /// A redirect is followed only to the origin that answered it, or to a
+    /// server (host and port, as Druid names it or as mapped) of `scope` or
+    /// of the transport's own origins; never from `https` to `http`.
     async fn follow_redirects(
         &self,
         base: &Url,
@@ -481,8 +614,11 @@ impl Transport {
         let mut method = request.method().clone();
         let mut request = Cow::Borrowed(request);
         let mut hops = 0;
+        let started = Instant::now();
         loop {
-            let response = self.send_once(&method, &url, &request, timeout).await?;
+            // The hops share the attempt's time.
+            let left = timeout.map(|limit| limit.saturating_sub(started.elapsed()));
+            let response = self.send_once(&method, &url, &request, left).await?;
             if !is_followed_redirect(response.status) {
                 return Ok(response);
             }
@@ -512,7 +648,7 @@ impl Transport {
                 })?;
             let target = url.join(location).map_err(|e| Error::Redirect {
                 from: from.clone(),
-                to: Some(location.to_owned()),
+                to: Some(crate::builder::redact_url_text(location)),
                 reason: format!("the Location is not a valid URL: {e}"),
             })?;
             let mapped = self
@@ -524,20 +660,27 @@ impl Transport {
                     to: Some(sanitize(&target)),
                     reason: format!("the Location could not be mapped: {e}"),
                 })?;
-            let request_host = url.host_str().unwrap_or_default();
-            let allowed = [target.host_str(), mapped.host_str()]
-                .into_iter()
-                .flatten()
-                .any(|host| {
-                    same_host(host, request_host)
-                        || scope.allows(host)
-                        || self.inner.scope.allows(host)
+            if url.scheme() == "https" && mapped.scheme() != "https" {
+                return Err(Error::Redirect {
+                    from,
+                    to: Some(sanitize(&mapped)),
+                    reason: "it leads from https to plaintext http".to_owned(),
                 });
+            }
+            let same_origin =
+                mapped.scheme() == url.scheme() && origin_of(&mapped) == origin_of(&url);
+            let allowed = same_origin
+                || [origin_of(&target), origin_of(&mapped)]
+                    .into_iter()
+                    .flatten()
+                    .any(|(host, port)| {
+                        scope.allows(&host, port) || self.inner.scope.allows(&host, port)
+                    });
             if !allowed {
                 return Err(Error::Redirect {
                     from,
                     to: Some(sanitize(&mapped)),
-                    reason: "it leads to a host that is neither the requested one nor a server \
+                    reason: "it leads to a server that is neither the one asked nor a server \
                              of the cluster"
                         .to_owned(),
                 });
@@ -565,6 +708,14 @@ impl Transport {
     }
 }
 
+/// A URL's host (without IPv6 brackets, lower case) and port.
+fn origin_of(url: &Url) -> Option<(String, u16)> {
+    Some((
+        normalize_host(url.host_str()?),
+        url.port_or_known_default()?,
+    ))
+}
+
 /// A request's URL for the trace, without credentials; built only when a
 /// subscriber records it.
 struct RequestUrl<'a>(&'a Url, &'a Request);
@@ -581,58 +732,65 @@ impl fmt::Display for RequestUrl<'_> {
     }
 }
 
-/// The hosts a redirect may lead to, besides the host of the request
-/// itself: a value, so that two handles never change each other's scope.
+/// The servers a redirect may lead to, besides the origin of the request
+/// itself: `(host, port)` pairs, a value, so that two handles never change
+/// each other's scope.
 ///
 /// A discovered cluster gives every service it hands out one scope holding
-/// the cluster's hosts, as reported and as mapped; a transport adds the
-/// hosts given to [`TransportBuilder::redirect_hosts`] to every service.
-/// Host names compare case-insensitively, IPv6 addresses without brackets.
+/// each server's host and ports, as reported and as mapped; a transport adds
+/// the origins given to [`TransportBuilder::redirect_origins`] to every
+/// service. Host names compare case-insensitively, IPv6 addresses without
+/// brackets. A port is part of the origin: another port on a cluster host
+/// (a database, a JMX agent) is not a server of the cluster.
 ///
 /// Why a snapshot carried by each [`Service`], and not a policy kept by the
-/// [`Transport`]: which hosts belong to the cluster is knowledge of one
+/// [`Transport`]: which servers belong to the cluster is knowledge of one
 /// discovery, not a setting of the HTTP client. Kept in the transport, it
 /// was shared mutable state: two clusters discovered through clones of one
-/// client overwrote each other's hosts, and a lock sat on every redirect.
+/// client overwrote each other's servers, and a lock sat on every redirect.
 /// As a value in the handle, a client keeps the scope of the cluster that
 /// made it, clones share it for free (an `Arc`), and a refresh makes a new
 /// one without touching clients handed out before.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RedirectScope {
-    hosts: Arc<BTreeSet<String>>,
+    origins: Arc<BTreeSet<(String, u16)>>,
 }
 
 impl RedirectScope {
-    /// A scope of these hosts.
-    pub fn new<I, S>(hosts: I) -> Self
+    /// A scope of these servers, `(host, port)` each.
+    pub fn new<I, S>(origins: I) -> Self
     where
-        I: IntoIterator<Item = S>,
+        I: IntoIterator<Item = (S, u16)>,
         S: AsRef<str>,
     {
         RedirectScope {
-            hosts: Arc::new(
-                hosts
+            origins: Arc::new(
+                origins
                     .into_iter()
-                    .map(|h| normalize_host(h.as_ref()))
+                    .map(|(host, port)| (normalize_host(host.as_ref()), port))
                     .collect(),
             ),
         }
     }
 
-    /// Whether a redirect may lead to `host`.
-    pub fn allows(&self, host: &str) -> bool {
-        self.hosts.contains(&normalize_host(host))
+    /// Whether a redirect may lead to `host` on `port`.
+    pub fn allows(&self, host: &str, port: u16) -> bool {
+        self.origins.contains(&(normalize_host(host), port))
     }
 
-    /// The hosts, normalized.
-    pub fn hosts(&self) -> impl Iterator<Item = &str> {
-        self.hosts.iter().map(String::as_str)
+    /// The servers, hosts normalized.
+    pub fn origins(&self) -> impl Iterator<Item = (&str, u16)> {
+        self.origins
+            .iter()
+            .map(|(host, port)| (host.as_str(), *port))
     }
 }
 
 impl fmt::Debug for RedirectScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.hosts.iter()).finish()
+        f.debug_set()
+            .entries(self.origins.iter().map(|(h, p)| format!("{h}:{p}")))
+            .finish()
     }
 }
 
@@ -640,10 +798,6 @@ fn normalize_host(host: &str) -> String {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase()
-}
-
-fn same_host(a: &str, b: &str) -> bool {
-    normalize_host(a) == normalize_host(b)
 }
 
 fn is_followed_redirect(status: StatusCode) -> bool {
@@ -777,10 +931,11 @@ fn release_key(release: &str) -> Vec<u64> {
 }
 
 /// Whether a failed attempt looks like the service moved: no connection,
-/// or a proxy's or a follower's "not here" (502, 503, 504).
+/// no answer in time (a frozen server), or a proxy's or a follower's "not
+/// here" (502, 503, 504).
 fn moved(result: &Result<StreamingResponse>) -> bool {
     match result {
-        Err(error) => error.is_connect(),
+        Err(error) => error.is_connect() || error.is_timeout(),
         Ok(response) => matches!(response.status.as_u16(), 502..=504),
     }
 }
@@ -842,14 +997,15 @@ impl Service {
         &self.transport
     }
 
-    /// The hosts this service's redirects may lead to, besides the host of
-    /// the request and the transport's [`TransportBuilder::redirect_hosts`].
+    /// The servers this service's redirects may lead to, besides the origin
+    /// of the request and the transport's
+    /// [`TransportBuilder::redirect_origins`].
     pub fn redirect_scope(&self) -> &RedirectScope {
         &self.scope
     }
 
     /// The same service, redirected only within `scope` (and the
-    /// transport's hosts): the hosts of the cluster it belongs to.
+    /// transport's origins): the servers of the cluster it belongs to.
     pub fn with_redirect_scope(mut self, scope: RedirectScope) -> Self {
         self.scope = scope;
         self
@@ -997,7 +1153,7 @@ mod tests {
     #[tokio::test]
     async fn transport_wide_redirect_hosts_apply_to_hand_built_services() {
         let transport = Transport::builder()
-            .redirect_hosts(["leader.example"])
+            .redirect_origins(["leader.example:8081"])
             .mock(|r| match r.url.host_str() {
                 Some("follower.example") => MockResponse::new(307, "").header(
                     "location",
@@ -1056,6 +1212,7 @@ mod tests {
         let log = seen.clone();
         let transport = Transport::builder()
             .basic_auth("u", "p")
+            .redirect_origins(["localhost:8090"])
             .mock(move |r| {
                 log.lock().unwrap().push(r.clone());
                 if r.url.port() == Some(8081) {
@@ -1109,7 +1266,7 @@ mod tests {
         // limit. The first service's scope is unchanged.
         let scoped = service
             .clone()
-            .with_redirect_scope(RedirectScope::new(["EVIL.example"]));
+            .with_redirect_scope(RedirectScope::new([("EVIL.example", 80)]));
         assert!(matches!(
             service.get_text("/evil").await.unwrap_err(),
             Error::Redirect { .. }
@@ -1118,6 +1275,52 @@ mod tests {
         assert!(
             matches!(&err, Error::Redirect { reason, .. } if reason.contains("more than 5")),
             "{err:?}"
+        );
+    }
+
+    /// A redirect leads only to a server of the cluster: another port of
+    /// the same host is not one, and TLS is never given up.
+    #[tokio::test]
+    async fn redirects_stay_on_the_clusters_servers_and_on_tls() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let transport = Transport::builder()
+            .basic_auth("u", "p")
+            .mock(move |r| {
+                log.lock().unwrap().push(r.url.to_string());
+                match r.url.path() {
+                    "/other-port" => {
+                        MockResponse::new(307, "").header("location", "http://localhost:5432/steal")
+                    }
+                    "/downgrade" => {
+                        MockResponse::new(307, "").header("location", "http://localhost:8281/x")
+                    }
+                    "/same" => MockResponse::new(307, "").header("location", "/landed"),
+                    _ => MockResponse::new(200, "landed"),
+                }
+            })
+            .build()
+            .unwrap();
+        let plain = transport.service(base());
+        let err = plain.get_text("/other-port").await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Redirect { reason, .. } if reason.contains("neither")),
+            "{err:?}"
+        );
+        assert_eq!(plain.get_text("/same").await.unwrap(), "landed");
+        let tls = transport
+            .service(Url::parse("https://localhost:8281").unwrap())
+            .with_redirect_scope(RedirectScope::new([("localhost", 8281)]));
+        let err = tls.get_text("/downgrade").await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Redirect { reason, .. } if reason.contains("https to plaintext")),
+            "{err:?}"
+        );
+        let sent = seen.lock().unwrap().clone();
+        assert!(
+            sent.iter()
+                .all(|url| !url.contains(":5432") && !url.starts_with("http://localhost:8281")),
+            "{sent:?}"
         );
     }
 
@@ -1139,7 +1342,7 @@ mod tests {
             .unwrap();
         let text = transport
             .service(base())
-            .with_redirect_scope(RedirectScope::new(["172.18.0.9"]))
+            .with_redirect_scope(RedirectScope::new([("172.18.0.9", 8090)]))
             .get_text("/x?y=1")
             .await
             .unwrap();

@@ -36,6 +36,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -64,6 +65,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -94,6 +96,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -122,6 +125,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -153,6 +157,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -184,6 +189,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -218,6 +224,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "Client",
@@ -253,6 +260,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -289,6 +297,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "Client",
@@ -332,6 +341,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -367,6 +377,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -403,6 +414,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "Client",
@@ -440,6 +452,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -477,6 +490,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -537,6 +551,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -572,6 +587,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -602,6 +618,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -632,6 +649,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -679,6 +697,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -725,6 +744,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -770,6 +790,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -800,6 +821,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -846,6 +868,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -894,6 +917,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -940,6 +964,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -986,6 +1011,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "Client",
@@ -1040,6 +1066,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1068,6 +1095,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1096,6 +1124,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1126,6 +1155,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1154,6 +1184,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1185,6 +1216,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1216,6 +1248,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1244,6 +1277,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1277,6 +1311,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1305,6 +1340,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1342,6 +1378,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1370,6 +1407,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1398,6 +1436,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1426,6 +1465,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1465,6 +1505,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1493,6 +1534,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1521,6 +1563,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1549,6 +1592,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1607,6 +1651,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1662,6 +1707,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1699,6 +1745,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1727,6 +1774,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1762,6 +1810,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1797,6 +1846,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1832,6 +1882,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1873,6 +1924,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1912,6 +1964,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1964,6 +2017,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -1998,6 +2052,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2026,6 +2081,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2054,6 +2110,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2082,6 +2139,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2110,6 +2168,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2150,6 +2209,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2190,6 +2250,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2225,6 +2286,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2262,6 +2324,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2297,6 +2360,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2355,6 +2419,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2396,6 +2461,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2431,6 +2497,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2466,6 +2533,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2507,6 +2575,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2542,6 +2611,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2572,6 +2642,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2624,6 +2695,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2652,6 +2724,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2680,6 +2753,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2708,6 +2782,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2745,6 +2820,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2786,6 +2862,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2825,6 +2902,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_unused`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2862,6 +2940,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_datasource_used`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2908,6 +2987,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_unused`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2954,6 +3034,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_segments_used`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -2997,6 +3078,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_unused`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3040,6 +3122,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "since Druid 34 the Overlord serves this: use `OverlordClient::mark_segment_used`",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3079,6 +3162,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3109,6 +3193,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3137,6 +3222,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3183,6 +3269,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3230,6 +3317,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3282,6 +3370,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3310,6 +3399,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3340,6 +3430,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3385,6 +3476,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3413,6 +3505,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3445,6 +3538,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3490,6 +3584,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3522,6 +3617,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3555,6 +3651,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3600,6 +3697,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use the Overlord's cluster compaction config (`OverlordClient::set_cluster_compaction_config`) on Druid 34+",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3628,6 +3726,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3663,6 +3762,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3715,6 +3815,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3752,6 +3853,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3789,6 +3891,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3815,6 +3918,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3849,6 +3953,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3888,6 +3993,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3918,6 +4024,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3953,6 +4060,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -3988,6 +4096,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4021,6 +4130,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4062,6 +4172,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4107,6 +4218,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4146,6 +4258,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4183,6 +4296,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4227,6 +4341,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4277,6 +4392,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4322,6 +4438,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4357,6 +4474,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4398,6 +4516,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4426,6 +4545,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4461,6 +4581,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4502,6 +4623,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4543,6 +4665,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4584,6 +4707,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4629,6 +4753,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4657,6 +4782,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4692,6 +4818,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4733,6 +4860,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4785,6 +4913,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4826,6 +4955,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4865,6 +4995,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4900,6 +5031,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4943,6 +5075,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -4990,6 +5123,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5029,6 +5163,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5064,6 +5199,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5124,6 +5260,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5163,6 +5300,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5202,6 +5340,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5249,6 +5388,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5296,6 +5436,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5341,6 +5482,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5388,6 +5530,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5433,6 +5576,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-basic-security"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5470,6 +5614,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-catalog"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5507,6 +5652,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-catalog"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5550,6 +5696,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-catalog"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5616,6 +5763,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-catalog"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "CoordinatorClient",
@@ -5655,6 +5803,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-catalog"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5683,6 +5832,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5711,6 +5861,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5741,6 +5892,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5769,6 +5921,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5800,6 +5953,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5831,6 +5985,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5859,6 +6014,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5892,6 +6048,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5925,6 +6082,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -5957,6 +6115,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6002,6 +6161,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6030,6 +6190,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6063,6 +6224,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6091,6 +6253,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6126,6 +6289,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6161,6 +6325,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6230,6 +6395,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6291,6 +6457,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6336,6 +6503,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6381,6 +6549,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6426,6 +6595,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6461,6 +6631,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6496,6 +6667,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6533,6 +6705,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "Druid no longer keeps the segments a task published and always answers 404; use the `segment/added/bytes` metric",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6569,7 +6742,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             ],
             body: BodyInfo::None,
             body_id: None,
-            response: ResponseKind::Text,
+            response: ResponseKind::Stream,
             answers: &[],
             effect: Effect::Read,
             audit: false,
@@ -6577,6 +6750,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6614,6 +6788,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6652,6 +6827,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6687,6 +6863,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6722,6 +6899,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6756,6 +6934,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6791,6 +6970,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6834,6 +7014,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6862,6 +7043,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6890,6 +7072,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6918,6 +7101,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6953,6 +7137,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -6988,6 +7173,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7028,6 +7214,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7063,6 +7250,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7093,6 +7281,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7137,6 +7326,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7182,6 +7372,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7217,6 +7408,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7245,6 +7437,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7280,6 +7473,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7308,6 +7502,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7343,6 +7538,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7384,6 +7580,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7419,6 +7616,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7447,6 +7645,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7486,6 +7685,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7521,6 +7721,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: true,
             deprecation: Some("use `terminate_supervisor`"),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7571,6 +7772,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7610,6 +7812,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7647,6 +7850,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7682,6 +7886,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7728,6 +7933,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7774,6 +7980,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7817,6 +8024,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7858,6 +8066,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7888,6 +8097,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7916,6 +8126,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7944,6 +8155,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -7979,6 +8191,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8018,6 +8231,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8051,6 +8265,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8103,6 +8318,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8131,6 +8347,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8166,6 +8383,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8199,6 +8417,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-kubernetes-overlord-extensions"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8233,6 +8452,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-kubernetes-overlord-extensions"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "OverlordClient",
@@ -8280,6 +8500,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-kubernetes-overlord-extensions"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8308,6 +8529,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8336,6 +8558,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8366,6 +8589,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8394,6 +8618,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8425,6 +8650,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8456,6 +8682,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8490,6 +8717,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8525,6 +8753,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8561,6 +8790,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8604,6 +8834,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8639,6 +8870,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8675,6 +8907,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8712,6 +8945,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8749,6 +8983,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8809,6 +9044,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8844,6 +9080,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8874,6 +9111,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8904,6 +9142,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8951,6 +9190,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -8997,6 +9237,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9025,6 +9266,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9054,6 +9296,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9099,6 +9342,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9129,6 +9373,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9175,6 +9420,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9223,6 +9469,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9269,6 +9516,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9315,6 +9563,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9369,6 +9618,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9399,6 +9649,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9436,6 +9687,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9473,6 +9725,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9510,6 +9763,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "BrokerClient",
@@ -9547,6 +9801,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9575,6 +9830,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9603,6 +9859,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9633,6 +9890,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9661,6 +9919,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9692,6 +9951,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9723,6 +9983,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9757,6 +10018,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9792,6 +10054,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9828,6 +10091,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9871,6 +10135,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9906,6 +10171,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9942,6 +10208,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: Some("query"),
         },
         EndpointInfo {
             client: "RouterClient",
@@ -9979,6 +10246,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10016,6 +10284,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10076,6 +10345,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10111,6 +10381,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10141,6 +10412,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: Some("druid-multi-stage-query"),
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10171,6 +10443,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10218,6 +10491,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10264,6 +10538,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10309,6 +10584,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10339,6 +10615,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10385,6 +10662,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10433,6 +10711,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10479,6 +10758,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10525,6 +10805,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
                 "use a segmentMetadata query or INFORMATION_SCHEMA.COLUMNS",
             ),
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10579,6 +10860,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10607,6 +10889,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10644,6 +10927,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "RouterClient",
@@ -10674,6 +10958,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10702,6 +10987,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10730,6 +11016,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10760,6 +11047,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10788,6 +11076,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10819,6 +11108,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10850,6 +11140,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10878,6 +11169,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10907,6 +11199,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10937,6 +11230,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -10974,6 +11268,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -11011,6 +11306,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -11048,6 +11344,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "HistoricalClient",
@@ -11085,6 +11382,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11113,6 +11411,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11141,6 +11440,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11171,6 +11471,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11199,6 +11500,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11230,6 +11532,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11261,6 +11564,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11289,6 +11593,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11317,6 +11622,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11351,7 +11657,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             ],
             body: BodyInfo::None,
             body_id: None,
-            response: ResponseKind::Text,
+            response: ResponseKind::Stream,
             answers: &[],
             effect: Effect::Read,
             audit: false,
@@ -11359,6 +11665,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11394,6 +11701,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11422,6 +11730,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "MiddleManagerClient",
@@ -11450,6 +11759,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11478,6 +11788,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11506,6 +11817,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11536,6 +11848,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11564,6 +11877,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11595,6 +11909,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11626,6 +11941,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11654,6 +11970,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11682,6 +11999,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11716,7 +12034,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             ],
             body: BodyInfo::None,
             body_id: None,
-            response: ResponseKind::Text,
+            response: ResponseKind::Stream,
             answers: &[],
             effect: Effect::Read,
             audit: false,
@@ -11724,6 +12042,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11759,6 +12078,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11787,6 +12107,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11815,6 +12136,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11845,6 +12167,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11882,6 +12205,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11919,6 +12243,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11956,6 +12281,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "IndexerClient",
@@ -11993,6 +12319,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12021,6 +12348,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12049,6 +12377,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12079,6 +12408,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12107,6 +12437,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12138,6 +12469,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12169,6 +12501,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12215,6 +12548,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12261,6 +12595,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12296,6 +12631,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12331,6 +12667,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12368,6 +12705,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12403,6 +12741,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12440,6 +12779,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12475,6 +12815,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12510,6 +12851,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12553,6 +12895,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12594,6 +12937,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12637,6 +12981,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12667,6 +13012,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12704,6 +13050,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12741,6 +13088,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12778,6 +13126,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
         EndpointInfo {
             client: "PeonClient",
@@ -12815,6 +13164,7 @@ pub static ENDPOINTS: &[crate::catalog::EndpointInfo] = {
             deprecated: false,
             deprecation: None,
             extension: None,
+            sql_field: None,
         },
     ]
 };

@@ -47,6 +47,7 @@ pub mod query {
                 let request = Request::new(Method::POST, "/druid/v2/sql")
                     .operation(format!("{}.sql_query", self.service_name()))
                     .effect(Effect::Read)
+                    .sql_field("query")
                     .json(body)?;
                 Ok(
                     self
@@ -122,6 +123,7 @@ pub mod query {
                 let request = Request::new(Method::POST, "/druid/v2/sql/task")
                     .operation(format!("{}.sql_task", self.service_name()))
                     .extension("druid-multi-stage-query")
+                    .sql_field("query")
                     .json(body)?;
                 Ok(self.service().send(&request).await?.json()?)
             }

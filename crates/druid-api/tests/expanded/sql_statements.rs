@@ -50,6 +50,7 @@ pub mod sql_statements {
                 let request = Request::new(Method::POST, "/druid/v2/sql/statements")
                     .operation(format!("{}.submit_statement", self.service_name()))
                     .extension("druid-multi-stage-query")
+                    .sql_field("query")
                     .json(body)?;
                 Ok(self.service().send(&request).await?.json()?)
             }

@@ -3,7 +3,7 @@
 /// Worker: [`WorkerApi`], and the builders of its calls with options.
 pub mod worker {
     use std::pin::Pin;
-    use druid_transport::{Effect, Request, Service, path_param};
+    use druid_transport::{Effect, Request, Service, StreamingResponse, path_param};
     use druid_transport::http::Method;
     use crate::{Result, ServiceClient, models};
     /// Worker: the endpoints of `api-spec/worker.toml`, served by the MiddleManager.
@@ -81,7 +81,7 @@ pub mod worker {
         ///
         /// # Errors
         ///
-        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), a body that is not UTF-8 ([`Error::decode`](crate::Error::decode)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
+        /// Druid's answer for a status other than 2xx ([`Error::api`](crate::Error::api)), an empty path parameter ([`Error::is_invalid_input`](crate::Error::is_invalid_input)); the transport's errors otherwise.
         ///
         /// Reads: sent again after a transient failure.
         ///
@@ -209,15 +209,15 @@ pub mod worker {
         }
 
         /// Sends the request and decodes the answer.
-        pub async fn send(self) -> Result<String> {
+        pub async fn send(self) -> Result<StreamingResponse> {
             let service = self.service.clone();
             let request = self.into_request()?;
-            Ok(service.send(&request).await?.text()?)
+            Ok(service.execute_streaming(&request).await?.error_for_status().await?)
         }
     }
 
     impl IntoFuture for WorkerTaskLogBuilder {
-        type Output = Result<String>;
+        type Output = Result<StreamingResponse>;
         type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
         fn into_future(self) -> Self::IntoFuture {
             Box::pin(self.send())
