@@ -835,3 +835,51 @@ async fn a_cancel_goes_to_the_broker_that_runs_the_query() {
     };
     assert_eq!((deletes(&first), deletes(&second)), (1, 0));
 }
+
+/// A model read while a Coordinator was down lacks it; when it leads later,
+/// a follower's redirect and the `/leader` answers name a server the model
+/// does not have. The client reads the cluster again and follows, instead of
+/// refusing for good (or trusting an unknown host).
+#[tokio::test]
+async fn a_leader_that_joined_after_the_model_was_read_is_found() {
+    let leader_port = Arc::new(Mutex::new(0_u16));
+    let port = leader_port.clone();
+    let leader = FakeServer::start(move |r| match r.path() {
+        "/druid/coordinator/v1/leader" => {
+            FakeResponse::new(200, format!("http://127.0.0.1:{}", *port.lock().unwrap()))
+        }
+        _ => any_service(r),
+    })
+    .await;
+    *leader_port.lock().unwrap() = leader.port();
+    let target = leader.port();
+    let follower = FakeServer::start(move |r| {
+        FakeResponse::new(307, "").header(
+            "Location",
+            &format!("http://127.0.0.1:{target}{}", r.path()),
+        )
+    })
+    .await;
+    let fresh = json!([
+        plain_row(follower.port(), "coordinator", Some(false)),
+        plain_row(leader.port(), "coordinator", Some(true)),
+    ]);
+    let router = FakeServer::start(move |_| FakeResponse::json(&fresh)).await;
+    let cluster = Cluster::from_model(
+        Client::builder()
+            .url(router.url())
+            .retry(druid_tests::quick_retries())
+            .build()
+            .unwrap(),
+        // Read while the leader was down: only the follower, as leader.
+        model_of(json!([plain_row(
+            follower.port(),
+            "coordinator",
+            Some(true)
+        )])),
+    );
+    let coordinator = cluster.coordinator().unwrap();
+    assert_eq!(coordinator.datasources().await.unwrap(), ["wiki"]);
+    assert_eq!(coordinator.base_url().port(), Some(leader.port()));
+    assert_eq!(cluster.servers().len(), 2);
+}

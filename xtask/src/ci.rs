@@ -557,6 +557,54 @@ fn offline_tests(root: &Path) -> Result<(), String> {
     fresh_clone_tests(root)
 }
 
+/// The cargo-deny release CI installs (from crates.io) and runs.
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// `cargo deny check licenses bans sources` with `deny.toml`, after
+/// installing cargo-deny from crates.io when the one on the machine is not
+/// [`CARGO_DENY_VERSION`] (a cold machine pays its build once). Advisories
+/// are not checked: they need the RustSec database from GitHub, which CI
+/// cannot reach (the README says so).
+fn dependency_check(root: &Path) -> Result<(), String> {
+    let installed = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["deny", "--version"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let wanted = format!("cargo-deny {CARGO_DENY_VERSION}");
+    if installed.as_deref() != Some(wanted.as_str()) {
+        println!(
+            "installing {wanted} from crates.io (found: {})",
+            installed.as_deref().unwrap_or("none")
+        );
+        cargo(
+            root,
+            &[
+                "install",
+                "cargo-deny",
+                "--version",
+                CARGO_DENY_VERSION,
+                "--locked",
+            ],
+            &[],
+        )?;
+    }
+    cargo(
+        root,
+        &[
+            "deny",
+            "--locked",
+            "check",
+            "--disable-fetch",
+            "licenses",
+            "bans",
+            "sources",
+        ],
+        &[],
+    )
+}
+
 /// This workspace's published crates.
 const OUR_CRATES: [&str; 6] = [
     "druid-transport",
@@ -695,6 +743,7 @@ fn run_steps(ci: &mut Ci, root: &Path) -> Result<(), String> {
         )
     })?;
     ci.run("feature combinations", || feature_combinations(root))?;
+    ci.run("dependency check (cargo deny)", || dependency_check(root))?;
     ci.run("codegen check", || crate::codegen::run(true))?;
     ci.run("docs", || {
         cargo(

@@ -9,9 +9,13 @@
 //! 1. kill the Broker, start it again;
 //! 2. kill the lead Coordinator-Overlord (a second one runs), wait for the
 //!    other to lead, start the killed one again;
-//! 3. freeze the Historical (SIGSTOP) past the load's query deadline, then
+//! 3. freeze the lead Coordinator-Overlord (SIGSTOP: a GC pause, a
+//!    partition) while the other runs: the Coordinator and Overlord clients
+//!    must answer through the other one within [`FAILOVER_LIMIT`] of the
+//!    freeze; then resume it;
+//! 4. freeze the Historical (SIGSTOP) past the load's query deadline, then
 //!    resume it;
-//! 4. kill the Router, start it again.
+//! 5. kill the Router, start it again.
 //!
 //! For each fault it reports requests sent, succeeded, failed with a
 //! retryable error, failed otherwise, wrong answers, and the longest stall
@@ -50,6 +54,12 @@ const RECOVERY_LIMIT: Duration = Duration::from_secs(90);
 const START_LIMIT: Duration = Duration::from_secs(300);
 /// How long a new leader may take (ZooKeeper's session timeout is 30 s).
 const LEADER_LIMIT: Duration = Duration::from_secs(120);
+/// How long after a leader froze the Coordinator and Overlord clients may
+/// take to answer through the other Coordinator-Overlord: ZooKeeper's 30 s
+/// session, the election, and one attempt of the transport's 15 s.
+const FAILOVER_LIMIT: Duration = Duration::from_secs(60);
+/// The kinds of the load that go to the leaders.
+const LEADER_KINDS: [&str; 2] = ["coordinator read", "overlord read"];
 
 /// `cargo xtask faults` options.
 #[derive(Debug, clap::Args)]
@@ -74,13 +84,16 @@ fn say(started: Instant, line: &str) {
 }
 
 /// One fault: when it started, when the service was back, when recovery
-/// was seen (or the limit passed).
+/// was seen (or the limit passed), and what its own check found.
 struct Phase {
     name: &'static str,
     start: u64,
     restored: u64,
     end: u64,
     recovered: bool,
+    /// A check of the fault's own, for the report: what it found, and
+    /// whether that passes.
+    check: Option<(String, bool)>,
 }
 
 /// One request of the load.
@@ -139,6 +152,34 @@ fn read_load(path: &Path) -> Load {
         });
     }
     load
+}
+
+/// Waits until each of `kinds` has a success that started after `since`;
+/// the seconds from `since` to the last of those first successes, or
+/// `None` when `limit` passed first.
+fn wait_answered(load: &Path, since: u64, kinds: &[&str], limit: Duration) -> Option<f64> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let outcomes = read_load(load).outcomes;
+        let firsts: Vec<Option<u64>> = kinds
+            .iter()
+            .map(|kind| {
+                outcomes
+                    .iter()
+                    .filter(|o| o.kind == *kind && o.ok && o.start >= since)
+                    .map(|o| o.end)
+                    .min()
+            })
+            .collect();
+        if firsts.iter().all(Option::is_some) {
+            let last = firsts.into_iter().flatten().max().unwrap_or(since);
+            return Some(last.saturating_sub(since) as f64 / 1000.0);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// Waits until every kind has a success that started after `since`.
@@ -338,38 +379,41 @@ fn faults(
     std::thread::sleep(Duration::from_secs(10));
     let mut phases = Vec::new();
 
-    let mut phase = |name: &'static str, act: &mut dyn FnMut() -> Result<(), String>| {
-        say(started, &format!("fault: {name}"));
-        let start = now_ms();
-        act()?;
-        let restored = now_ms();
-        let recovered = wait_recovered(load, restored, started);
-        say(
-            started,
-            &format!(
-                "  {} {:.1}s after the service was back",
-                if recovered {
-                    "recovered"
-                } else {
-                    "NOT recovered"
-                },
-                (now_ms() - restored) as f64 / 1000.0
-            ),
-        );
-        phases.push(Phase {
-            name,
-            start,
-            restored,
-            end: now_ms(),
-            recovered,
-        });
-        Ok::<(), String>(())
-    };
+    let mut phase =
+        |name: &'static str, act: &mut dyn FnMut() -> Result<Option<(String, bool)>, String>| {
+            say(started, &format!("fault: {name}"));
+            let start = now_ms();
+            let check = act()?;
+            let restored = now_ms();
+            let recovered = wait_recovered(load, restored, started);
+            say(
+                started,
+                &format!(
+                    "  {} {:.1}s after the service was back",
+                    if recovered {
+                        "recovered"
+                    } else {
+                        "NOT recovered"
+                    },
+                    (now_ms() - restored) as f64 / 1000.0
+                ),
+            );
+            phases.push(Phase {
+                name,
+                start,
+                restored,
+                end: now_ms(),
+                recovered,
+                check,
+            });
+            Ok::<(), String>(())
+        };
 
     phase("kill the Broker, start it again", &mut || {
         control::kill(state_dir, Target::Service(Service::Broker))?;
         std::thread::sleep(DOWN);
-        control::start(state_dir, Target::Service(Service::Broker)).map(drop)
+        control::start(state_dir, Target::Service(Service::Broker))?;
+        Ok(None)
     })?;
     phase("kill the lead Coordinator-Overlord", &mut || {
         let victim = control::kill(state_dir, Target::Leader)?;
@@ -378,17 +422,46 @@ fn faults(
             started,
             &format!("  {} leads after {secs:.1}s", next.service.name()),
         );
-        control::start(state_dir, Target::Service(victim.service)).map(drop)
+        control::start(state_dir, Target::Service(victim.service))?;
+        Ok(None)
+    })?;
+    phase("freeze the lead Coordinator-Overlord", &mut || {
+        let frozen = control::stop(state_dir, Target::Leader)?;
+        let at = now_ms();
+        let answered = wait_answered(load, at, &LEADER_KINDS, FAILOVER_LIMIT);
+        let check = match answered {
+            Some(secs) => (
+                format!(
+                    "both leader clients answered through the other Coordinator-Overlord \
+                     {secs:.1} s after the freeze (limit {} s)",
+                    FAILOVER_LIMIT.as_secs()
+                ),
+                true,
+            ),
+            None => (
+                format!(
+                    "the leader clients did NOT answer through the other Coordinator-Overlord \
+                     within {} s of the freeze",
+                    FAILOVER_LIMIT.as_secs()
+                ),
+                false,
+            ),
+        };
+        say(started, &format!("  {}", check.0));
+        control::cont(state_dir, Target::Service(frozen.service))?;
+        Ok(Some(check))
     })?;
     phase("freeze the Historical past the query deadline", &mut || {
         control::stop(state_dir, Target::Service(Service::Historical))?;
         std::thread::sleep(FREEZE);
-        control::cont(state_dir, Target::Service(Service::Historical)).map(drop)
+        control::cont(state_dir, Target::Service(Service::Historical))?;
+        Ok(None)
     })?;
     phase("kill the Router, start it again", &mut || {
         control::kill(state_dir, Target::Service(Service::Router))?;
         std::thread::sleep(DOWN);
-        control::start(state_dir, Target::Service(Service::Router)).map(drop)
+        control::start(state_dir, Target::Service(Service::Router))?;
+        Ok(None)
     })?;
     Ok(phases)
 }
@@ -403,6 +476,7 @@ fn report(load: &Path, phases: &[Phase], dir: &Path) -> Result<(), String> {
         "| fault | sent | succeeded | failed, retryable | failed, other | wrong | longest stall | recovered |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     let mut problems = Vec::new();
+    let mut checks = String::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for phase in phases {
         let within: Vec<&Outcome> = outcomes
@@ -438,6 +512,15 @@ fn report(load: &Path, phases: &[Phase], dir: &Path) -> Result<(), String> {
         if !phase.recovered {
             problems.push(format!("{}: the client did not recover", phase.name));
         }
+        if let Some((text, ok)) = &phase.check {
+            checks.push_str(&format!("- {}: {text}\n", phase.name));
+            if !ok {
+                problems.push(format!("{}: {text}", phase.name));
+            }
+        }
+    }
+    if !checks.is_empty() {
+        table.push_str(&format!("\n{checks}"));
     }
     let total_wrong = outcomes.iter().filter(|o| o.wrong).count();
     let (sent, created, duplicated) = summary
@@ -553,6 +636,7 @@ mod tests {
             restored: 200,
             end: 300,
             recovered: true,
+            check: None,
         };
         let text = retried_answers(&load.retries, &[phase]);
         assert!(text.contains("broker killed (3 retries):"), "{text}");

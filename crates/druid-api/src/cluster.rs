@@ -22,6 +22,13 @@ use crate::{
 /// more often than this (counted from the last try, whatever its outcome).
 const REFRESH_GAP: Duration = Duration::from_secs(1);
 
+/// How long a client whose service seems gone waits for a refresh of the
+/// cluster before it tries again. `sys.servers` goes through a Broker,
+/// which itself waits for a frozen leader; seen in `cargo xtask faults`: a
+/// refresh that took the rest of a call's 45 s, so the call never asked
+/// again after the election.
+const RELOCATE_REFRESH_LIMIT: Duration = Duration::from_secs(5);
+
 /// A Druid cluster, as discovered from `sys.servers` (or, without a Broker,
 /// the Coordinator's view) through the entry-point client.
 ///
@@ -33,10 +40,16 @@ const REFRESH_GAP: Duration = Duration::from_secs(1);
 /// held across an await.
 ///
 /// The Coordinator and Overlord clients it hands out follow the leader by
-/// themselves: when the leader stops answering they ask the other
+/// themselves: when the leader stops answering (refused, or no answer
+/// within an attempt's limit: a frozen process) they ask the other
 /// Coordinators (or Overlords) who leads now, re-read the cluster, and go
 /// on within the request's retry deadline; a follower's redirect to the
-/// leader is remembered. The Broker and Router clients go to the first one
+/// leader is remembered. A leader is learned only when it is a server of
+/// the model (an answer naming another host is never where calls and their
+/// credentials go); when the named leader joined after the model was read,
+/// the cluster is read again first. One lookup and one refresh run at a
+/// time, shared by every client that asks during them, and not more often
+/// than once a second. The Broker and Router clients go to the first one
 /// the current model lists. Clients of one server (a Historical, a Peon)
 /// stay with it.
 #[derive(Debug, Clone)]
@@ -269,21 +282,47 @@ impl ClusterState {
                 None => {
                     let state = self.clone();
                     let (server_type, failed) = (server_type.clone(), failed.clone());
-                    flight
-                        .start(async move { state.ask_leader(&server_type, &failed).await }.boxed())
+                    flight.start(
+                        async move { state.look_up_leader(&server_type, &failed).await }.boxed(),
+                    )
                 }
             }
         };
         lookup.await
     }
 
+    /// Asks the other servers of `server_type` who leads; when none could
+    /// say (no other server in the model, or the leader they name is not in
+    /// it: the model was read while a server was down), reads the cluster
+    /// again, within [`RELOCATE_REFRESH_LIMIT`], and asks once more.
+    async fn look_up_leader(
+        self: &Arc<Self>,
+        server_type: &ServerType,
+        failed: &Url,
+    ) -> Option<Url> {
+        match self.ask_leader(server_type, failed).await {
+            Asked::Leader(leader) => return Some(leader),
+            Asked::Same => return None,
+            Asked::NoOne => {}
+        }
+        let cluster = Cluster {
+            shared: self.clone(),
+        };
+        let _ = tokio::time::timeout(RELOCATE_REFRESH_LIMIT, cluster.refresh()).await;
+        match self.ask_leader(server_type, failed).await {
+            Asked::Leader(leader) => Some(leader),
+            Asked::Same | Asked::NoOne => None,
+        }
+    }
+
     /// Asks the servers of `server_type` other than `failed` who leads.
-    async fn ask_leader(&self, server_type: &ServerType, failed: &Url) -> Option<Url> {
+    async fn ask_leader(&self, server_type: &ServerType, failed: &Url) -> Asked {
         let path = match server_type {
             ServerType::Coordinator => "/druid/coordinator/v1/leader",
             ServerType::Overlord => "/druid/indexer/v1/leader",
-            _ => return None,
+            _ => return Asked::Same,
         };
+        let mut named_failed = false;
         let last = self.snapshot();
         let transport = self.client.transport();
         for server in last.model.of_type(server_type) {
@@ -310,11 +349,28 @@ impl ClusterState {
                 continue;
             };
             if !same_origin(&leader, failed) {
-                return Some(leader);
+                return Asked::Leader(leader);
             }
+            named_failed = true;
         }
-        None
+        if named_failed {
+            Asked::Same
+        } else {
+            Asked::NoOne
+        }
     }
+}
+
+/// What asking the other servers who leads found.
+enum Asked {
+    /// A server of the model other than the one that failed.
+    Leader(Url),
+    /// They name the one that failed: it still leads (a frozen leader
+    /// keeps its lock until its ZooKeeper session ends).
+    Same,
+    /// No server could say: none to ask, none answered, or the one named
+    /// is not in the model.
+    NoOne,
 }
 
 /// Same scheme, host and port.
@@ -392,7 +448,7 @@ impl Locate for Locator {
                 .unwrap_or_else(PoisonError::into_inner)
                 .started_within(REFRESH_GAP);
             if !recent {
-                let _ = cluster.refresh().await;
+                let _ = tokio::time::timeout(RELOCATE_REFRESH_LIMIT, cluster.refresh()).await;
             }
         })
     }

@@ -322,52 +322,87 @@ fn config_shows_what_is_in_effect_and_where_it_came_from() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupt_cancels_the_query_on_the_server() {
-    let server = FakeServer::start(|r| {
-        if r.method == "DELETE" {
-            FakeResponse::new(202, "")
-        } else {
-            // Rows trickle in for a minute.
-            FakeResponse::new(200, sql_answer()).in_chunks(4, Duration::from_secs(2))
+    // Read-only too: stopping its own query is what a read-only client must
+    // be able to do (before, the cancel was refused as a change).
+    for read_only in ["false", "true"] {
+        let server = FakeServer::start(|r| {
+            if r.method == "DELETE" {
+                FakeResponse::new(202, "")
+            } else {
+                // Rows trickle in for a minute.
+                FakeResponse::new(200, sql_answer()).in_chunks(4, Duration::from_secs(2))
+            }
+        })
+        .await;
+        let child = druid(&[("DRUID_URL", &server.url()), ("DRUID_READ_ONLY", read_only)])
+            .args([
+                "sql",
+                "SELECT * FROM slow",
+                "--query-id",
+                "slow-1",
+                "-o",
+                "csv",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the query reached the server.
+        let started = Instant::now();
+        while server.requests().is_empty() && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    })
-    .await;
-    let child = druid(&[("DRUID_URL", &server.url())])
-        .args([
-            "sql",
-            "SELECT * FROM slow",
-            "--query-id",
-            "slow-1",
-            "-o",
-            "csv",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the query reached the server.
-    let started = Instant::now();
-    while server.requests().is_empty() && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "{err}");
+        assert!(
+            err.contains("cancelled query slow-1 on the server"),
+            "read only {read_only}: {err}"
+        );
+        let cancels: Vec<String> = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .map(|r| r.path().to_owned())
+            .collect();
+        assert_eq!(cancels, ["/druid/v2/sql/slow-1"]);
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{err}");
+}
+
+/// A wait stops at its limit even when the Overlord never answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_ends_at_its_limit_against_a_hung_overlord() {
+    let rows = json!([{"server": "o:1", "host": "127.0.0.1", "plaintext_port": 1, "tls_port": -1,
+                       "server_type": "overlord", "is_leader": 1}]);
+    let hung =
+        FakeServer::start(|_| FakeResponse::new(200, "{}").delayed(Duration::from_secs(3600)))
+            .await;
+    let router = FakeServer::start(move |_| FakeResponse::json(&rows)).await;
+    let started = Instant::now();
+    let (code, _, err) = run(druid(&[("DRUID_URL", &router.url())]).args([
+        "--port-map",
+        &format!("{}:1", hung.port()),
+        "task",
+        "wait",
+        "t1",
+        "--for",
+        "2s",
+    ]));
+    assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("cancelled query slow-1 on the server"),
+        err.contains("gave up waiting for task t1 to finish"),
         "{err}"
     );
-    let cancels: Vec<String> = server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .map(|r| r.path().to_owned())
-        .collect();
-    assert_eq!(cancels, ["/druid/v2/sql/slow-1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

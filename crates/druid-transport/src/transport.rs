@@ -398,7 +398,14 @@ impl Transport {
                     }
                     Ok(response) => return (Ok(response), attempt),
                     Err(error) => {
-                        let reason = failure_reason(effect, &error);
+                        // A redirect to a server the service's scope does not
+                        // have yet (it joined since the cluster was read) was
+                        // processed by nobody: a service that can be located
+                        // asks again and retries once its scope changed.
+                        let reason = failure_reason(effect, &error).or_else(|| {
+                            (locator.is_some() && is_unknown_redirect(&error))
+                                .then_some("a redirect named a server the client does not know yet")
+                        });
                         let answer = reason.map(|reason| (reason, error.to_string()));
                         (Err(error), answer)
                     }
@@ -433,6 +440,13 @@ impl Transport {
                         // A new address is worth trying at once.
                         wait = Duration::ZERO;
                         base = next;
+                        scope = next_scope;
+                    } else if matches!(&result, Err(error) if is_unknown_redirect(error)) {
+                        if next_scope == scope {
+                            // Nothing new: the same redirect would be refused again.
+                            return (result, attempt);
+                        }
+                        wait = Duration::ZERO;
                         scope = next_scope;
                     }
                 }
@@ -680,9 +694,7 @@ impl Transport {
                 return Err(Error::Redirect {
                     from,
                     to: Some(sanitize(&mapped)),
-                    reason: "it leads to a server that is neither the one asked nor a server \
-                             of the cluster"
-                        .to_owned(),
+                    reason: OUTSIDE_THE_CLUSTER.to_owned(),
                 });
             }
             if let Some(locator) = locator {
@@ -706,6 +718,15 @@ impl Transport {
             url = mapped;
         }
     }
+}
+
+/// Why a redirect to a server outside the scope was not followed.
+const OUTSIDE_THE_CLUSTER: &str =
+    "it leads to a server that is neither the one asked nor a server of the cluster";
+
+/// Whether `error` is a redirect refused because it led outside the scope.
+fn is_unknown_redirect(error: &Error) -> bool {
+    matches!(error, Error::Redirect { reason, .. } if reason == OUTSIDE_THE_CLUSTER)
 }
 
 /// A URL's host (without IPv6 brackets, lower case) and port.
@@ -935,7 +956,7 @@ fn release_key(release: &str) -> Vec<u64> {
 /// here" (502, 503, 504).
 fn moved(result: &Result<StreamingResponse>) -> bool {
     match result {
-        Err(error) => error.is_connect() || error.is_timeout(),
+        Err(error) => error.is_connect() || error.is_timeout() || is_unknown_redirect(error),
         Ok(response) => matches!(response.status.as_u16(), 502..=504),
     }
 }

@@ -103,7 +103,7 @@ fn transport(docker: bool) -> &'static Transport {
         let mut builder = Transport::builder()
             .retry(common::instant_retries())
             .basic_auth("admin", PASSWORD)
-            .redirect_hosts(["leader.example", "[::1]", "10.0.0.1"])
+            .redirect_origins(["leader.example:8081", "[::1]:8081", "10.0.0.1:8081"])
             .mock(|_| {
                 ANSWER
                     .lock()

@@ -232,7 +232,7 @@ fn check_cluster(cluster: &Cluster, endpoints: &[String], input: &[u8]) {
             check_api_error(&e, input);
         }
     }
-    let _ = cluster.redirect_scope().hosts().count();
+    let _ = cluster.redirect_scope().origins().count();
     for endpoint in endpoints {
         if let Err(e) = cluster.what_is(endpoint) {
             check_api_error(&e, input);
