@@ -253,6 +253,42 @@ impl FakeServer {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
+    /// The targets (path and query) of the requests with this method seen
+    /// so far, in order: the `DELETE`s that cancel queries, say.
+    pub fn targets_of(&self, method: &str) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method)
+            .map(|r| r.target)
+            .collect()
+    }
+
+    /// Waits up to `limit` until a request with this method arrives (a
+    /// cancel is sent from a spawned task); its targets, empty when none
+    /// came.
+    pub async fn wait_for(&self, method: &str, limit: Duration) -> Vec<String> {
+        let started = std::time::Instant::now();
+        loop {
+            let targets = self.targets_of(method);
+            if !targets.is_empty() || started.elapsed() >= limit {
+                return targets;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A follower Coordinator or Overlord: it answers every request with a
+    /// `307` to the same path at `127.0.0.1:leader_port`.
+    pub async fn follower_of(leader_port: u16) -> FakeServer {
+        FakeServer::start(move |r| {
+            FakeResponse::new(307, "").header(
+                "Location",
+                &format!("http://127.0.0.1:{leader_port}{}", r.target),
+            )
+        })
+        .await
+    }
+
     /// The TCP connections accepted so far, counted before any TLS
     /// handshake (a refused handshake counts too).
     pub fn connections(&self) -> usize {

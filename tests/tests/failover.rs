@@ -102,14 +102,7 @@ async fn a_followers_redirect_teaches_the_cluster_its_leader() {
     let leader_port = Arc::new(Mutex::new(0));
     let leader = coordinator(leader_port.clone(), "leader").await;
     *leader_port.lock().unwrap() = leader.port();
-    let target = leader.port();
-    let follower = FakeServer::start(move |r| {
-        FakeResponse::new(307, "").header(
-            "Location",
-            &format!("http://127.0.0.1:{target}{}", r.path()),
-        )
-    })
-    .await;
+    let follower = FakeServer::follower_of(leader.port()).await;
     let router = FakeServer::start(|_| FakeResponse::new(502, "")).await;
     let cluster = Cluster::from_model(
         quick_client(&router.url()),

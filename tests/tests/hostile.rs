@@ -134,6 +134,30 @@ fn run_probe(args: &[&str]) -> Probe {
 /// peak.
 const PEAK_LIMIT_KIB: u64 = 128 * 1024;
 
+/// Runs the probe against `url` and checks that the call failed with a
+/// message holding `says`, its peak memory within [`PEAK_LIMIT_KIB`].
+async fn probe_fails_within_bounds(what: &str, url: String, extra: &[&'static str], says: &[&str]) {
+    let extra = extra.to_vec();
+    let probe = tokio::task::spawn_blocking(move || {
+        // The call, the URL, then the options.
+        let mut args: Vec<&str> = vec![extra[0], &url];
+        args.extend(&extra[1..]);
+        run_probe(&args)
+    })
+    .await
+    .unwrap();
+    eprintln!("{what}: peak {} MiB", probe.vm_hwm_kib / 1024);
+    assert!(!probe.ok, "{what}: {probe:?}");
+    for needle in says {
+        assert!(probe.text.contains(needle), "{what}: {probe:?}");
+    }
+    assert!(
+        probe.vm_hwm_kib < PEAK_LIMIT_KIB,
+        "{what}: the child's peak was {} MiB",
+        probe.vm_hwm_kib / 1024
+    );
+}
+
 /// Tried on main: a `500` with a 256 MiB body to `client.status()` took a
 /// peak of 775 MiB.
 #[tokio::test(flavor = "multi_thread")]
@@ -143,18 +167,7 @@ async fn a_huge_error_body_is_read_only_as_far_as_the_limit() {
         FakeResponse::new(500, body.clone()).in_chunks(1 << 20, Duration::ZERO)
     })
     .await;
-    let url = server.url();
-    let probe = tokio::task::spawn_blocking(move || run_probe(&["status", &url]))
-        .await
-        .unwrap();
-    eprintln!("a 256 MiB error body: peak {} MiB", probe.vm_hwm_kib / 1024);
-    assert!(!probe.ok, "{probe:?}");
-    assert!(probe.text.contains("500"), "{probe:?}");
-    assert!(
-        probe.vm_hwm_kib < PEAK_LIMIT_KIB,
-        "the child's peak was {} MiB",
-        probe.vm_hwm_kib / 1024
-    );
+    probe_fails_within_bounds("a 256 MiB error body", server.url(), &["status"], &["500"]).await;
 }
 
 /// 1 GiB of zeros, gzip-compressed (about 1 MiB), made once per target
@@ -191,42 +204,22 @@ async fn a_gzip_bomb_is_counted_inflated() {
             .in_chunks(64 << 10, Duration::ZERO)
     })
     .await;
-    let url = server.url();
-    let probe = tokio::task::spawn_blocking(move || run_probe(&["status", &url, "gzip"]))
-        .await
-        .unwrap();
-    eprintln!(
-        "a gzip bomb as an error: peak {} MiB",
-        probe.vm_hwm_kib / 1024
-    );
-    assert!(!probe.ok, "{probe:?}");
-    assert!(probe.text.contains("500"), "{probe:?}");
-    assert!(
-        probe.vm_hwm_kib < PEAK_LIMIT_KIB,
-        "an error answer: the child's peak was {} MiB",
-        probe.vm_hwm_kib / 1024
-    );
+    probe_fails_within_bounds(
+        "a gzip bomb as an error",
+        server.url(),
+        &["status", "gzip"],
+        &["500"],
+    )
+    .await;
     // As a successful answer of an endpoint: past the limit, an error that
     // names it, and the memory of the limit at most.
-    let url = server.url();
-    let probe = tokio::task::spawn_blocking(move || run_probe(&["raw", &url, "gzip", "max-16m"]))
-        .await
-        .unwrap();
-    eprintln!(
-        "a gzip bomb as a 200 with a 16 MiB limit: peak {} MiB",
-        probe.vm_hwm_kib / 1024
-    );
-    assert!(!probe.ok, "{probe:?}");
-    assert!(
-        probe.text.contains("larger than 16777216 bytes")
-            && probe.text.contains("max_response_bytes"),
-        "{probe:?}"
-    );
-    assert!(
-        probe.vm_hwm_kib < PEAK_LIMIT_KIB,
-        "a successful answer: the child's peak was {} MiB",
-        probe.vm_hwm_kib / 1024
-    );
+    probe_fails_within_bounds(
+        "a gzip bomb as a 200 with a 16 MiB limit",
+        server.url(),
+        &["raw", "gzip", "max-16m"],
+        &["larger than 16777216 bytes", "max_response_bytes"],
+    )
+    .await;
 }
 
 /// Tried on main: `.timeout(Duration::MAX)` then an SQL query panicked in
@@ -276,19 +269,10 @@ async fn a_read_only_client_still_cancels_its_own_query() {
     let id = stream.query_id().to_owned();
     assert_eq!(stream.next_row().await.unwrap().unwrap(), (1,));
     drop(stream);
-    let deletes = || -> Vec<String> {
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .map(|r| r.target.clone())
-            .collect()
-    };
-    let waited = Instant::now();
-    while deletes().is_empty() && waited.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(deletes(), [format!("/druid/v2/sql/{id}")]);
+    assert_eq!(
+        server.wait_for("DELETE", Duration::from_secs(5)).await,
+        [format!("/druid/v2/sql/{id}")]
+    );
 }
 
 /// Tried on main: with the lead Coordinator-Overlord frozen (SIGSTOP) and
@@ -826,14 +810,8 @@ async fn a_cancel_goes_to_the_broker_that_runs_the_query() {
     cluster.refresh().await.unwrap();
     assert_eq!(client.base_url().port(), Some(second.port()));
     assert!(stream.cancel().await.unwrap());
-    let deletes = |server: &FakeServer| {
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .count()
-    };
-    assert_eq!((deletes(&first), deletes(&second)), (1, 0));
+    assert_eq!(first.targets_of("DELETE").len(), 1);
+    assert!(second.targets_of("DELETE").is_empty());
 }
 
 /// A model read while a Coordinator was down lacks it; when it leads later,
@@ -852,14 +830,7 @@ async fn a_leader_that_joined_after_the_model_was_read_is_found() {
     })
     .await;
     *leader_port.lock().unwrap() = leader.port();
-    let target = leader.port();
-    let follower = FakeServer::start(move |r| {
-        FakeResponse::new(307, "").header(
-            "Location",
-            &format!("http://127.0.0.1:{target}{}", r.path()),
-        )
-    })
-    .await;
+    let follower = FakeServer::follower_of(leader.port()).await;
     let fresh = json!([
         plain_row(follower.port(), "coordinator", Some(false)),
         plain_row(leader.port(), "coordinator", Some(true)),

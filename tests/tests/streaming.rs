@@ -380,14 +380,7 @@ async fn a_dropped_stream_cancels_its_query() {
     })
     .await;
     let client = druid_api::connect(&server.url()).unwrap();
-    let deletes = |server: &FakeServer| -> Vec<String> {
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .map(|r| r.target.clone())
-            .collect()
-    };
+    let deletes = |server: &FakeServer| server.targets_of("DELETE");
 
     let mut stream = client.sql("SELECT 1").stream::<Edit>();
     let id = stream.query_id().to_owned();
@@ -485,13 +478,7 @@ async fn native_answers_and_scan_rows_stream() {
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let deletes: Vec<String> = server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .map(|r| r.target.clone())
-        .collect();
-    assert_eq!(deletes, ["/druid/v2/mine"]);
+    assert_eq!(server.targets_of("DELETE"), ["/druid/v2/mine"]);
 
     let err = client.native_stream::<Bucket>(&json!(["not", "a", "query"]));
     let err = err.collect_rows().await.unwrap_err();

@@ -251,6 +251,15 @@ fn a_password_inside_the_url_is_refused_and_never_printed() {
     }
 }
 
+/// `druid cluster -o json` of the cluster at `url` through a port map: the
+/// servers it printed (the command must succeed).
+fn cluster_json(url: &str, port_map: &str) -> Vec<Value> {
+    let (code, out, err) =
+        run(druid(&[("DRUID_URL", url)]).args(["--port-map", port_map, "cluster", "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 /// A config file in a fresh temporary folder.
 fn config_file(text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -364,13 +373,7 @@ async fn an_interrupt_cancels_the_query_on_the_server() {
             err.contains("cancelled query slow-1 on the server"),
             "read only {read_only}: {err}"
         );
-        let cancels: Vec<String> = server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .map(|r| r.path().to_owned())
-            .collect();
-        assert_eq!(cancels, ["/druid/v2/sql/slow-1"]);
+        assert_eq!(server.targets_of("DELETE"), ["/druid/v2/sql/slow-1"]);
     }
 }
 
@@ -609,16 +612,8 @@ async fn a_port_map_reaches_a_cluster_behind_docker_addresses() {
         coordinator.port(),
         broker.port()
     );
-    let (code, out, err) = run(druid(&[("DRUID_URL", &router.url())]).args([
-        "--port-map",
-        &map,
-        "cluster",
-        "-o",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    let servers: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(servers.len(), 3, "{out}");
+    let servers = cluster_json(&router.url(), &map);
+    assert_eq!(servers.len(), 3, "{servers:?}");
     for server in &servers {
         assert_eq!(server["health"], "ok", "{server}");
         assert_eq!(server["roles"][0]["version"], "27.0.0", "{server}");
@@ -792,17 +787,9 @@ async fn health_checks_run_a_few_at_a_time() {
     })
     .await;
     let map = format!("{}:8083", server.port());
-    let (code, out, err) = run(druid(&[("DRUID_URL", &server.url())]).args([
-        "--port-map",
-        &map,
-        "cluster",
-        "-o",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    let servers: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let servers = cluster_json(&server.url(), &map);
     assert_eq!(servers.len(), 40);
-    assert!(servers.iter().all(|s| s["health"] == "ok"), "{out}");
+    assert!(servers.iter().all(|s| s["health"] == "ok"), "{servers:?}");
     // 16 servers at a time, two requests each: never more connections than
     // that (plus discovery's), where all at once would open 80.
     assert!(
