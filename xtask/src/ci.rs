@@ -596,7 +596,7 @@ fn dependency_check(root: &Path) -> Result<(), String> {
             "deny",
             "--locked",
             "check",
-            "--disable-fetch",
+            "--hide-inclusion-graph",
             "licenses",
             "bans",
             "sources",
