@@ -655,7 +655,15 @@ fn dir_bytes_deep(dir: &Path) -> u64 {
         .sum()
 }
 
-const HEADER: &str = "target        executions   seconds    exec/s  corpus  crashes  result";
+/// The width of the target column: the longest target name.
+const NAME_WIDTH: usize = 16;
+
+fn header() -> String {
+    format!(
+        "{:<NAME_WIDTH$} {:>11} {:>9} {:>9} {:>7} {:>8}  result",
+        "target", "executions", "seconds", "exec/s", "corpus", "crashes"
+    )
+}
 
 fn row(outcome: &Outcome) -> String {
     let speed = if outcome.seconds > 0.0 {
@@ -668,7 +676,7 @@ fn row(outcome: &Outcome) -> String {
         Some(failure) => format!("FAILED: {failure}"),
     };
     format!(
-        "{:<12} {:>11} {:>9.1} {:>9.0} {:>7} {:>8}  {result}",
+        "{:<NAME_WIDTH$} {:>11} {:>9.1} {:>9.0} {:>7} {:>8}  {result}",
         outcome.target,
         outcome.executions,
         outcome.seconds,
@@ -680,7 +688,7 @@ fn row(outcome: &Outcome) -> String {
 
 fn print_table(outcomes: &[Outcome], elapsed: Duration) {
     println!();
-    println!("{HEADER}");
+    println!("{}", header());
     for outcome in outcomes {
         println!("{}", row(outcome));
     }

@@ -225,14 +225,15 @@ impl ClusterState {
         Err(first.into())
     }
 
-    /// The base URL this transport uses for the server a URL of Druid's
-    /// names (a leader's `https://host:8281`, a redirect's target): the
-    /// server of the model with that host and one of its ports (as Druid
-    /// reports them, or as mapped), reached the way the transport prefers
-    /// (plaintext or TLS, mapped). `None` when no server of the model
-    /// matches: an answer that names another host is never followed, since
-    /// every later call and its credentials would go there.
-    fn base_of(&self, url: &Url) -> Option<Url> {
+    /// The base URL this transport uses for the server of `role` a URL of
+    /// Druid's names (a leader's `https://host:8281`, a redirect's target):
+    /// the server of the model with that host and one of its ports (as
+    /// Druid reports them, or as mapped) that plays `role`, reached the way
+    /// the transport prefers (plaintext or TLS, mapped). `None` when no
+    /// such server is in the model: an answer that names another host, or
+    /// a server of another role, is never followed, since every later call
+    /// and its credentials would go there.
+    fn base_of(&self, url: &Url, role: &ServerType) -> Option<Url> {
         let transport = self.client.transport();
         let host = url
             .host_str()?
@@ -248,7 +249,8 @@ impl ClusterState {
                 transport.prefer_tls(),
             )
             .ok()
-            .flatten()?;
+            .flatten()
+            .filter(|server| server.has(role))?;
         self.base_url_of(known)
     }
 
@@ -345,7 +347,7 @@ impl ClusterState {
             let Ok(url) = Url::parse(text.trim()) else {
                 continue;
             };
-            let Some(leader) = self.base_of(&url) else {
+            let Some(leader) = self.base_of(&url, server_type) else {
                 continue;
             };
             if !same_origin(&leader, failed) {
@@ -455,7 +457,7 @@ impl Locate for Locator {
 
     fn redirected(&self, to: &Url) {
         if let (Target::Leader(server_type), Some(shared)) = (&self.target, self.cluster.upgrade())
-            && let Some(leader) = shared.base_of(to)
+            && let Some(leader) = shared.base_of(to, server_type)
         {
             shared.learn_leader(server_type, &leader);
         }

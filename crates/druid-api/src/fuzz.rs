@@ -74,6 +74,14 @@ pub fn decode_rows<T: DeserializeOwned>(
     }
 }
 
+/// The progress an MSQ controller's live report shows while
+/// `OverlordClient::wait_for_task_with` waits for it (`stages 1/2 done, 12
+/// rows read`), or `None` when `reports` is not an MSQ report: what the
+/// wait makes of the reports it reads.
+pub fn msq_progress(reports: &serde_json::Value) -> Option<String> {
+    crate::wait::msq_progress(reports)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +100,18 @@ mod tests {
         assert_eq!(decoded.rows, [serde_json::json!({"a": 1, "b": 2})]);
         assert_eq!(decoded.count, 1);
         assert_eq!(decoded.columns.map(|c| c.len()), Some(2));
+    }
+
+    #[test]
+    fn reads_msq_progress() {
+        let report = serde_json::json!({"multiStageQuery": {"payload": {
+            "stages": [{"phase": "FINISHED"}, {"phase": "READING_INPUT"}],
+            "counters": {"0": {"0": {"output": {"rows": [3, 4]}}}}
+        }}});
+        assert_eq!(
+            msq_progress(&report).as_deref(),
+            Some("stages 1/2 done, 7 rows read")
+        );
+        assert_eq!(msq_progress(&serde_json::json!([])), None);
     }
 }

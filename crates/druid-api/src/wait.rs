@@ -104,7 +104,9 @@ pub(crate) fn msq_progress(reports: &Value) -> Option<String> {
                 .filter_map(|w| w.pointer("/output/rows")?.as_array())
                 .flatten()
                 .filter_map(Value::as_u64)
-                .sum()
+                // Counts from the network: a sum past u64 is not a panic
+                // (found by the `task_reports` fuzz target).
+                .fold(0_u64, u64::saturating_add)
         })
         .unwrap_or(0);
     Some(format!(

@@ -584,6 +584,11 @@ impl Transport {
             .collect()
             .await
             .ok()?;
+        // Only a `/status` that answered is one: an error body that holds a
+        // `version` is not the release (found by the `status` fuzz target).
+        if !response.status().is_success() {
+            return None;
+        }
         serde_json::from_slice(response.body()).ok()
     }
 

@@ -153,3 +153,63 @@ pub fn check_api_error(error: &druid_api::Error, input: &[u8]) {
         check_line(&api.to_string(), "ApiError");
     }
 }
+
+/// Splits an input into its first line (trailing `\r` removed, lossy
+/// UTF-8) and the rest, for the inputs that read `options\nbody`.
+pub fn head_and_body(data: &[u8]) -> (String, &[u8]) {
+    let (head, body) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    (head.trim_end_matches('\r').to_owned(), body)
+}
+
+/// `body` in chunks of `size` bytes (one chunk for 0).
+pub fn chunks(body: &[u8], size: usize) -> Vec<bytes::Bytes> {
+    if size == 0 {
+        return vec![bytes::Bytes::copy_from_slice(body)];
+    }
+    body.chunks(size)
+        .map(bytes::Bytes::copy_from_slice)
+        .collect()
+}
+
+/// The sections of an input made of sections: each a line `== HEADER`,
+/// then a body up to the line break before the next such line (what comes
+/// before the first is ignored). Gives each header (after `== `, lossy
+/// UTF-8) and its body.
+pub fn sections(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut rest = data;
+    loop {
+        let at = if rest.starts_with(b"== ") {
+            Some(0)
+        } else {
+            rest.windows(4).position(|w| w == b"\n== ").map(|at| at + 1)
+        };
+        let Some(at) = at else {
+            if let Some(last) = out.last_mut() {
+                last.1.extend_from_slice(rest);
+            }
+            return out;
+        };
+        if let Some(last) = out.last_mut() {
+            last.1.extend_from_slice(&rest[..at.saturating_sub(1)]);
+        }
+        let end = rest[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |end| at + end);
+        let header = String::from_utf8_lossy(&rest[at + 3..end]);
+        out.push((header.trim_end_matches('\r').to_owned(), Vec::new()));
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+}
+
+/// A status from an input's text: three digits, else `default`.
+pub fn status(word: Option<&str>, default: u16) -> u16 {
+    word.and_then(|s| s.parse::<u16>().ok())
+        .filter(|s| (100..=999).contains(s))
+        .unwrap_or(default)
+}

@@ -13,8 +13,13 @@
 //! reads, then an error exactly when the decoder fails or the trailer says
 //! so (`Error::Incomplete` for a cut-off result or the trailer, a decode
 //! error for a row that does not fit); `rows()` is the stream collected;
-//! `send()` decodes the same rows; a refused query is `Error::Api` with its
-//! status everywhere; every error's `Display` is one bounded line.
+//! `send()` decodes the same rows, and is `Error::Incomplete` only on the
+//! trailer or a result the decoder does not read either (it reads the
+//! whole answer, trailers included, and checks the end marker); a refused
+//! query is `Error::Api` with its status everywhere; every error's
+//! `Display` is one bounded line. White space after the blank line that
+//! ends a result is a known bug (`send()` refuses it, the decoder reads
+//! it): an error only with `DRUID_FUZZ_STRICT=1`.
 
 #![no_main]
 
@@ -240,10 +245,11 @@ fn check<T: DeserializeOwned + PartialEq + Debug + Send + 'static>(input: &Input
         }
     }
 
-    // send(): the whole answer, then its rows (trailers are not read there).
+    // send(): the whole answer, its trailers included, then its rows.
     match runtime().block_on(request(input).send()) {
         Ok(response) => {
             assert!(!input.refused, "send() succeeded on a refused query");
+            assert!(!input.trailer, "send() succeeded on the trailer's failure");
             match response.rows::<T>() {
                 Ok(all) => {
                     assert!(
@@ -264,7 +270,12 @@ fn check<T: DeserializeOwned + PartialEq + Debug + Send + 'static>(input: &Input
         }
         Err(e) => {
             check_api_error(&e, data);
-            assert!(input.refused, "send() failed: {e}");
+            // A refused query; or, incomplete, the trailer's failure or a
+            // result without its end marker (which the decoder reads too).
+            assert!(
+                input.refused || (e.is_incomplete() && (input.trailer || decoded.error.is_some())),
+                "send() failed: {e}"
+            );
         }
     }
 }
