@@ -90,24 +90,35 @@ fn assert_does_not_exist<T: std::fmt::Debug>(result: druid_api::Result<T>, what:
     );
 }
 
-/// Waits until the Coordinator's cache has `what` again (`lookup` answers).
+/// Deletes what `lookup` finds, once the Coordinator's cache has it.
 ///
 /// Druid's basic-security updater polls the metadata store (every 60 s by
 /// default) and puts what it read into its cache without a lock against
 /// writes: a write between the poll's read and its put is lost from the
 /// cache (not from the store) until the next poll, and a delete in that
-/// window answers "does not exist". Seen once in CI on Druid 27.
-async fn until_cached<T, F, Fut>(what: &str, lookup: F)
+/// window answers "does not exist". Seen in CI on Druid 27, once even
+/// between a lookup that found it and the delete right after: so a delete
+/// that answers "does not exist" is tried again once the cache has it
+/// again.
+async fn delete_when_cached<T, U, L, LF, D, DF>(what: &str, lookup: L, delete: D)
 where
-    F: Fn() -> Fut,
-    Fut: std::future::IntoFuture<Output = druid_api::Result<T>>,
+    L: Fn() -> LF,
+    LF: std::future::IntoFuture<Output = druid_api::Result<T>>,
+    D: Fn() -> DF,
+    DF: std::future::IntoFuture<Output = druid_api::Result<U>>,
 {
-    eventually(what, PROPAGATION + Duration::from_secs(30), || {
-        let answer = lookup().into_future();
+    let not_there = |e: &druid_api::Error| e.status().map(|s| s.as_u16()) == Some(400);
+    eventually(what, PROPAGATION + Duration::from_secs(60), || {
+        let (lookup, delete) = (lookup().into_future(), &delete);
         async move {
-            match answer.await {
+            match lookup.await {
+                Ok(_) => {}
+                Err(e) if not_there(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            match delete().into_future().await {
                 Ok(_) => Ok(Some(())),
-                Err(e) if e.status().map(|s| s.as_u16()) == Some(400) => Ok(None),
+                Err(e) if not_there(&e) => Ok(None),
                 Err(e) => Err(e),
             }
         }
@@ -349,30 +360,27 @@ async fn secure_a_new_user_gets_exactly_the_permissions_of_its_role() {
     status_becomes(&as_user, 403, "the unassigned role to stop applying").await;
 
     // Delete the role and both sides of the user.
-    until_cached("the role in the Coordinator's cache", || {
-        coordinator.role(BASIC, &role)
-    })
+    delete_when_cached(
+        "the role deleted from the Coordinator's cache",
+        || coordinator.role(BASIC, &role),
+        || coordinator.delete_role(BASIC, &role),
+    )
     .await;
-    coordinator.delete_role(BASIC, &role).await.unwrap();
     assert!(!coordinator.roles(BASIC).await.unwrap().contains(&role));
     assert_does_not_exist(coordinator.role(BASIC, &role).await, &role);
-    until_cached("the user in the authorizer's cache", || {
-        coordinator.authorization_user(BASIC, &user)
-    })
+    delete_when_cached(
+        "the user deleted from the authorizer's cache",
+        || coordinator.authorization_user(BASIC, &user),
+        || coordinator.delete_authorization_user(BASIC, &user),
+    )
     .await;
-    coordinator
-        .delete_authorization_user(BASIC, &user)
-        .await
-        .unwrap();
     assert_does_not_exist(coordinator.authorization_user(BASIC, &user).await, &user);
-    until_cached("the user in the authenticator's cache", || {
-        coordinator.authentication_user(BASIC, &user)
-    })
+    delete_when_cached(
+        "the user deleted from the authenticator's cache",
+        || coordinator.authentication_user(BASIC, &user),
+        || coordinator.delete_authentication_user(BASIC, &user),
+    )
     .await;
-    coordinator
-        .delete_authentication_user(BASIC, &user)
-        .await
-        .unwrap();
     assert_does_not_exist(coordinator.authentication_user(BASIC, &user).await, &user);
     assert!(
         !coordinator

@@ -29,6 +29,11 @@ const REFRESH_GAP: Duration = Duration::from_secs(1);
 /// again after the election.
 const RELOCATE_REFRESH_LIMIT: Duration = Duration::from_secs(5);
 
+/// How long a server whose attempt ran out of time is treated as slow:
+/// attempts to it are short probes meanwhile. ZooKeeper's session, 30 s by
+/// default in Druid, is how long a frozen leader keeps its lock.
+const SLOW_FOR: Duration = Duration::from_secs(30);
+
 /// A Druid cluster, as discovered from `sys.servers` (or, without a Broker,
 /// the Coordinator's view) through the entry-point client.
 ///
@@ -126,6 +131,8 @@ struct ClusterState {
     refreshing: Mutex<SingleFlight<Refresh>>,
     /// The leader lookups in flight, by role.
     lookups: Mutex<Vec<(ServerType, SingleFlight<Lookup>)>>,
+    /// The servers whose last attempt ran out of time, and when.
+    slow: Mutex<Vec<(Url, Instant)>>,
 }
 
 /// One complete model and what follows from it.
@@ -436,10 +443,14 @@ impl Locate for Locator {
             let Some(shared) = self.cluster.upgrade() else {
                 return;
             };
-            if let Target::Leader(server_type) = &self.target
-                && let Some(leader) = shared.find_leader(server_type, failed).await
-            {
-                shared.learn_leader(server_type, &leader);
+            if let Target::Leader(server_type) = &self.target {
+                // The lookup reads the cluster again itself when no one could
+                // say who leads; when they name the one that failed, it still
+                // holds the lock (a frozen leader until its ZooKeeper session
+                // ends), and a read of sys.servers would only wait on it too.
+                if let Some(leader) = shared.find_leader(server_type, failed).await {
+                    shared.learn_leader(server_type, &leader);
+                }
                 return;
             }
             let cluster = Cluster { shared };
@@ -452,6 +463,26 @@ impl Locate for Locator {
             if !recent {
                 let _ = tokio::time::timeout(RELOCATE_REFRESH_LIMIT, cluster.refresh()).await;
             }
+        })
+    }
+
+    fn timed_out(&self, base: &Url) {
+        let Some(shared) = self.cluster.upgrade() else {
+            return;
+        };
+        let mut slow = shared.slow.lock().unwrap_or_else(PoisonError::into_inner);
+        slow.retain(|(url, at)| url != base && at.elapsed() < SLOW_FOR);
+        slow.push((base.clone(), Instant::now()));
+    }
+
+    fn is_slow(&self, base: &Url) -> bool {
+        self.cluster.upgrade().is_some_and(|shared| {
+            shared
+                .slow
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|(url, at)| url == base && at.elapsed() < SLOW_FOR)
         })
     }
 
@@ -609,6 +640,7 @@ impl Cluster {
                 snapshot: RwLock::new(Arc::new(snapshot)),
                 refreshing: Mutex::new(SingleFlight::default()),
                 lookups: Mutex::new(Vec::new()),
+                slow: Mutex::new(Vec::new()),
             }),
         }
     }

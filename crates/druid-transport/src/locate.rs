@@ -35,4 +35,20 @@ pub trait Locate: Send + Sync + fmt::Debug {
     fn redirected(&self, to: &Url) {
         let _ = to;
     }
+
+    /// An attempt to `base` ran out of its time: the service may be frozen
+    /// (a stopped process, a long pause), worth remembering for the calls
+    /// that follow.
+    fn timed_out(&self, base: &Url) {
+        let _ = base;
+    }
+
+    /// Whether an attempt to `base` ran out of its time lately: the
+    /// transport then gives the next attempt to it a short limit (a probe),
+    /// so that a frozen leader costs every call one short attempt, not a
+    /// full one, while its standby takes over.
+    fn is_slow(&self, base: &Url) -> bool {
+        let _ = base;
+        false
+    }
 }
